@@ -1,0 +1,118 @@
+"""CBS Network Hub: create_app() wires configuration, the database, the API and the OAuth server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Settings
+from .db import Database
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    from .http import observability, ratelimit
+
+    observability.configure_logging(settings.log_level)
+    observability.init_app(app)
+    Database(settings.database_url, echo=settings.sql_echo).init_app(app)
+    ratelimit.init_app(app)
+
+    from .http.api import Api
+
+    api = Api(app, spec_kwargs=_spec_kwargs(settings))
+    app.extensions["cbs_api"] = api
+    _register_security_scheme(api)
+
+    from .audit.routes import blp as audit_blp
+    from .identity.routes import blp as identity_blp
+    from .oauth import server as oauth_server
+    from .oauth.clients_routes import blp as clients_blp
+    from .oauth.routes import bp as oauth_bp
+    from .organizations.routes import blp as organizations_blp
+
+    for blp in (organizations_blp, identity_blp, clients_blp, audit_blp):
+        api.register_blueprint(blp)
+    oauth_server.init_app(app)
+    app.register_blueprint(oauth_bp)
+
+    from . import docs
+
+    docs.init_app(app)
+    _register_health(app)
+
+    from .cli import cbs
+
+    app.cli.add_command(cbs)
+    return app
+
+
+def _spec_kwargs(settings: Settings) -> dict[str, Any]:
+    from .http.api import schema_name_resolver
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    return {
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name_resolver),
+        "info": {
+            "description": (
+                "The REST API of the CBS Network Hub: the network of Los Angeles city, county and "
+                "school-district agencies and community-based organizations coordinating "
+                "community-based safety around schools.\n\n"
+                "Every `/api/v1` operation needs an OAuth 2.0 bearer token (client credentials "
+                "for partner systems, authorization code + PKCE for people; use **Authorize** "
+                "here). Errors are RFC 9457 `application/problem+json`; lists use keyset "
+                "pagination (`limit`, `cursor`, `next_cursor`, `Link`); shared records carry an "
+                "ETag that PATCH and DELETE must send back in `If-Match`; POST honours "
+                "`Idempotency-Key`."
+            ),
+            "contact": {"name": "CBS Network Hub operators"},
+        },
+        "servers": [{"url": "/", "description": "This hub"}],
+    }
+
+
+def _register_security_scheme(api: Any) -> None:
+    from .identity.roles import SCOPES
+
+    api.spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "description": "Scopes are intersected with your role in the acting organization.",
+            "flows": {
+                "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPES},
+                "authorizationCode": {
+                    "authorizationUrl": "/oauth/authorize",
+                    "tokenUrl": "/oauth/token",
+                    "refreshUrl": "/oauth/token",
+                    "scopes": SCOPES,
+                },
+            },
+        },
+    )
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():  # type: ignore[no-untyped-def]
+        from .db import get_db
+        from .http.problems import problem_response
+
+        try:
+            with get_db().engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return problem_response(503, detail="The database is not reachable.")
+        return jsonify(status="ready", database="ok")

@@ -1,0 +1,99 @@
+"""Every setting of the hub, read from CBS_* environment variables in this one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INSTANCE_DIR = Path(os.environ.get("CBS_INSTANCE_DIR", Path.cwd() / "instance"))
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret_key() -> str:
+    """The embedded default keeps a generated key in instance/ so sessions survive restarts.
+
+    Production sets CBS_SECRET_KEY; a key is never committed.
+    """
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "CBS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cbs_network.db'}"
+        )
+    )
+    secret_key: str = field(default_factory=lambda: os.environ.get("CBS_SECRET_KEY") or "")
+    public_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "CBS_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+        ).rstrip("/")
+    )
+    environment: str = field(default_factory=lambda: os.environ.get("CBS_ENV", "development"))
+    ratelimit_storage_uri: str = field(
+        default_factory=lambda: os.environ.get("CBS_RATELIMIT_STORAGE_URI", "memory://")
+    )
+    ratelimit_default: str = field(
+        default_factory=lambda: os.environ.get("CBS_RATELIMIT_DEFAULT", "600 per minute")
+    )
+    login_failure_limit: str = field(
+        default_factory=lambda: os.environ.get("CBS_LOGIN_FAILURE_LIMIT", "5 per 15 minutes")
+    )
+    access_token_ttl: int = field(
+        default_factory=lambda: int(os.environ.get("CBS_ACCESS_TOKEN_TTL", "900"))
+    )
+    refresh_token_ttl: int = field(
+        default_factory=lambda: int(os.environ.get("CBS_REFRESH_TOKEN_TTL", str(14 * 24 * 3600)))
+    )
+    idempotency_ttl_hours: int = field(
+        default_factory=lambda: int(os.environ.get("CBS_IDEMPOTENCY_TTL_HOURS", "24"))
+    )
+    log_level: str = field(default_factory=lambda: os.environ.get("CBS_LOG_LEVEL", "INFO"))
+    sql_echo: bool = field(default_factory=lambda: _bool(os.environ.get("CBS_SQL_ECHO")))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def flask_config(self) -> dict:
+        secret_key = self.secret_key
+        if not secret_key:
+            if self.is_production:
+                raise RuntimeError("CBS_SECRET_KEY must be set in production")
+            secret_key = _instance_secret_key()
+        return {
+            "SECRET_KEY": secret_key,
+            "CBS_SETTINGS": self,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.public_url.startswith("https://"),
+            "API_TITLE": "CBS Network Hub",
+            "API_VERSION": "1.0.0",
+            "OPENAPI_VERSION": "3.1.0",
+            "OPENAPI_URL_PREFIX": "/api",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_DEFAULT": self.ratelimit_default,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "RATELIMIT_KEY_PREFIX": "cbs",
+            "RATELIMIT_STRATEGY": "moving-window",
+            "OAUTH2_TOKEN_EXPIRES_IN": {
+                "authorization_code": self.access_token_ttl,
+                "client_credentials": self.access_token_ttl,
+                "refresh_token": self.access_token_ttl,
+            },
+            "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+        }

@@ -1,0 +1,224 @@
+"""flask-smorest subclasses: the one place where auth, errors, idempotency and transactions
+are wired into every operation and documented in the spec."""
+
+from __future__ import annotations
+
+import http
+from copy import deepcopy
+from functools import wraps
+from typing import Any, Callable
+
+import flask_smorest
+from flask import Response, current_app, g, request
+from flask_smorest.utils import get_appcontext, prepare_response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from ..db import session as db_session
+from ..errors import Conflict, DomainError
+from . import problems
+from .problems import PROBLEM_MEDIA_TYPE, ProblemSchema
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def schema_name_resolver(schema: Any) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[: -len("Schema")] if name.endswith("Schema") and name != "Schema" else name
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """Document every error status as application/problem+json, as it is served."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_error_handlers(self) -> None:
+        app = self._app
+        app.register_error_handler(HTTPException, problems.from_http_exception)
+        app.register_error_handler(DomainError, problems.from_domain_error)
+        app.register_error_handler(StaleDataError, problems.from_stale_data)
+        app.register_error_handler(Exception, problems.from_unhandled)
+
+
+# (status, component name) documented on every operation of a kind
+_AUTH_RESPONSES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 429: "TOO_MANY_REQUESTS"}
+_IF_MATCH_RESPONSES = {412: "PRECONDITION_FAILED", 428: "PRECONDITION_REQUIRED"}
+_IDEMPOTENCY_RESPONSES = {409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY"}
+
+IF_MATCH_PARAMETER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "The ETag of the version being changed, from a previous GET; a stale one gets 412.",
+    "schema": {"type": "string", "example": '"3"'},
+}
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "A unique key for this request (e.g. a UUID). A retry with the same key and body gets "
+        "the stored response; the same key with another body gets 422; while the first request "
+        "is still being processed, 409. Keys are scoped to the OAuth client and kept 24 hours."
+    ),
+    "schema": {"type": "string", "maxLength": 255},
+}
+ETAG_HEADER = {"description": "The record's version, for If-Match", "schema": {"type": "string"}}
+LOCATION_HEADER = {"description": "URL of the created resource", "schema": {"type": "string"}}
+
+
+def _add_responses(doc: dict, statuses: dict[int, str]) -> None:
+    responses = doc.setdefault("responses", {})
+    for status, name in statuses.items():
+        if status not in responses and str(status) not in responses:
+            responses[status] = name
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A blueprint whose operations are authenticated, transactional and documented alike."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_hub_doc)
+
+    def route(self, rule: str, **options: Any) -> Callable:
+        register = super().route(rule, **options)
+
+        def decorator(func: Callable) -> Callable:
+            if "<" in rule:
+                func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
+                func._apidoc["hub_path_params"] = True
+            return register(func)
+
+        return decorator
+
+    def requires(self, *scopes: str) -> Callable:
+        """Authenticate the bearer token, require `scopes`, and run the operation as one
+        transaction (with Idempotency-Key handling for POST)."""
+
+        def decorator(func: Callable) -> Callable:
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                from .security import authenticate
+
+                authenticate(scopes)
+                return _run_in_transaction(func, args, kwargs)
+
+            wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+            wrapper._apidoc["hub_scopes"] = list(scopes)
+            return wrapper
+
+        return decorator
+
+    def if_match(self, func: Callable) -> Callable:
+        """Pass the If-Match version as `expected_version` (428 when missing)."""
+
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from .etag import required_if_match_version
+
+            return func(*args, expected_version=required_if_match_version(), **kwargs)
+
+        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+        wrapper._apidoc["hub_if_match"] = True
+        return wrapper
+
+    @staticmethod
+    def _prepare_hub_doc(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any) -> dict:
+        scopes = doc_info.get("hub_scopes")
+        if scopes is not None:
+            doc["security"] = [{"oauth2": scopes}]
+            _add_responses(doc, _AUTH_RESPONSES)
+        if doc_info.get("hub_path_params"):
+            _add_responses(doc, {404: "NOT_FOUND"})
+        if "argument" in doc_info:
+            _add_responses(doc, {422: "UNPROCESSABLE_ENTITY"})
+        parameters = doc.setdefault("parameters", [])
+        if doc_info.get("hub_if_match"):
+            parameters.append(IF_MATCH_PARAMETER)
+            _add_responses(doc, _IF_MATCH_RESPONSES)
+        if method == "post":
+            parameters.append(IDEMPOTENCY_PARAMETER)
+            _add_responses(doc, _IDEMPOTENCY_RESPONSES)
+        if not parameters:
+            doc.pop("parameters")
+        for status, response in doc.get("responses", {}).items():
+            if not isinstance(response, dict) or int(status) >= 300:
+                continue
+            schema_name = _schema_name(response)
+            headers = response.setdefault("headers", {})
+            if int(status) == 201:
+                headers.setdefault("Location", LOCATION_HEADER)
+            if schema_name in _VERSIONED_SCHEMAS:
+                headers.setdefault("ETag", ETAG_HEADER)
+            if not headers:
+                response.pop("headers")
+        return doc
+
+
+# Names of response schemas whose records carry a version (their responses carry an ETag).
+_VERSIONED_SCHEMAS: set[str] = set()
+
+
+def versioned(schema_cls: type) -> type:
+    """Class decorator: responses with this schema carry the record's ETag."""
+    _VERSIONED_SCHEMAS.add(schema_name_resolver(schema_cls))
+    return schema_cls
+
+
+def _schema_name(response: dict) -> str | None:
+    for media in (response.get("content") or {}).values():
+        schema = media.get("schema")
+        if schema is not None and not isinstance(schema, dict):
+            return schema_name_resolver(schema)
+    return None
+
+
+def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
+    from . import idempotency
+
+    session = db_session()
+    replay = idempotency.begin(session) if request.method == "POST" else None
+    if replay is not None:
+        return replay
+    try:
+        response = current_app.make_response(func(*args, **kwargs))
+        _set_etag(response)
+        if response.status_code < 400:
+            if request.method == "POST":
+                idempotency.finish(session, response)
+            session.commit()
+        else:
+            session.rollback()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict(
+            "The request conflicts with an existing record (a unique value is already taken)."
+        ) from error
+    except BaseException:
+        session.rollback()
+        raise
+    return response
+
+
+def _set_etag(response: Response) -> None:
+    dumped = get_appcontext().get("result_dump")
+    if isinstance(dumped, dict) and "version" in dumped and "id" in dumped and response.status_code < 300:
+        response.headers.setdefault("ETag", f'"{dumped["version"]}"')
+
+
+def created(location: str) -> dict[str, str]:
+    """Headers for a 201 response."""
+    return {"Location": location}

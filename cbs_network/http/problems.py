@@ -1,0 +1,144 @@
+"""RFC 9457 problem details: the one shape of every error the hub returns."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, g, json
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+
+log = logging.getLogger("cbs_network.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# status -> slug of the documentation page that explains it (served at /problems/<slug>)
+STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "content-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+PROBLEM_DOCS = {
+    "bad-request": "The request could not be understood: malformed JSON, a bad header, or a bad cursor.",
+    "unauthorized": "No valid access token was given. Obtain one at /oauth/token and send it as `Authorization: Bearer <token>`. The WWW-Authenticate header says why.",
+    "forbidden": "The token is valid but lacks a scope the operation needs, or the acting organization's role does not allow it.",
+    "not-found": "The resource does not exist, or the acting organization may not see it.",
+    "method-not-allowed": "The resource exists but not with this HTTP method; the Allow header lists the methods it supports.",
+    "not-acceptable": "The hub cannot answer in a media type the Accept header allows; ask for application/json.",
+    "conflict": "The request conflicts with the current state: a duplicate unique value, or a request with the same Idempotency-Key is still in flight.",
+    "invalid-transition": "The workflow does not allow this state change from the record's current state.",
+    "precondition-failed": "If-Match named a version that is no longer current; fetch the record again and retry with its new ETag.",
+    "content-too-large": "The request body is larger than the hub accepts.",
+    "unsupported-media-type": "Request bodies must be application/json.",
+    "validation-error": "The body or query failed validation; `errors` maps each location and field path to its messages. Also returned when an Idempotency-Key is reused with a different request.",
+    "precondition-required": "Updates and deletions of shared records need an If-Match header with the record's ETag.",
+    "too-many-requests": "Rate limit exceeded; wait for the number of seconds in Retry-After.",
+    "internal-error": "An unexpected error. Quote the request_id when reporting it.",
+    "service-unavailable": "The hub or its database is temporarily unavailable; retry later.",
+}
+
+
+def problem_type(slug: str) -> str:
+    return f"/problems/{slug}"
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem details object."""
+
+    type = ma.fields.String(metadata={"description": "URI of the page documenting this problem type", "example": "/problems/not-found"})
+    title = ma.fields.String(metadata={"example": "Not found"})
+    status = ma.fields.Integer(metadata={"example": 404})
+    detail = ma.fields.String(metadata={"example": "No organization with this id."})
+    instance = ma.fields.String(metadata={"example": "/api/v1/organizations/0c5f3a3e-2d1b-4d0f-9a57-0d8a5b2f8f11"})
+    request_id = ma.fields.String(metadata={"example": "8b1f6f0e5c0a4c7d"})
+    errors = ma.fields.Dict(
+        metadata={"description": "Validation errors by location (json, query, headers) and field path"}
+    )
+
+
+def problem_response(
+    status: int,
+    *,
+    detail: str | None = None,
+    title: str | None = None,
+    slug: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    from flask import request
+
+    slug = slug or STATUS_SLUGS.get(status, "about")
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    for name, value in (headers or {}).items():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def from_http_exception(error: HTTPException) -> Response:
+    """Werkzeug/webargs/Authlib errors, keeping their WWW-Authenticate, Allow, Retry-After."""
+    data = getattr(error, "data", None) or {}
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    errors = data.get("errors") or data.get("messages")
+    detail = data.get("message") or error.description
+    if errors and error.code == 422:
+        detail = data.get("message") or "The request failed validation; see errors."
+    status = error.code or 500
+    if status >= 500:
+        detail = "An unexpected error occurred."
+    return problem_response(status, detail=detail, errors=errors, headers=headers)
+
+
+def from_domain_error(error: DomainError) -> Response:
+    return problem_response(
+        error.status, detail=error.detail, title=error.title, slug=error.slug, errors=error.errors,
+        headers=error.headers, extra=error.extra or None,
+    )
+
+
+def from_stale_data(_error: StaleDataError) -> Response:
+    return problem_response(
+        412, detail="The record was changed by another request; fetch it again and retry."
+    )
+
+
+def from_unhandled(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return from_http_exception(error)
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(500, detail="An unexpected error occurred.")

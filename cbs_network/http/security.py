@@ -1,0 +1,112 @@
+"""Bearer-token authentication of /api/v1 requests and the principal it yields.
+
+Effective permission = token scopes ∩ the role the acting user (or the client's ceiling) holds
+in the acting organization; object policy is applied by each domain's service.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from sqlalchemy import select
+
+from ..db import session as db_session
+from ..errors import DomainError
+from ..identity.models import Membership, User
+from ..identity.principal import Principal
+from ..oauth.models import OAuthClient, OAuthToken, token_hash
+from ..organizations.models import Organization, OrganizationStatus
+
+REALM = "cbs-network"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class InsufficientScope(DomainError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class HashedBearerTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> OAuthToken | None:
+        return db_session().scalar(
+            select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token_string))
+        )
+
+
+class HubResourceProtector(ResourceProtector):
+    def raise_error_response(self, error: OAuth2Error) -> None:
+        if error.error == "missing_authorization":
+            # RFC 6750 §3.1: no error code when the request carried no credentials at all.
+            raise Unauthorized(
+                "This operation needs a bearer access token.",
+                headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+            )
+        detail = "The access token is invalid, expired or revoked."
+        raise Unauthorized(detail, headers=_www_authenticate("invalid_token", detail))
+
+
+resource_protector = HubResourceProtector()
+resource_protector.register_token_validator(HashedBearerTokenValidator(realm=REALM))
+
+
+def _www_authenticate(error: str, description: str, scope: str | None = None) -> dict[str, str]:
+    value = f'Bearer realm="{REALM}", error="{error}", error_description="{description}"'
+    if scope:
+        value += f', scope="{scope}"'
+    return {"WWW-Authenticate": value}
+
+
+def _reject(description: str) -> Unauthorized:
+    return Unauthorized(description, headers=_www_authenticate("invalid_token", description))
+
+
+def authenticate(scopes: tuple[str, ...] | list[str]) -> Principal:
+    """Resolve the request's token into g.principal, or raise 401/403."""
+    try:
+        token: OAuthToken = resource_protector.acquire_token()
+    except OAuth2Error as error:
+        resource_protector.raise_error_response(error)
+    session = db_session()
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == token.client_id))
+    if client is None or not client.is_active:
+        raise _reject("The client this token was issued to is disabled.")
+    organization = session.get(Organization, token.organization_id)
+    if organization is None or organization.status in (
+        OrganizationStatus.suspended, OrganizationStatus.inactive
+    ):
+        raise _reject("The organization this token acts for is not active in the network.")
+    if token.user_id is None:
+        role = client.role_ceiling
+    else:
+        user = session.get(User, token.user_id)
+        membership = session.scalar(
+            select(Membership).where(
+                Membership.user_id == token.user_id, Membership.organization_id == token.organization_id
+            )
+        )
+        if user is None or not user.is_active or membership is None:
+            raise _reject("The user no longer belongs to the organization this token acts for.")
+        role = membership.role.capped_by(client.role_ceiling)
+    principal = Principal(
+        organization_id=token.organization_id,
+        role=role,
+        token_scopes=frozenset(token.scope.split()),
+        client_id=token.client_id,
+        user_id=token.user_id,
+    )
+    missing = [s for s in scopes if not principal.has_scope(s)]
+    if missing:
+        granted = " ".join(missing)
+        if all(s in principal.token_scopes for s in missing):
+            detail = f"Your role ({role}) in the acting organization does not allow: {granted}."
+        else:
+            detail = f"The token lacks the scope(s): {granted}."
+        raise InsufficientScope(
+            detail, headers=_www_authenticate("insufficient_scope", detail, scope=" ".join(scopes))
+        )
+    g.principal = principal
+    return principal

@@ -1,0 +1,43 @@
+"""Scopes the hub knows, roles, and which scopes each role may exercise."""
+
+from __future__ import annotations
+
+import enum
+
+SCOPES: dict[str, str] = {
+    "organizations:read": "Read the network's member organizations",
+    "organizations:write": "Update your organization (network admins: create and update any)",
+    "users:read": "Read the users and memberships of your organization",
+    "users:write": "Invite users and manage memberships of your organization",
+    "clients:read": "Read your organization's OAuth clients",
+    "clients:write": "Register OAuth clients and rotate their secrets",
+    "audit:read": "Read the audit log (network admins only)",
+    "events:read": "Read the event feed of what your organization may see",
+}
+
+
+class Role(enum.StrEnum):
+    viewer = "viewer"
+    caseworker = "caseworker"
+    coordinator = "coordinator"
+    org_admin = "org_admin"
+    network_admin = "network_admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def capped_by(self, ceiling: Role | None) -> Role:
+        return self if ceiling is None or self.rank <= ceiling.rank else ceiling
+
+
+_READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"}
+_ADMIN = _READ | {"organizations:write", "users:write", "clients:write"}
+
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.viewer: frozenset(_READ),
+    Role.caseworker: frozenset(_READ),
+    Role.coordinator: frozenset(_READ),
+    Role.org_admin: frozenset(_ADMIN),
+    Role.network_admin: frozenset(SCOPES),
+}

@@ -1,0 +1,3 @@
+# TEMPORARY (being written by the OAuth work)
+def init_app(app):
+    pass

@@ -1,0 +1,135 @@
+"""Test database, app and per-test isolation.
+
+CBS_TEST_DATABASE_URL selects the backend. Unset: a fresh SQLite file. Set to a PostgreSQL
+server URL (e.g. postgresql+psycopg://root@127.0.0.1:5432/test): the suite creates its own
+database on that server for the run, and drops it afterwards; an unreachable server fails
+the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cbs_network import create_app
+from cbs_network.config import Settings
+from cbs_network.migrate import upgrade
+
+from . import factories
+
+SERVER_URL = os.environ.get("CBS_TEST_DATABASE_URL")
+
+
+def is_postgres() -> bool:
+    return bool(SERVER_URL) and SERVER_URL.startswith("postgresql")
+
+
+def _create_postgres_database(server_url: str) -> tuple[str, callable]:
+    server = make_url(server_url)
+    name = f"cbs_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                {"n": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if is_postgres():
+        url, drop = _create_postgres_database(SERVER_URL)
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            drop()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def make_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[callable]:
+    """Fresh, migrated databases for tests that need real commits (live servers, concurrency)."""
+    drops = []
+
+    def make() -> str:
+        if is_postgres():
+            url, drop = _create_postgres_database(SERVER_URL)
+            drops.append(drop)
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'extra.db'}"
+        upgrade(url)
+        return url
+
+    yield make
+    for drop in drops:
+        drop()
+
+
+def make_settings(url: str, **changes) -> Settings:
+    settings = Settings()
+    settings.database_url = url
+    settings.secret_key = "test-secret-key-not-for-production"
+    settings.public_url = "http://hub.test"
+    for key, value in changes.items():
+        setattr(settings, key, value)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    app = create_app(make_settings(database_url), TESTING=True, RATELIMIT_ENABLED=False)
+    return app
+
+
+@pytest.fixture
+def db_session(app) -> Iterator:
+    """A session whose work, commits included, is rolled back after the test."""
+    database = app.extensions["cbs_db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.session.remove()
+    database.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    session = database.session()
+    factories.bind(session)
+    try:
+        yield session
+    finally:
+        database.session.remove()
+        database.session_factory.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    with app.test_client() as client:
+        yield client
+
+
+@pytest.fixture
+def ctx(app, db_session):
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def network(db_session) -> factories.Network:
+    """A small network: the hub (with a network admin), two agencies, one CBO."""
+    return factories.Network.build()
