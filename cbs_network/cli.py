@@ -40,3 +40,66 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@cbs.command("seed-demo")
+@click.option("--credentials-file", default=None, help="Where to write the demo credentials (default: instance/demo-credentials.json)")
+def seed_demo_command(credentials_file: str | None) -> None:
+    """Load (or refresh) the demo network and print how to sign in."""
+    import json
+    import os
+    from pathlib import Path
+
+    from .config import INSTANCE_DIR
+    from .db import session
+    from .demo import seed_demo
+
+    settings = current_app.config["CBS_SETTINGS"]
+    credentials = seed_demo(session=session(), public_url=settings.public_url)
+    session().commit()
+    path = Path(credentials_file) if credentials_file else INSTANCE_DIR / "demo-credentials.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials, indent=2))
+    os.chmod(path, 0o600)
+    url = settings.public_url
+    click.echo(f"Demo network loaded. Credentials written to {path}\n")
+    click.echo(f"Explorer: {url}/docs  (click Authorize, keep the scopes, sign in as one of:)")
+    for user in credentials["users"]:
+        click.echo(f"  {user['role']:<14} {user['email']:<52} {user['password']}   ({user['organization']})")
+    client = credentials["clients"][0]
+    click.echo("\nA partner system gets a token with client credentials, e.g.:")
+    click.echo(
+        f"  curl -s -u {client['client_id']}:{client['client_secret']} -d grant_type=client_credentials "
+        f"-d scope=organizations:read {url}/oauth/token"
+    )
+    click.echo(f"  curl -s -H 'Authorization: Bearer <access_token>' {url}/api/v1/organizations")
+
+
+@cbs.command("create-client")
+@click.option("--organization-id", required=True, type=click.UUID)
+@click.option("--name", required=True)
+@click.option("--scope", "scopes", multiple=True, required=True, help="Repeat for each scope")
+@click.option("--grant-type", "grant_types", multiple=True, default=["client_credentials"], show_default=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--role-ceiling", default="viewer", show_default=True)
+@click.option("--public", is_flag=True, help="A public client (PKCE, no secret)")
+def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public) -> None:  # type: ignore[no-untyped-def]
+    """Register an OAuth client for an organization (as the hub operator); prints its secret once."""
+    from .db import session
+    from .identity.principal import system_principal
+    from .identity.roles import Role
+    from .oauth.clients_service import register
+
+    settings = current_app.config["CBS_SETTINGS"]
+    client, secret = register(
+        session=session(),
+        principal=system_principal(organization_id),
+        data={"name": name, "scopes": list(scopes), "grant_types": list(grant_types), "redirect_uris": list(redirect_uris),
+              "role_ceiling": Role(role_ceiling), "token_endpoint_auth_method": "none" if public else "client_secret_basic",
+              "organization_id": organization_id},
+        allow_insecure_redirects=not settings.is_production,
+    )
+    session().commit()
+    click.echo(f"client_id: {client.client_id}")
+    if secret:
+        click.echo(f"client_secret: {secret}   (shown once; store it now)")

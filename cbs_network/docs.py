@@ -1,3 +1,114 @@
-# TEMPORARY (being written by the explorer work)
-def init_app(app):
-    pass
+"""The hub's own documentation pages: landing page, Swagger UI, ReDoc, problem types.
+
+Everything is served from the hub itself (no CDN): many district networks and the CI machines
+have no internet. Swagger UI comes from flask-swagger-ui's bundled dist; ReDoc's standalone
+bundle is vendored in static/ (redoc 2.5.4 from the npm registry, unmodified, sha256
+dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import Blueprint, Flask, Response, current_app, render_template
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from .errors import DomainError, NotFound
+from .http.problems import PROBLEM_DOCS, STATUS_SLUGS, problem_type
+from .identity.roles import SCOPES
+
+SPEC_URL = "/api/openapi.json"
+DOCS_URL = "/docs"
+EXPLORER_CLIENT_ID = "cbs-explorer"  # the public client `flask cbs seed-demo` registers
+OAUTH_METADATA_URL = "/.well-known/oauth-authorization-server"
+APP_NAME = "CBS Network Hub API explorer"
+
+bp = Blueprint("docs", __name__)
+
+
+def explorer_redirect_uri(public_url: str) -> str:
+    """The one redirect URI registered for the explorer client (exact match is enforced)."""
+    return f"{public_url.rstrip('/')}{DOCS_URL}/oauth2-redirect.html"
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["CBS_SETTINGS"]
+    swagger_ui = get_swaggerui_blueprint(
+        DOCS_URL,
+        SPEC_URL,
+        config={
+            "app_name": APP_NAME,
+            # flask-swagger-ui derives this from the request URL, which breaks for
+            # /docs/index.html and for any host name other than the registered one; the
+            # authorization server compares it byte for byte with the client's redirect URI.
+            "oauth2RedirectUrl": explorer_redirect_uri(settings.public_url),
+            # The default (validator.swagger.io) would send the spec to the internet.
+            "validatorUrl": None,
+            "displayRequestDuration": True,
+        },
+        oauth_config={
+            # A public client: no secret; PKCE (S256) is what protects the code.
+            "clientId": EXPLORER_CLIENT_ID,
+            "appName": APP_NAME,
+            "scopes": list(SCOPES),
+            "usePkceWithAuthorizationCodeGrant": True,
+        },
+        blueprint_name="swagger_ui",
+    )
+    app.register_blueprint(swagger_ui)
+    app.register_blueprint(bp)
+
+
+def problem_types() -> dict[str, dict]:
+    """slug -> {status, title, description} for every documented problem type."""
+    types: dict[str, dict] = {}
+    for status, slug in STATUS_SLUGS.items():
+        types[slug] = {"status": status, "title": HTTPStatus(status).phrase}
+    for cls in all_subclasses(DomainError):
+        types.setdefault(cls.slug, {"status": cls.status, "title": cls.title})
+    return {
+        slug: {**info, "description": PROBLEM_DOCS[slug], "type": problem_type(slug)}
+        for slug, info in sorted(types.items())
+        if slug in PROBLEM_DOCS
+    }
+
+
+def all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *all_subclasses(sub)]
+    return found
+
+
+@bp.get("/")
+def landing() -> str:
+    settings = current_app.config["CBS_SETTINGS"]
+    return render_template(
+        "docs_index.html",
+        public_url=settings.public_url,
+        spec_url=SPEC_URL,
+        metadata_url=OAUTH_METADATA_URL,
+        explorer_client_id=EXPLORER_CLIENT_ID,
+        scopes=SCOPES,
+    )
+
+
+@bp.get("/redoc")
+def redoc() -> Response:
+    response = current_app.make_response(render_template("docs_redoc.html", spec_url=SPEC_URL))
+    # ReDoc's sidebar shows a logo from cdn.redoc.ly; keep the page from reaching out.
+    response.headers["Content-Security-Policy"] = "img-src 'self' data:"
+    return response
+
+
+@bp.get("/problems")
+def problems_index() -> str:
+    return render_template("docs_problems.html", problems=problem_types())
+
+
+@bp.get("/problems/<slug>")
+def problem_page(slug: str) -> str:
+    problem = problem_types().get(slug)
+    if problem is None:
+        raise NotFound(f"There is no problem type named {slug!r}; see /problems for the list.")
+    return render_template("docs_problem.html", slug=slug, problem=problem)

@@ -1,0 +1,264 @@
+"""Users, memberships and invitations."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from ..audit import service as audit
+from ..db import utcnow
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..events.service import record_event
+from ..http.etag import check_version
+from ..oauth.models import OAuthToken, token_hash
+from ..organizations.models import Organization, OrganizationKind
+from .models import Membership, User
+from .passwords import MIN_LENGTH, hash_password
+from .principal import Principal
+from .roles import Role
+
+INVITATION_TTL = timedelta(days=7)
+
+
+@dataclass
+class Invitation:
+    token: str
+    expires_at: datetime
+
+
+def _user_view(user: User) -> dict[str, Any]:
+    return {"email": user.email, "name": user.name, "is_active": user.is_active}
+
+
+def _can_see_user(session: Session, principal: Principal, user: User) -> bool:
+    if principal.is_network_admin or principal.user_id == user.id:
+        return True
+    return session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.user_id == user.id, Membership.organization_id == principal.organization_id
+        )
+    ) > 0
+
+
+def get_user(*, session: Session, principal: Principal, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    if user is None or not _can_see_user(session, principal, user):
+        raise NotFound("No user with this id.")
+    return user
+
+
+def users_query(*, principal: Principal, email: str | None = None) -> Select:
+    """Users of the acting organization (every user for network admins)."""
+    query = select(User)
+    if not principal.is_network_admin:
+        query = query.where(
+            User.id.in_(select(Membership.user_id).where(Membership.organization_id == principal.organization_id))
+        )
+    if email:
+        query = query.where(User.email == email.strip().lower())
+    return query
+
+
+def update_user(
+    *, session: Session, principal: Principal, user_id: uuid.UUID, data: dict[str, Any], expected_version: int
+) -> User:
+    user = get_user(session=session, principal=principal, user_id=user_id)
+    if "is_active" in data and data["is_active"] != user.is_active and not principal.is_network_admin:
+        raise Forbidden("Only network admins activate or deactivate users.")
+    if "name" in data and not (principal.is_network_admin or principal.user_id == user.id):
+        raise Forbidden("Users change their own names; network admins may change any.")
+    check_version(user, expected_version)
+    before = _user_view(user)
+    for name, value in data.items():
+        setattr(user, name, value)
+    changes = audit.diff(before, _user_view(user))
+    if changes:
+        session.flush()
+        if not user.is_active:
+            _revoke_user_tokens(session, user.id)
+        audit.record(session, principal=principal, action="user.updated", object_type="user", object_id=user.id, changes=changes)
+    return user
+
+
+def _revoke_user_tokens(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> None:
+    now = utcnow()
+    statement = update(OAuthToken).where(OAuthToken.user_id == user_id)
+    if organization_id is not None:
+        statement = statement.where(OAuthToken.organization_id == organization_id)
+    session.execute(
+        statement.values(access_revoked_at=func.coalesce(OAuthToken.access_revoked_at, now),
+                         refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now))
+    )
+
+
+# --- memberships ---
+
+def _check_grant(session: Session, principal: Principal, organization: Organization, role: Role) -> None:
+    if not principal.is_admin_of(organization.id):
+        raise Forbidden("Only the organization's admins or network admins manage its members.")
+    if role is Role.network_admin:
+        if not principal.is_network_admin:
+            raise Forbidden("Only network admins grant the network_admin role.")
+        if organization.kind is not OrganizationKind.network_hub:
+            raise ValidationFailed(
+                "network_admin is a role in the network hub organization only.",
+                errors={"json": {"role": ["Not allowed in this organization."]}},
+            )
+
+
+def _membership_view(membership: Membership) -> dict[str, Any]:
+    return {"user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role}
+
+
+def memberships_query(*, session: Session, principal: Principal, organization_id: uuid.UUID, role: Role | None = None, **_page: Any) -> Select:
+    organization = session.get(Organization, organization_id)
+    if organization is None or not (principal.is_network_admin or principal.organization_id == organization_id):
+        raise NotFound("No organization with this id among those whose members you may see.")
+    query = select(Membership).where(Membership.organization_id == organization_id)
+    if role is not None:
+        query = query.where(Membership.role == role)
+    return query
+
+
+def get_membership(*, session: Session, principal: Principal, membership_id: uuid.UUID) -> Membership:
+    membership = session.get(Membership, membership_id)
+    if membership is None or not (
+        principal.is_network_admin
+        or membership.organization_id == principal.organization_id
+        or membership.user_id == principal.user_id
+    ):
+        raise NotFound("No membership with this id.")
+    return membership
+
+
+def _new_invitation(user: User) -> Invitation:
+    token = secrets.token_urlsafe(32)
+    user.invitation_token_hash = token_hash(token)
+    user.invitation_expires_at = utcnow() + INVITATION_TTL
+    return Invitation(token, user.invitation_expires_at)
+
+
+def invite_member(
+    *, session: Session, principal: Principal, organization_id: uuid.UUID, email: str, role: Role, name: str | None = None
+) -> tuple[Membership, Invitation | None]:
+    """Add a user to an organization, creating (and inviting) the user if the email is new."""
+    organization = session.get(Organization, organization_id)
+    if organization is None or not (principal.is_network_admin or principal.organization_id == organization_id):
+        raise NotFound("No organization with this id among those whose members you may manage.")
+    _check_grant(session, principal, organization, role)
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == email))
+    invitation = None
+    if user is None:
+        if not name:
+            raise ValidationFailed("A name is needed to invite a new user.", errors={"json": {"name": ["Required for a new user."]}})
+        user = User(id=uuid.uuid4(), email=email, name=name, is_active=True)
+        invitation = _new_invitation(user)
+        session.add(user)
+        session.flush()
+        audit.record(session, principal=principal, action="user.invited", object_type="user", object_id=user.id,
+                     changes=audit.diff({}, _user_view(user)))
+    elif session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)):
+        raise Conflict("The user is already a member of this organization; change the membership's role instead.")
+    membership = Membership(id=uuid.uuid4(), user=user, organization=organization, role=role)
+    session.add(membership)
+    session.flush()
+    audit.record(session, principal=principal, action="membership.created", object_type="membership",
+                 object_id=membership.id, changes=audit.diff({}, _membership_view(membership)))
+    record_event(session, type="membership.created", object_type="membership", object_id=membership.id,
+                 principal=principal, payload={"membership_id": membership.id, "user_id": user.id,
+                                               "organization_id": organization_id, "role": role},
+                 audience=[organization_id])
+    return membership, invitation
+
+
+def _admins_left(session: Session, organization_id: uuid.UUID, excluding: uuid.UUID) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.organization_id == organization_id,
+            Membership.role.in_([Role.org_admin, Role.network_admin]),
+            Membership.id != excluding,
+        )
+    )
+
+
+def update_membership(
+    *, session: Session, principal: Principal, membership_id: uuid.UUID, role: Role, expected_version: int
+) -> Membership:
+    membership = get_membership(session=session, principal=principal, membership_id=membership_id)
+    _check_grant(session, principal, membership.organization, role)
+    if membership.role is Role.network_admin and not principal.is_network_admin:
+        raise Forbidden("Only network admins change a network admin's role.")
+    check_version(membership, expected_version)
+    if membership.role in (Role.org_admin, Role.network_admin) and role not in (Role.org_admin, Role.network_admin):
+        if not _admins_left(session, membership.organization_id, membership.id):
+            raise Conflict("This is the organization's last admin; appoint another admin first.")
+    before = _membership_view(membership)
+    membership.role = role
+    changes = audit.diff(before, _membership_view(membership))
+    if changes:
+        session.flush()
+        audit.record(session, principal=principal, action="membership.updated", object_type="membership",
+                     object_id=membership.id, changes=changes)
+        record_event(session, type="membership.updated", object_type="membership", object_id=membership.id,
+                     principal=principal, payload={"membership_id": membership.id, "role": role},
+                     audience=[membership.organization_id])
+    return membership
+
+
+def remove_membership(*, session: Session, principal: Principal, membership_id: uuid.UUID, expected_version: int) -> None:
+    membership = get_membership(session=session, principal=principal, membership_id=membership_id)
+    if not principal.is_admin_of(membership.organization_id):
+        raise Forbidden("Only the organization's admins or network admins remove its members.")
+    if membership.role is Role.network_admin and not principal.is_network_admin:
+        raise Forbidden("Only network admins remove a network admin.")
+    check_version(membership, expected_version)
+    if membership.role in (Role.org_admin, Role.network_admin) and not _admins_left(session, membership.organization_id, membership.id):
+        raise Conflict("This is the organization's last admin; appoint another admin first.")
+    before = _membership_view(membership)
+    _revoke_user_tokens(session, membership.user_id, membership.organization_id)
+    session.delete(membership)
+    session.flush()
+    audit.record(session, principal=principal, action="membership.deleted", object_type="membership",
+                 object_id=membership_id, changes=audit.diff(before, {}))
+    record_event(session, type="membership.deleted", object_type="membership", object_id=membership_id,
+                 principal=principal, payload={"membership_id": membership_id, "organization_id": before["organization_id"]},
+                 audience=[before["organization_id"]])
+
+
+def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[User, Invitation]:
+    user = get_user(session=session, principal=principal, user_id=user_id)
+    if not user.is_invited:
+        raise Conflict("The user has already set a password.")
+    if not (principal.is_network_admin or any(principal.is_admin_of(m.organization_id) for m in user.memberships)):
+        raise Forbidden("Only an admin of one of the user's organizations may re-invite them.")
+    invitation = _new_invitation(user)
+    session.flush()
+    audit.record(session, principal=principal, action="user.reinvited", object_type="user", object_id=user.id)
+    return user, invitation
+
+
+def accept_invitation(*, session: Session, token: str, password: str) -> User:
+    """An invited user sets a password through the one-time link."""
+    user = session.scalar(select(User).where(User.invitation_token_hash == token_hash(token)))
+    if user is None or user.invitation_expires_at is None or user.invitation_expires_at <= utcnow() or not user.is_active:
+        raise NotFound("This invitation link is invalid or has expired; ask an admin to send a new one.")
+    if len(password) < MIN_LENGTH:
+        raise ValidationFailed(
+            f"Choose a password of at least {MIN_LENGTH} characters.",
+            errors={"form": {"password": [f"At least {MIN_LENGTH} characters."]}},
+        )
+    if password.strip().lower() == user.email:
+        raise ValidationFailed("The password must not be your email.", errors={"form": {"password": ["Too easy to guess."]}})
+    user.password_hash = hash_password(password)
+    user.invitation_token_hash = None
+    user.invitation_expires_at = None
+    session.flush()
+    audit.record(session, principal=None, action="user.activated", object_type="user", object_id=user.id)
+    return user

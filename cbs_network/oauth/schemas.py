@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..http.api import versioned
+from ..http.pagination import PageArgsSchema
+from ..http.schemas import Schema, VersionedRecordSchema
+from ..identity.roles import SCOPES, Role
+
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+
+
+class _ClientFields(Schema):
+    name = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "County case management system"})
+    description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+    redirect_uris = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=500)), validate=validate.Length(max=10),
+        metadata={"description": "Exact redirect URIs for the authorization-code flow (https, or http on loopback)"},
+    )
+    scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(SCOPES))), validate=validate.Length(max=len(SCOPES)))
+    role_ceiling = ma.fields.Enum(
+        Role, by_value=True,
+        metadata={"description": "The highest role the client's tokens carry; client-credentials tokens act with exactly this role"},
+    )
+
+
+@versioned
+class OAuthClientSchema(VersionedRecordSchema, _ClientFields):
+    client_id = ma.fields.String()
+    organization_id = ma.fields.UUID()
+    grant_types = ma.fields.List(ma.fields.String())
+    token_endpoint_auth_method = ma.fields.String()
+    is_active = ma.fields.Boolean()
+    secret_rotated_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class OAuthClientCreateSchema(_ClientFields):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "County case management system"})
+    scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(SCOPES))), required=True,
+                            validate=validate.Length(min=1, max=len(SCOPES)))
+    grant_types = ma.fields.List(ma.fields.String(validate=validate.OneOf(GRANT_TYPES)), required=True,
+                                 validate=validate.Length(min=1, max=len(GRANT_TYPES)))
+    token_endpoint_auth_method = ma.fields.String(load_default="client_secret_basic", validate=validate.OneOf(AUTH_METHODS),
+                                                  metadata={"description": "`none` registers a public client (browser or native app; PKCE only)"})
+    role_ceiling = ma.fields.Enum(Role, by_value=True, load_default=Role.viewer)
+    organization_id = ma.fields.UUID(metadata={"description": "Network admins may register clients for another organization"})
+
+
+class OAuthClientUpdateSchema(_ClientFields):
+    pass
+
+
+class OAuthClientCreatedSchema(OAuthClientSchema):
+    client_secret = ma.fields.String(allow_none=True, metadata={"description": "Shown only in this response; store it now"})
+
+
+class OAuthClientQuerySchema(PageArgsSchema):
+    organization_id = ma.fields.UUID()
+    is_active = ma.fields.Boolean()

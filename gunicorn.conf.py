@@ -1,0 +1,27 @@
+"""gunicorn settings for the hub: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+The API is I/O bound (database, Redis), so threaded workers; every piece of state lives in
+PostgreSQL or Redis, so any number of workers and instances can serve it.
+"""
+
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+threads = 4
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take an instance down; the jitter
+# keeps all workers from restarting at once.
+max_requests = 1000
+max_requests_jitter = 100
+accesslog = "-"
+errorlog = "-"
+# Heartbeat files on tmpfs: a container's overlay filesystem can stall them (gunicorn docs, "Blocking OS calls").
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+# Trust X-Forwarded-* only from the load balancer in front (the app applies ProxyFix with one hop).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
