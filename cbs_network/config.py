@@ -77,6 +77,7 @@ class Settings:
         return {
             "SECRET_KEY": secret_key,
             "CBS_SETTINGS": self,
+            "MAX_CONTENT_LENGTH": 1024 * 1024,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": self.public_url.startswith("https://"),

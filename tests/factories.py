@@ -27,7 +27,7 @@ def bind(session) -> None:
 class _Base(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_persistence = "flush"
+        sqlalchemy_session_persistence = "commit"  # past the savepoint a failed request rolls back
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -101,7 +101,7 @@ def issue_token(
             expires_in=expires_in,
         )
     )
-    session.flush()
+    session.commit()
     return plaintext
 
 

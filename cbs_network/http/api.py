@@ -46,6 +46,7 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self) -> None:
         app = self._app
+        app.before_request(_require_json_body)
         app.register_error_handler(HTTPException, problems.from_http_exception)
         app.register_error_handler(DomainError, problems.from_domain_error)
         app.register_error_handler(StaleDataError, problems.from_stale_data)
@@ -211,6 +212,18 @@ def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
         session.rollback()
         raise
     return response
+
+
+def _require_json_body() -> Response | None:
+    """415 for a write to the API whose body is not JSON (an empty body is fine)."""
+    if (
+        request.path.startswith("/api/")
+        and request.method in WRITE_METHODS
+        and request.content_length
+        and not request.is_json
+    ):
+        return problems.problem_response(415, detail="Send the request body as application/json.")
+    return None
 
 
 def _set_etag(response: Response) -> None:

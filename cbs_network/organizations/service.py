@@ -99,8 +99,12 @@ def _check_identifiers(session: Session, organization: Organization | None, iden
 def _apply(session: Session, organization: Organization, data: dict[str, Any]) -> None:
     data = dict(data)
     if "identifiers" in data:
-        _check_identifiers(session, organization if organization.id else None, data["identifiers"])
-        organization.identifiers = [OrganizationIdentifier(**i) for i in data.pop("identifiers")]
+        _check_identifiers(session, organization, data["identifiers"])
+        # Keep the rows that stay, so the unique (scheme, value) index never sees a duplicate.
+        kept = {(i.scheme, i.value): i for i in organization.identifiers}
+        organization.identifiers = [
+            kept.get((i["scheme"], i["value"])) or OrganizationIdentifier(**i) for i in data.pop("identifiers")
+        ]
     if "contacts" in data:
         organization.contacts = [
             OrganizationContact(position=n, **c) for n, c in enumerate(data.pop("contacts"))

@@ -1,0 +1,203 @@
+"""Token lookup and revocation, sign-in checks and the failed-login throttle.
+
+Kept apart from Authlib's classes so the grants, endpoints and pages share one version of
+each rule (what a usable token is, who may act for which organization).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import STRATEGIES, RateLimiter
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ..audit import service as audit
+from ..db import utcnow
+from ..identity.models import Membership, User
+from ..identity.passwords import hash_password, needs_rehash, verify_password
+from ..organizations.models import Organization, OrganizationStatus
+from .models import OAuthClient, OAuthToken, token_hash
+
+# Organizations whose tokens the API refuses (cbs_network.http.security); no new tokens either.
+BARRED_STATUSES = (OrganizationStatus.suspended, OrganizationStatus.inactive)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+@dataclass
+class FoundToken:
+    token: OAuthToken
+    is_refresh: bool  # the presented string was the refresh token of this row
+
+
+def find_token(session: Session, value: str) -> FoundToken | None:
+    """The token row whose access or refresh token is `value`. token_type_hint is not needed:
+    one indexed lookup covers both (RFC 7009 §2.1 lets the server search all types)."""
+    digest = token_hash(value)
+    row = session.scalar(
+        select(OAuthToken).where(
+            or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest)
+        )
+    )
+    if row is None:
+        return None
+    return FoundToken(row, is_refresh=row.refresh_token_hash == digest)
+
+
+def find_by_refresh_token(session: Session, value: str) -> OAuthToken | None:
+    return session.scalar(select(OAuthToken).where(OAuthToken.refresh_token_hash == token_hash(value)))
+
+
+def revoke_family(session: Session, family_id: uuid.UUID) -> None:
+    """Revoke every access and refresh token descended from one authorization."""
+    now = utcnow()
+    session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.family_id == family_id, OAuthToken.access_revoked_at.is_(None))
+        .values(access_revoked_at=now)
+    )
+    session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.family_id == family_id,
+            OAuthToken.refresh_token_hash.is_not(None),
+            OAuthToken.refresh_revoked_at.is_(None),
+        )
+        .values(refresh_revoked_at=now)
+    )
+
+
+def revoke_family_after_reuse(session: Session, token: OAuthToken) -> None:
+    """A rotated-out refresh token came back: it has leaked, so nothing of its family may stay
+    usable (RFC 9700 §4.14.2). Committed at once because the request itself fails."""
+    revoke_family(session, token.family_id)
+    audit.record(
+        session,
+        principal=None,
+        action="oauth.token_family_revoked",
+        object_type="oauth_token_family",
+        object_id=token.family_id,
+        changes={
+            "reason": {"before": None, "after": "refresh_token_reuse"},
+            "client_id": {"before": None, "after": token.client_id},
+            "user_id": {"before": None, "after": str(token.user_id) if token.user_id else None},
+            "organization_id": {"before": None, "after": str(token.organization_id)},
+        },
+    )
+    session.commit()
+
+
+def may_act_for(session: Session, user: User | None, organization_id: uuid.UUID) -> bool:
+    """The user is active and still a member of the organization, which may still act."""
+    if user is None or not user.is_active:
+        return False
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organization_id == organization_id
+        )
+    )
+    return membership is not None and membership.organization.status not in BARRED_STATUSES
+
+
+def is_usable(session: Session, found: FoundToken) -> bool:
+    """What the API would accept now (introspection must not call a token active that the API
+    refuses): not expired or revoked, client enabled, organization and user still able to act."""
+    token = found.token
+    if found.is_refresh:
+        if not token.is_refresh_usable():
+            return False
+    elif token.is_expired() or token.is_revoked():
+        return False
+    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == token.client_id))
+    if client is None or not client.is_active:
+        return False
+    if token.user_id is None:
+        organization = session.get(Organization, token.organization_id)
+        return organization is not None and organization.status not in BARRED_STATUSES
+    return may_act_for(session, session.get(User, token.user_id), token.organization_id)
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+def authenticate_user(session: Session, email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Unknown emails, invited users without a password
+    and inactive users all cost one argon2 verification, so timing reveals nothing."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def active_memberships(user: User) -> list[Membership]:
+    """Memberships a user may authorize a client for, by organization name."""
+    memberships = [m for m in user.memberships if m.organization.status == OrganizationStatus.active]
+    return sorted(memberships, key=lambda m: m.organization.name.lower())
+
+
+# --- failed-login throttle ----------------------------------------------------------------
+
+
+class LoginThrottle:
+    """Counts failed sign-ins per email and per client address in the rate limiter's storage
+    (Redis in production), so every instance sees the same counts."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._own: RateLimiter | None = None
+
+    @property
+    def strategy(self) -> RateLimiter:
+        limiter = self._app.extensions["cbs_limiter"]
+        if limiter.enabled:
+            return limiter.limiter
+        # The general API rate limit can be switched off (tests, some deployments); guessing
+        # passwords must stay throttled regardless, so use the same storage directly.
+        if self._own is None:
+            storage = storage_from_string(self._app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+            strategy = self._app.config.get("RATELIMIT_STRATEGY") or "moving-window"
+            self._own = STRATEGIES[strategy](storage)
+        return self._own
+
+    def _item(self):  # type: ignore[no-untyped-def]
+        return parse(self._app.config["CBS_SETTINGS"].login_failure_limit)
+
+    @staticmethod
+    def _keys(email: str, address: str) -> list[tuple[str, str]]:
+        # Emails are hashed so the limiter storage holds no personal data.
+        email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return [("email", email_key), ("address", address or "unknown")]
+
+    def retry_after(self, email: str, address: str) -> int | None:
+        """Seconds to wait when either counter is exhausted, else None."""
+        item, strategy = self._item(), self.strategy
+        waits = []
+        for kind, key in self._keys(email, address):
+            if not strategy.test(item, "cbs-login", kind, key):
+                reset_time, _remaining = strategy.get_window_stats(item, "cbs-login", kind, key)
+                waits.append(max(1, math.ceil(reset_time - time.time())))
+        return max(waits) if waits else None
+
+    def failed(self, email: str, address: str) -> None:
+        item, strategy = self._item(), self.strategy
+        for kind, key in self._keys(email, address):
+            strategy.hit(item, "cbs-login", kind, key)
+
+    def succeeded(self, email: str) -> None:
+        """The right password clears that email's count (not the address's)."""
+        item, strategy = self._item(), self.strategy
+        kind, key = self._keys(email, "")[0]
+        strategy.clear(item, "cbs-login", kind, key)
