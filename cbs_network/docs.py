@@ -9,8 +9,10 @@ dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b).
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, render_template
+import flask_swagger_ui
+from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from .errors import DomainError, NotFound
@@ -91,6 +93,13 @@ def landing() -> str:
         explorer_client_id=EXPLORER_CLIENT_ID,
         scopes=SCOPES,
     )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    # Browsers ask for it on every page (the login popup too); reuse Swagger UI's icon.
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
+    return send_from_directory(dist, "favicon-32x32.png", mimetype="image/png", max_age=86400)
 
 
 @bp.get("/redoc")

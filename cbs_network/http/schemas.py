@@ -22,3 +22,15 @@ class VersionedRecordSchema(RecordSchema):
     version = ma.fields.Integer(
         dump_only=True, metadata={"description": "Record version; also its ETag, for If-Match"}
     )
+
+
+class WithFields:
+    """An object seen through a response schema with a few extra one-time fields
+    (a client secret, an invitation link) that are not stored on it."""
+
+    def __init__(self, obj: object, **fields: object) -> None:
+        self._obj = obj
+        self.__dict__.update(fields)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._obj, name)

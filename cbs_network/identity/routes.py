@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from ..db import session
 from ..http.api import Blueprint, created
 from ..http.pagination import page_schema, paginate
+from ..http.schemas import WithFields
 from ..organizations.models import Organization
 from . import service
 from .models import Membership, User
@@ -79,8 +80,8 @@ def get_user(user_id: uuid.UUID):
 
 @blp.route("/users/<uuid:user_id>", methods=["PATCH"])
 @blp.requires("users:write")
-@blp.if_match
 @blp.arguments(UserUpdateSchema, example={"is_active": False})
+@blp.if_match
 @blp.response(200, UserSchema, example=USER_EXAMPLE)
 def update_user(data, user_id: uuid.UUID, expected_version: int):
     """Rename or (network admins) deactivate a user; deactivation revokes their tokens"""
@@ -119,9 +120,11 @@ def invite_member(data, organization_id: uuid.UUID):
     membership, invitation = service.invite_member(
         session=session(), principal=current_principal(), organization_id=organization_id, **data
     )
-    body = MembershipSchema().dump(membership)
-    body["invitation_url"] = _invitation_url(invitation.token) if invitation else None
-    body["invitation_expires_at"] = invitation.expires_at if invitation else None
+    body = WithFields(
+        membership,
+        invitation_url=_invitation_url(invitation.token) if invitation else None,
+        invitation_expires_at=invitation.expires_at if invitation else None,
+    )
     return body, created(url_for(".get_membership", membership_id=membership.id))
 
 
@@ -135,8 +138,8 @@ def get_membership(membership_id: uuid.UUID):
 
 @blp.route("/memberships/<uuid:membership_id>", methods=["PATCH"])
 @blp.requires("users:write")
-@blp.if_match
 @blp.arguments(MembershipUpdateSchema, example={"role": "org_admin"})
+@blp.if_match
 @blp.response(200, MembershipSchema, example=MEMBERSHIP_EXAMPLE)
 def update_membership(data, membership_id: uuid.UUID, expected_version: int):
     """Change a member's role"""

@@ -149,8 +149,8 @@ def invite_member(
 ) -> tuple[Membership, Invitation | None]:
     """Add a user to an organization, creating (and inviting) the user if the email is new."""
     organization = session.get(Organization, organization_id)
-    if organization is None or not (principal.is_network_admin or principal.organization_id == organization_id):
-        raise NotFound("No organization with this id among those whose members you may manage.")
+    if organization is None:  # organizations are the network's public directory: others get 403
+        raise NotFound("No organization with this id.")
     _check_grant(session, principal, organization, role)
     email = email.strip().lower()
     user = session.scalar(select(User).where(User.email == email))

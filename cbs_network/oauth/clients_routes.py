@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from ..db import session
 from ..http.api import Blueprint, created
 from ..http.pagination import page_schema, paginate
+from ..http.schemas import WithFields
 from ..identity.principal import current_principal
 from . import clients_service as service
 from .models import OAuthClient
@@ -35,10 +36,8 @@ def _allow_insecure() -> bool:
     return not current_app.config["CBS_SETTINGS"].is_production
 
 
-def _dump_with_secret(client: OAuthClient, secret: str | None) -> dict:
-    body = OAuthClientSchema().dump(client)
-    body["client_secret"] = secret
-    return body
+def _with_secret(client: OAuthClient, secret: str | None) -> WithFields:
+    return WithFields(client, client_secret=secret)
 
 
 @blp.route("", methods=["GET"])
@@ -59,7 +58,7 @@ def register_client(data):
     """Register an OAuth client; a confidential client's secret is shown only in this response"""
     client, secret = service.register(session=session(), principal=current_principal(), data=data,
                                       allow_insecure_redirects=_allow_insecure())
-    return _dump_with_secret(client, secret), created(url_for(".get_client", client_uuid=client.id))
+    return _with_secret(client, secret), created(url_for(".get_client", client_uuid=client.id))
 
 
 @blp.route("/<uuid:client_uuid>", methods=["GET"])
@@ -72,8 +71,8 @@ def get_client(client_uuid: uuid.UUID):
 
 @blp.route("/<uuid:client_uuid>", methods=["PATCH"])
 @blp.requires("clients:write")
-@blp.if_match
 @blp.arguments(OAuthClientUpdateSchema, example={"redirect_uris": ["https://app.example.org/callback"]})
+@blp.if_match
 @blp.response(200, OAuthClientSchema, example=EXAMPLE)
 def update_client(data, client_uuid: uuid.UUID, expected_version: int):
     """Update an OAuth client's name, redirect URIs, scopes or role ceiling"""
@@ -97,4 +96,4 @@ def deactivate_client(client_uuid: uuid.UUID, expected_version: int):
 def rotate_secret(client_uuid: uuid.UUID):
     """Rotate a confidential client's secret: the old one stops working at once"""
     client, secret = service.rotate_secret(session=session(), principal=current_principal(), client_uuid=client_uuid)
-    return _dump_with_secret(client, secret)
+    return _with_secret(client, secret)

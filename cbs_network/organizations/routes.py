@@ -62,8 +62,8 @@ def get_organization(organization_id: uuid.UUID):
 
 @blp.route("/<uuid:organization_id>", methods=["PATCH"])
 @blp.requires("organizations:write")
-@blp.if_match
 @blp.arguments(OrganizationUpdateSchema, example={"website": "https://www.urbanpeaceinstitute.org"})
+@blp.if_match
 @blp.response(200, OrganizationSchema, example=EXAMPLE)
 def update_organization(data, organization_id: uuid.UUID, expected_version: int):
     """Update an organization

@@ -1,0 +1,140 @@
+"""A person signs in through Swagger UI and calls the API, in a real browser.
+
+The hub runs in a thread on a real port with its own database and the demo network; headless
+Chromium (Debian's /usr/bin/chromium, driven by Playwright) walks the explorer's
+authorization-code + PKCE flow through the hub's login and consent pages, then uses the token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from cbs_network import create_app
+
+from .conftest import make_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# As root on a machine with a closed network: no sandbox, and no background calls to Google.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if _in_ci():
+            pytest.fail(message + "; CI must run the browser test")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_hub(make_database_url) -> Iterator[tuple[str, dict]]:
+    """The hub serving a freshly seeded demo network; yields (base URL, demo credentials)."""
+    from cbs_network.demo import seed_demo
+
+    port = _free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    app = create_app(make_settings(make_database_url(), public_url=public_url), RATELIMIT_ENABLED=False)
+    database = app.extensions["cbs_db"]
+    with app.app_context():
+        session = database.session()
+        credentials = seed_demo(session=session, public_url=public_url)
+        session.commit()
+        database.session.remove()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield public_url, credentials
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        database.engine.dispose()
+
+
+def test_sign_in_through_swagger_ui_and_list_organizations(live_hub, chromium_path, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, credentials = live_hub
+    coordinator = next(user for user in credentials["users"] if user["role"] == "coordinator")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        elsewhere: list[str] = []  # the explorer must not reach any other host
+        context.on("request", lambda r: None if r.url.startswith((base, "data:", "blob:")) else elsewhere.append(r.url))
+        popup = None
+        try:
+            page.goto(f"{base}/docs/")
+            page.locator(".auth-wrapper button.authorize").click()
+            flow = page.locator(".dialog-ux .auth-container").filter(has_text="authorizationCode")
+            expect(flow.locator("input[data-name=clientId]")).to_have_value(credentials["explorer_client_id"])
+            # initOAuth preselects every scope; the hub intersects them with the user's role.
+            expect(flow.locator("input[type=checkbox]:checked")).not_to_have_count(0)
+
+            with page.expect_popup() as popup_info:
+                flow.locator("button.authorize").click()
+            popup = popup_info.value
+            popup.wait_for_url("**/oauth/login**")
+            popup.fill("input[name=email]", coordinator["email"])
+            popup.fill("input[name=password]", coordinator["password"])
+            popup.click("button[type=submit]")
+            popup.wait_for_url("**/oauth/authorize**")
+            with popup.expect_event("close"):
+                popup.get_by_role("button", name="Allow").click()
+            popup = None
+
+            # Swagger UI exchanged the code (with its PKCE verifier) and now offers Logout.
+            # (Swagger UI labels its buttons with aria-label, so locate them by class or text.)
+            expect(flow.locator("button", has_text="Logout")).to_be_visible()
+            page.locator(".dialog-ux .close-modal").click()
+
+            operation = page.locator(".opblock-get").filter(
+                has=page.locator('.opblock-summary-path[data-path="/api/v1/organizations"]')
+            )
+            operation.locator(".opblock-summary").click()
+            operation.locator("button.try-out__btn").click()
+            operation.locator("button.execute").click()
+
+            live = operation.locator(".live-responses-table .response")
+            expect(live.locator(".response-col_status").first).to_have_text("200")
+            body = json.loads(live.locator(".response-col_description pre").first.inner_text())
+            assert body["items"], body
+            assert all("id" in item and "name" in item for item in body["items"])
+            assert not elsewhere, elsewhere
+        except Exception:
+            for name, target in (("docs", page), ("popup", popup)):
+                if target is not None and not target.is_closed():
+                    shot = tmp_path / f"browser-{name}.png"
+                    target.screenshot(path=str(shot), full_page=True)
+                    print(f"screenshot of the {name} page: {shot}")
+            raise
+        finally:
+            browser.close()
