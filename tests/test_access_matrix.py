@@ -64,10 +64,12 @@ PAIRS = [
 def build_victim(db_session, network, owner: str) -> Victim:
     organization = getattr(network, owner)
     member = network[MEMBER_OF[owner]]
-    membership = db_session.scalars(select(Membership).where(
-        Membership.user_id == member.user.id, Membership.organization_id == organization.id)).one()
     invited = factories.UserFactory(password_hash=None, invitation_token_hash=token_hash(uuid.uuid4().hex))
     factories.MembershipFactory(user=invited, organization=organization, role=Role.viewer)
+    membership = db_session.scalars(select(Membership).where(
+        Membership.user_id == member.user.id, Membership.organization_id == organization.id)).one()
+    db_session.commit()
+    db_session.expunge_all()  # plain snapshots: the requests use sessions of their own
     return Victim(organization, membership, member.user, invited, network[CLIENT_OF[owner]].client)
 
 
@@ -176,8 +178,6 @@ def _random_path(path: str, victim: Victim) -> str:
 @pytest.mark.parametrize(("owner", "attacker_name"), PAIRS, ids=lambda x: x)
 def test_another_organization_cannot_see_or_change(client, network, db_session, endpoint, owner, attacker_name):
     victim = build_victim(db_session, network, owner)
-    db_session.commit()
-    db_session.expunge_all()
     attacker = network[attacker_name]
     assert attacker.organization.id != victim.organization.id
     before = database_state(db_session, victim)

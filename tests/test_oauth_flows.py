@@ -30,7 +30,7 @@ from cbs_network.oauth.models import OAuthToken, token_hash
 from cbs_network.organizations.models import Organization, OrganizationKind, OrganizationStatus
 
 from . import factories
-from .conftest import make_settings
+from .conftest import is_postgres, make_settings
 
 REDIRECT_URI = "https://app.example/callback"
 OTHER_REDIRECT_URI = "https://app.example/other-callback"
@@ -488,6 +488,49 @@ def test_refresh_token_of_another_client_is_refused(hub, seed):
     with pytest.raises(OAuthError) as excinfo:
         other.refresh_token(hub.endpoint("/oauth/token"), refresh_token=token["refresh_token"])
     assert oauth_error(excinfo) == "invalid_grant"
+
+
+# --- races (PostgreSQL: real row locks) ---------------------------------------------------
+
+on_postgres = pytest.mark.skipif(not is_postgres(), reason="real concurrency is tested on PostgreSQL")
+
+
+def _race(hub: Hub, seed: Seed, data: dict) -> list[requests.Response]:
+    barrier, results = threading.Barrier(2), []
+
+    def post() -> None:
+        barrier.wait()
+        results.append(requests.post(hub.endpoint("/oauth/token"), data=data, auth=(seed.clients["web"], SECRET)))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+@pytest.mark.postgres
+@on_postgres
+def test_a_code_redeemed_twice_at_once_gives_one_token(hub, seed):
+    client = code_client(hub, seed)
+    verifier = generate_token(48)
+    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=verifier)
+    code = parse_qs(urlsplit(authorize_in_browser(hub, url, seed.email)).query)["code"][0]
+    results = _race(hub, seed, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                                "code_verifier": verifier})
+    assert sorted(r.status_code for r in results) == [200, 400]
+    assert next(r for r in results if r.status_code == 400).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.postgres
+@on_postgres
+def test_a_refresh_token_presented_twice_at_once_revokes_the_family(hub, seed):
+    _client, token = user_token(hub, seed)
+    results = _race(hub, seed, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    assert sorted(r.status_code for r in results) == [200, 400]
+    winner = next(r for r in results if r.status_code == 200).json()
+    assert api_status(hub, winner["access_token"]) == 401
 
 
 # --- revocation (RFC 7009) ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from ..db import session as db_session
 from ..errors import DomainError
@@ -32,9 +33,25 @@ class InsufficientScope(DomainError):
 
 class HashedBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        return db_session().scalar(
-            select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token_string))
-        )
+        """One query for everything a request's permission depends on, checked on every request
+        so revocation, suspension and membership changes apply at once on every instance."""
+        row = db_session().execute(
+            select(OAuthToken, OAuthClient, Organization, User, Membership)
+            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+            .join(Organization, Organization.id == OAuthToken.organization_id)
+            .outerjoin(User, User.id == OAuthToken.user_id)
+            .outerjoin(
+                Membership,
+                (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
+            )
+            .where(OAuthToken.access_token_hash == token_hash(token_string))
+            .options(lazyload(Organization.identifiers), lazyload(Organization.contacts))
+        ).first()
+        if row is None:
+            return None
+        token, client, organization, user, membership = row
+        g.token_context = (client, organization, user, membership)
+        return token
 
 
 class HubResourceProtector(ResourceProtector):
@@ -70,24 +87,14 @@ def authenticate(scopes: tuple[str, ...] | list[str]) -> Principal:
         token: OAuthToken = resource_protector.acquire_token()
     except OAuth2Error as error:
         resource_protector.raise_error_response(error)
-    session = db_session()
-    client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == token.client_id))
-    if client is None or not client.is_active:
+    client, organization, user, membership = g.pop("token_context")
+    if not client.is_active:
         raise _reject("The client this token was issued to is disabled.")
-    organization = session.get(Organization, token.organization_id)
-    if organization is None or organization.status in (
-        OrganizationStatus.suspended, OrganizationStatus.inactive
-    ):
+    if organization.status in (OrganizationStatus.suspended, OrganizationStatus.inactive):
         raise _reject("The organization this token acts for is not active in the network.")
     if token.user_id is None:
         role = client.role_ceiling
     else:
-        user = session.get(User, token.user_id)
-        membership = session.scalar(
-            select(Membership).where(
-                Membership.user_id == token.user_id, Membership.organization_id == token.organization_id
-            )
-        )
         if user is None or not user.is_active or membership is None:
             raise _reject("The user no longer belongs to the organization this token acts for.")
         role = membership.role.capped_by(client.role_ceiling)

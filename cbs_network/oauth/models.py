@@ -40,7 +40,7 @@ class OAuthClient(IdMixin, TimestampMixin, VersionedMixin, Base, ClientMixin):
     secret_rotated_at: Mapped[datetime | None]
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    organization: Mapped[Organization] = relationship()
 
     @property
     def is_public(self) -> bool:

@@ -31,6 +31,7 @@ from ..db import session as db_session
 from ..errors import NotFound, ValidationFailed
 from ..identity.models import User
 from ..identity.roles import SCOPES
+from ..identity.service import accept_invitation
 from . import service
 from .server import authorization, metadata
 
@@ -246,8 +247,6 @@ def activate():  # type: ignore[no-untyped-def]
         return _page("oauth_activate.html", 422, token=token, error="The two passwords differ.")
     db = db_session()
     try:
-        from ..identity.service import accept_invitation
-
         user = accept_invitation(session=db, token=token, password=password)
     except (NotFound, ValidationFailed) as error:
         db.rollback()

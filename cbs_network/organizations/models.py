@@ -53,7 +53,7 @@ class Organization(IdMixin, TimestampMixin, VersionedMixin, Base):
     )
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
 
-    parent: Mapped[Organization | None] = relationship(remote_side="Organization.id", lazy="joined")
+    parent: Mapped[Organization | None] = relationship(remote_side="Organization.id")
     identifiers: Mapped[list[OrganizationIdentifier]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", lazy="selectin",
         order_by="OrganizationIdentifier.scheme",
