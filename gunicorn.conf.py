@@ -25,3 +25,6 @@ if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 # Trust X-Forwarded-* only from the load balancer in front (the app applies ProxyFix with one hop).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn 25+ opens a control socket under $HOME by default; nothing here uses it, and two
+# servers on one host (or a read-only home in a container) would trip over it.
+control_socket_disable = True

@@ -52,6 +52,9 @@ class Settings:
     login_failure_limit: str = field(
         default_factory=lambda: os.environ.get("CBS_LOGIN_FAILURE_LIMIT", "5 per 15 minutes")
     )
+    login_address_failure_limit: str = field(
+        default_factory=lambda: os.environ.get("CBS_LOGIN_ADDRESS_FAILURE_LIMIT", "50 per 15 minutes")
+    )
     access_token_ttl: int = field(
         default_factory=lambda: int(os.environ.get("CBS_ACCESS_TOKEN_TTL", "900"))
     )

@@ -315,3 +315,42 @@ def test_rate_limit_is_429_problem_with_retry_after(make_database_url):
     assert int(response.headers["Retry-After"]) > 0
     assert body["type"] == "/problems/too-many-requests"
     _ = uuid
+
+
+REDIS_URL = __import__("os").environ.get("CBS_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set CBS_TEST_REDIS_URL to test limits shared through Redis")
+def test_rate_limits_are_shared_by_instances_through_redis(make_database_url):
+    from cbs_network import create_app
+
+    from .conftest import make_settings
+
+    url = make_database_url()
+    prefix = f"cbs-test-{uuid.uuid4().hex}"
+    instances = [
+        create_app(make_settings(url, ratelimit_storage_uri=REDIS_URL, ratelimit_default="3 per minute"),
+                   TESTING=True, RATELIMIT_KEY_PREFIX=prefix)
+        for _ in range(2)
+    ]
+    statuses = []
+    for n in range(4):
+        with instances[n % 2].test_client() as test_client:
+            statuses.append(test_client.get("/api/v1/organizations").status_code)
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_database_unavailable_is_a_retryable_503(client, network, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from cbs_network.organizations import service
+
+    def locked(**_kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(service, "create", locked)
+    response = client.post("/api/v1/organizations", json={"kind": "cbo", "name": "Locked"},
+                           headers=network["network_admin"].headers)
+    body = assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "1"
+    assert "database is locked" not in body["detail"]

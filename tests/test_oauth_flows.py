@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 
 from cbs_network import create_app
 from cbs_network.audit.models import AuditRecord
+from cbs_network.identity.models import User
 from cbs_network.identity.roles import Role
 from cbs_network.oauth.models import OAuthToken, token_hash
 from cbs_network.organizations.models import Organization, OrganizationKind, OrganizationStatus
@@ -288,13 +289,11 @@ def test_authorization_code_with_pkce(hub, seed, name):
 def test_consent_page_lists_client_scopes_and_active_organizations(hub, seed):
     with hub.db() as s:
         suspended = factories.OrganizationFactory(name="Suspended Org", status=OrganizationStatus.suspended)
-        user = s.get(factories.UserFactory._meta.model, seed.user_id)
-        factories.MembershipFactory(user=user, organization=suspended)
+        factories.MembershipFactory(user=s.get(User, seed.user_id), organization=suspended)
         s.commit()
     client = code_client(hub, seed, scope="organizations:read users:read")
     url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=generate_token(48))
     browser = requests.Session()
-    response = browser.get(url, allow_redirects=False)
     sign_in(hub, browser, seed.email)
     page = browser.get(url)
     assert page.status_code == 200

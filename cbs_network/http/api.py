@@ -11,13 +11,13 @@ from typing import Any, Callable
 import flask_smorest
 from flask import Response, current_app, g, request
 from flask_smorest.utils import get_appcontext, prepare_response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..db import session as db_session
 from ..errors import Conflict, DomainError
-from . import problems
+from . import idempotency, problems
 from .problems import PROBLEM_MEDIA_TYPE, ProblemSchema
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -50,6 +50,7 @@ class Api(flask_smorest.Api):
         app.register_error_handler(HTTPException, problems.from_http_exception)
         app.register_error_handler(DomainError, problems.from_domain_error)
         app.register_error_handler(StaleDataError, problems.from_stale_data)
+        app.register_error_handler(OperationalError, problems.from_database_unavailable)
         app.register_error_handler(Exception, problems.from_unhandled)
 
 
@@ -188,8 +189,6 @@ def _schema_name(response: dict) -> str | None:
 
 
 def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
-    from . import idempotency
-
     session = db_session()
     replay = idempotency.begin(session) if request.method == "POST" else None
     if replay is not None:

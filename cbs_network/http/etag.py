@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from ..errors import DomainError, PreconditionFailed, PreconditionRequired
+from ..errors import PreconditionFailed, PreconditionRequired
 
 
 def etag(version: int) -> str:
@@ -35,5 +35,3 @@ def check_version(record: object, expected_version: int) -> None:
             current_etag=etag(current),
         )
 
-
-__all__ = ["DomainError", "check_version", "etag", "required_if_match_version"]

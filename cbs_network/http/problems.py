@@ -137,6 +137,14 @@ def from_stale_data(_error: StaleDataError) -> Response:
     )
 
 
+def from_database_unavailable(error: Exception) -> Response:
+    """The database refused or timed out (SQLite's writer lock, a PostgreSQL failover): retryable."""
+    log.warning("database unavailable: %s", type(error).__name__, exc_info=error)
+    return problem_response(
+        503, detail="The database is busy or unreachable; retry shortly.", headers={"Retry-After": "1"}
+    )
+
+
 def from_unhandled(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return from_http_exception(error)

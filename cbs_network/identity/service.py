@@ -247,7 +247,7 @@ def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.
 def accept_invitation(*, session: Session, token: str, password: str) -> User:
     """An invited user sets a password through the one-time link."""
     user = session.scalar(select(User).where(User.invitation_token_hash == token_hash(token)))
-    if user is None or user.invitation_expires_at is None or False or not user.is_active:
+    if user is None or user.invitation_expires_at is None or user.invitation_expires_at <= utcnow() or not user.is_active:
         raise NotFound("This invitation link is invalid or has expired; ask an admin to send a new one.")
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(

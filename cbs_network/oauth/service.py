@@ -172,8 +172,10 @@ class LoginThrottle:
             self._own = STRATEGIES[strategy](storage)
         return self._own
 
-    def _item(self):  # type: ignore[no-untyped-def]
-        return parse(self._app.config["CBS_SETTINGS"].login_failure_limit)
+    def _item(self, kind: str):  # type: ignore[no-untyped-def]
+        # An address can be a whole district behind one NAT, so it gets a higher limit than an email.
+        settings = self._app.config["CBS_SETTINGS"]
+        return parse(settings.login_failure_limit if kind == "email" else settings.login_address_failure_limit)
 
     @staticmethod
     def _keys(email: str, address: str) -> list[tuple[str, str]]:
@@ -183,21 +185,21 @@ class LoginThrottle:
 
     def retry_after(self, email: str, address: str) -> int | None:
         """Seconds to wait when either counter is exhausted, else None."""
-        item, strategy = self._item(), self.strategy
+        strategy = self.strategy
         waits = []
         for kind, key in self._keys(email, address):
+            item = self._item(kind)
             if not strategy.test(item, "cbs-login", kind, key):
                 reset_time, _remaining = strategy.get_window_stats(item, "cbs-login", kind, key)
                 waits.append(max(1, math.ceil(reset_time - time.time())))
         return max(waits) if waits else None
 
     def failed(self, email: str, address: str) -> None:
-        item, strategy = self._item(), self.strategy
+        strategy = self.strategy
         for kind, key in self._keys(email, address):
-            strategy.hit(item, "cbs-login", kind, key)
+            strategy.hit(self._item(kind), "cbs-login", kind, key)
 
     def succeeded(self, email: str) -> None:
         """The right password clears that email's count (not the address's)."""
-        item, strategy = self._item(), self.strategy
         kind, key = self._keys(email, "")[0]
-        strategy.clear(item, "cbs-login", kind, key)
+        self.strategy.clear(self._item(kind), "cbs-login", kind, key)
