@@ -10,7 +10,7 @@ PORT ?= 5000
 # The database CI's PostgreSQL leg runs on; the suite creates and drops its own database there.
 PG_TEST_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
 # `make openapi` must not depend on whoever runs it: fixed settings, in-memory database.
-OPENAPI_ENV := CBS_DATABASE_URL=sqlite:// CBS_SECRET_KEY=openapi-generation \
+OPENAPI_ENV := CBS_DATABASE_URL=sqlite:// CBS_SECRET_KEY=openapi-generation CBS_RATELIMIT_STORAGE_URI=memory:// \
 	CBS_PUBLIC_URL=http://hub.test CBS_ENV=development CBS_LOG_LEVEL=WARNING
 
 # config.py derives the default CBS_PUBLIC_URL (and so the explorer's redirect URI) from PORT.

@@ -77,9 +77,10 @@ def live_hub(make_database_url) -> Iterator[tuple[str, dict]]:
         database.engine.dispose()
 
 
-def test_sign_in_through_swagger_ui_and_list_organizations(live_hub, chromium_path, tmp_path):
+def test_sign_in_through_swagger_ui_and_list_organizations(chromium_path, live_hub, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     base, credentials = live_hub
     coordinator = next(user for user in credentials["users"] if user["role"] == "coordinator")
 

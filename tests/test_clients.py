@@ -223,6 +223,15 @@ def test_an_admin_registers_only_for_their_own_organization(client, network, db_
     assert response.get_json()["organization_id"] == str(network.city.id)
 
 
+def test_registering_for_an_unknown_organization_is_422(client, network, db_session):
+    before = client_count(db_session)
+    body = problem(register(client, network["network_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 422)
+    assert "organization_id" in body["errors"]["json"]
+    # An org admin naming any other organization, existing or not, is refused the same way.
+    problem(register(client, network["district_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 403)
+    assert client_count(db_session) == before
+
+
 def test_a_coordinator_cannot_register_clients(client, network, db_session):
     before = client_count(db_session)
     response = register(client, network["district_coordinator"], **CONFIDENTIAL)

@@ -391,7 +391,8 @@ def test_inviting_an_existing_user_adds_a_membership(client, network, db_session
     assert body["invitation_url"] is None and body["invitation_expires_at"] is None
     user = fresh(db_session, User, existing.id)
     assert user.password_hash == password_hash and user.invitation_token_hash is None
-    assert {m.organization_id for m in user.memberships} == {network.city.id, network.district.id}
+    assert set(db_session.scalars(select(Membership.organization_id).where(Membership.user_id == existing.id))) == {
+        network.city.id, network.district.id}
     assert db_session.scalar(select(func.count()).select_from(User).where(User.email == existing.email)) == 1
 
 
@@ -678,3 +679,52 @@ def test_failed_writes_leave_no_audit_records(client, network, db_session):
     problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "viewer"},
                          headers=if_match(network["district_admin"].headers, membership.version)), 409)
     assert db_session.scalar(select(func.count()).select_from(AuditRecord)) == before
+
+
+def test_an_admin_elsewhere_cannot_promote_or_remove_their_own_membership(client, network, db_session):
+    """The city's admin is also a viewer at the district; acting for the city they see that
+    membership (it is theirs) but may neither promote it nor remove it."""
+    actor = network["city_admin"]
+    own = factories.MembershipFactory(user=actor.user, organization=network.district, role=Role.viewer)
+    db_session.expunge_all()  # see the network fixture
+    url = f"/api/v1/memberships/{own.id}"
+
+    assert client.get(url, headers=actor.headers).status_code == 200
+    problem(client.patch(url, json={"role": "org_admin"}, headers=if_match(actor.headers, own.version)), 403)
+    problem(client.delete(url, headers=if_match(actor.headers, own.version)), 403)
+
+    stored = membership_of(db_session, actor.user, network.district)
+    assert stored.role is Role.viewer and stored.version == own.version
+    assert token_row(db_session, actor.token).access_revoked_at is None
+
+
+# --- deactivated users ----------------------------------------------------------------------
+
+
+def _deactivate(client, network, db_session, user_id):
+    version = fresh(db_session, User, user_id).version
+    response = client.patch(f"/api/v1/users/{user_id}", json={"is_active": False},
+                            headers=if_match(network["network_admin"].headers, version))
+    assert response.status_code == 200
+
+
+def test_a_deactivated_user_is_not_silently_added_to_another_organization(client, network, db_session):
+    target = network["district_viewer"].user
+    _deactivate(client, network, db_session, target.id)
+    problem(invite(client, network["city_admin"], network.city, email=target.email, role="viewer"), 409)
+    assert membership_of(db_session, target, network.city) is None
+
+
+def test_no_new_invitation_link_for_a_deactivated_user(client, network, db_session):
+    admin = network["district_admin"]
+    body = invite(client, admin, network.district, email="gone@example.org", name="Gone Person", role="viewer").get_json()
+    user_id = uuid.UUID(body["user"]["id"])
+    _deactivate(client, network, db_session, user_id)
+    problem(client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers), 409)
+
+
+def test_an_unchanged_name_in_an_admins_patch_is_not_a_rename(client, network, db_session):
+    target = fresh(db_session, User, network["district_viewer"].user.id)
+    response = client.patch(f"/api/v1/users/{target.id}", json={"name": target.name},
+                            headers=if_match(network["district_admin"].headers, target.version))
+    assert response.status_code == 200

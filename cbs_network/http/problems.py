@@ -86,9 +86,9 @@ def problem_response(
 ) -> Response:
     from flask import request
 
-    slug = slug or STATUS_SLUGS.get(status, "about")
+    slug = slug or STATUS_SLUGS.get(status)
     body: dict[str, Any] = {
-        "type": problem_type(slug),
+        "type": problem_type(slug) if slug else "about:blank",  # RFC 9457 §4.2.1
         "title": title or HTTPStatus(status).phrase,
         "status": status,
     }

@@ -71,7 +71,7 @@ def update_user(
     user = get_user(session=session, principal=principal, user_id=user_id)
     if "is_active" in data and data["is_active"] != user.is_active and not principal.is_network_admin:
         raise Forbidden("Only network admins activate or deactivate users.")
-    if "name" in data and not (principal.is_network_admin or principal.user_id == user.id):
+    if "name" in data and data["name"] != user.name and not (principal.is_network_admin or principal.user_id == user.id):
         raise Forbidden("Users change their own names; network admins may change any.")
     check_version(user, expected_version)
     before = _user_view(user)
@@ -164,6 +164,8 @@ def invite_member(
         session.flush()
         audit.record(session, principal=principal, action="user.invited", object_type="user", object_id=user.id,
                      changes=audit.diff({}, _user_view(user)))
+    elif not user.is_active:
+        raise Conflict("This user is deactivated; a network admin must reactivate them first.")
     elif session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)):
         raise Conflict("The user is already a member of this organization; change the membership's role instead.")
     membership = Membership(id=uuid.uuid4(), user=user, organization=organization, role=role)
@@ -236,6 +238,8 @@ def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.
     user = get_user(session=session, principal=principal, user_id=user_id)
     if not user.is_invited:
         raise Conflict("The user has already set a password.")
+    if not user.is_active:
+        raise Conflict("This user is deactivated; a network admin must reactivate them first.")
     if not (principal.is_network_admin or any(principal.is_admin_of(m.organization_id) for m in user.memberships)):
         raise Forbidden("Only an admin of one of the user's organizations may re-invite them.")
     invitation = _new_invitation(user)

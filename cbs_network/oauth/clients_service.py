@@ -103,9 +103,10 @@ def register(
     *, session: Session, principal: Principal, data: dict[str, Any], allow_insecure_redirects: bool = False
 ) -> tuple[OAuthClient, str | None]:
     organization_id = data.pop("organization_id", None) or principal.organization_id
-    organization = session.get(Organization, organization_id)
-    if organization is None or not principal.is_admin_of(organization_id):
+    if not principal.is_admin_of(organization_id):
         raise Forbidden("Only the organization's admins or network admins register its clients.")
+    if session.get(Organization, organization_id) is None:
+        raise ValidationFailed("No organization with this id.", errors={"json": {"organization_id": ["Unknown organization."]}})
     _check_ceiling(principal, data["role_ceiling"])
     _check_shape(data, allow_insecure=allow_insecure_redirects)
     public = data["token_endpoint_auth_method"] == "none"

@@ -17,7 +17,7 @@ class _ClientFields(Schema):
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
     redirect_uris = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=500)), validate=validate.Length(max=10),
-        metadata={"description": "Exact redirect URIs for the authorization-code flow (https, or http on loopback)"},
+        metadata={"description": "Exact redirect URIs for the authorization-code flow: https, or http on a loopback address (any http outside production)"},
     )
     scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(SCOPES))), validate=validate.Length(max=len(SCOPES)))
     role_ceiling = ma.fields.Enum(
