@@ -16,13 +16,14 @@ OPENAPI_ENV := CBS_DATABASE_URL=sqlite:// CBS_SECRET_KEY=openapi-generation CBS_
 # config.py derives the default CBS_PUBLIC_URL (and so the explorer's redirect URI) from PORT.
 export PORT
 
-.PHONY: help run test test-all openapi clean
+.PHONY: help run test test-all openapi lint clean
 
 help:
 	@echo "make run       migrate + load the demo network into SQLite, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test      the whole test suite on SQLite (on PostgreSQL when CBS_TEST_DATABASE_URL is set)"
 	@echo "make test-all  the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL)"
 	@echo "make openapi   regenerate openapi/openapi.json after changing the API"
+	@echo "make lint      ruff: undefined and unused names, likely bugs"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +52,9 @@ test-all: $(INSTALLED)
 openapi: $(INSTALLED)
 	$(OPENAPI_ENV) $(BIN)/flask --app wsgi openapi write --format=json openapi/openapi.json
 	@echo "wrote openapi/openapi.json; commit it with the change"
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check cbs_network tests bench migrations
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -27,7 +27,7 @@ def organizations():
                "website", "email", "phone", "status", "parent_id", "created_at", "updated_at", "version")
     items = [
         {k: (str(v) if k in ("id", "parent_id") and v else v.isoformat() if hasattr(v, "isoformat") else v)
-         for k, v in zip(columns, row)}
+         for k, v in zip(columns, row, strict=False)}
         for row in rows[:50]
     ]
     return jsonify(items=items, next_cursor=None)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from cbs_network.config import Settings
 from cbs_network.db import Base, make_engine

@@ -383,10 +383,13 @@ def test_code_is_single_use(hub, seed):
     verifier = generate_token(48)
     url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=verifier)
     location = authorize_in_browser(hub, url, seed.email)
-    client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=location, code_verifier=verifier)
+    token = client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=location, code_verifier=verifier)
+    assert api_status(hub, token["access_token"]) == 200
     with pytest.raises(OAuthError) as excinfo:
         client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=location, code_verifier=verifier)
     assert oauth_error(excinfo) == "invalid_grant"
+    # The code came back, so it may have leaked: what it issued is revoked (RFC 6749 §4.1.2).
+    assert api_status(hub, token["access_token"]) == 401
 
 
 def test_code_is_bound_to_its_redirect_uri_and_client(hub, seed):

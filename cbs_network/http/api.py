@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Callable
 
 import flask_smorest
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from flask_smorest.utils import get_appcontext, prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError

@@ -28,7 +28,7 @@ def required_if_match_version() -> int:
 
 def check_version(record: object, expected_version: int) -> None:
     """Raise 412 unless the record is still at the version the client read."""
-    current = getattr(record, "version")
+    current = record.version
     if current != expected_version:
         raise PreconditionFailed(
             f"The record is at version {current}, not {expected_version}; fetch it again.",

@@ -98,7 +98,7 @@ def paginate(
     if args.get("cursor"):
         after = _decode(args["cursor"], key)
         query = query.where(
-            tuple_(*columns) > tuple_(*(literal(v, c.type) for v, c in zip(after, columns)))
+            tuple_(*columns) > tuple_(*(literal(v, c.type) for v, c in zip(after, columns, strict=False)))
         )
     limit = args["limit"]
     rows = list(session.scalars(query.order_by(*columns).limit(limit + 1)))

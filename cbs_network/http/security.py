@@ -18,7 +18,8 @@ from ..errors import DomainError
 from ..identity.models import Membership, User
 from ..identity.principal import Principal
 from ..oauth.models import OAuthClient, OAuthToken, token_hash
-from ..organizations.models import Organization, OrganizationStatus
+from ..oauth.service import refusal
+from ..organizations.models import Organization
 
 REALM = "cbs-network"
 
@@ -88,16 +89,10 @@ def authenticate(scopes: tuple[str, ...] | list[str]) -> Principal:
     except OAuth2Error as error:
         resource_protector.raise_error_response(error)
     client, organization, user, membership = g.pop("token_context")
-    if not client.is_active:
-        raise _reject("The client this token was issued to is disabled.")
-    if organization.status in (OrganizationStatus.suspended, OrganizationStatus.inactive):
-        raise _reject("The organization this token acts for is not active in the network.")
-    if token.user_id is None:
-        role = client.role_ceiling
-    else:
-        if user is None or not user.is_active or membership is None:
-            raise _reject("The user no longer belongs to the organization this token acts for.")
-        role = membership.role.capped_by(client.role_ceiling)
+    reason = refusal(token, client, organization, user, membership)
+    if reason:
+        raise _reject(reason)
+    role = client.role_ceiling if membership is None else membership.role.capped_by(client.role_ceiling)
     principal = Principal(
         organization_id=token.organization_id,
         role=role,

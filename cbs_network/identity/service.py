@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
@@ -17,6 +17,7 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..events.service import record_event
 from ..http.etag import check_version
 from ..oauth.models import OAuthToken, token_hash
+from ..oauth.service import revoke_tokens
 from ..organizations.models import Organization, OrganizationKind
 from .models import Membership, User
 from .passwords import MIN_LENGTH, hash_password
@@ -87,14 +88,10 @@ def update_user(
 
 
 def _revoke_user_tokens(session: Session, user_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> None:
-    now = utcnow()
-    statement = update(OAuthToken).where(OAuthToken.user_id == user_id)
+    conditions = [OAuthToken.user_id == user_id]
     if organization_id is not None:
-        statement = statement.where(OAuthToken.organization_id == organization_id)
-    session.execute(
-        statement.values(access_revoked_at=func.coalesce(OAuthToken.access_revoked_at, now),
-                         refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now))
-    )
+        conditions.append(OAuthToken.organization_id == organization_id)
+    revoke_tokens(session, *conditions)
 
 
 # --- memberships ---

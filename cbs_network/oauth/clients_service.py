@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
@@ -21,6 +21,7 @@ from ..identity.principal import Principal
 from ..identity.roles import Role
 from ..organizations.models import Organization
 from .models import OAuthClient, OAuthToken, token_hash
+from .service import revoke_tokens
 
 AUDITED = ("name", "description", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method", "role_ceiling", "is_active")
 
@@ -135,16 +136,6 @@ def register(
     return client, secret
 
 
-def _revoke_tokens(session: Session, client: OAuthClient) -> None:
-    now = utcnow()
-    session.execute(
-        update(OAuthToken).where(OAuthToken.client_id == client.client_id).values(
-            access_revoked_at=func.coalesce(OAuthToken.access_revoked_at, now),
-            refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now),
-        )
-    )
-
-
 def update_client(
     *, session: Session, principal: Principal, client_uuid: uuid.UUID, data: dict[str, Any], expected_version: int,
     allow_insecure_redirects: bool = False,
@@ -198,7 +189,7 @@ def deactivate(*, session: Session, principal: Principal, client_uuid: uuid.UUID
     if not client.is_active:
         return
     client.is_active = False
-    _revoke_tokens(session, client)
+    revoke_tokens(session, OAuthToken.client_id == client.client_id)
     session.flush()
     audit.record(session, principal=principal, action="oauth_client.deactivated", object_type="oauth_client",
                  object_id=client.id, changes={"is_active": {"before": True, "after": False}})

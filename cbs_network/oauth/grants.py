@@ -89,13 +89,18 @@ class AuthorizationCodeGrant(_ScopeRules, grants.AuthorizationCodeGrant):
         session.flush()
 
     def query_authorization_code(self, code, client):  # type: ignore[no-untyped-def]
-        item = db_session().scalar(
+        session = db_session()
+        item = session.scalar(
             select(AuthorizationCode).where(
                 AuthorizationCode.code_hash == token_hash(code),
                 AuthorizationCode.client_id == client.client_id,
             )
         )
-        return None if item is None or item.is_expired() else item
+        if item is None:
+            # A redeemed code presented again may have leaked: end what it issued (RFC 6749 §4.1.2).
+            service.revoke_family_of_reused_code(session, token_hash(code))
+            return None
+        return None if item.is_expired() else item
 
     def delete_authorization_code(self, authorization_code):  # type: ignore[no-untyped-def]
         # A conditional delete makes redemption single-use even for two concurrent requests:

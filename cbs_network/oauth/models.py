@@ -134,6 +134,8 @@ class OAuthToken(IdMixin, Base, TokenMixin):
     scope: Mapped[str] = mapped_column(Text, default="")
     access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The code this family was issued for, so a code presented again can revoke what it issued.
+    authorization_code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_in: Mapped[int]
     refresh_expires_at: Mapped[datetime | None]

@@ -134,12 +134,14 @@ class HubAuthorizationServer(AuthorizationServer):
         grant_type = request.payload.grant_type
         refresh = token.get("refresh_token")
         refresh_expires_at = None
+        code_hash = None
         if grant_type == "refresh_token":
             # Same family, and the family's original deadline: rotation does not extend a
             # sign-in forever.
             previous: OAuthToken = request.refresh_token
             organization_id, family_id = previous.organization_id, previous.family_id
             refresh_expires_at = previous.refresh_expires_at
+            code_hash = previous.authorization_code_hash
         elif grant_type == "authorization_code":
             organization_id, family_id = request.authorization_code.organization_id, uuid.uuid4()
         else:
@@ -157,6 +159,9 @@ class HubAuthorizationServer(AuthorizationServer):
                 scope=token.get("scope", ""),
                 access_token_hash=token_hash(token["access_token"]),
                 refresh_token_hash=token_hash(refresh) if refresh else None,
+                authorization_code_hash=(
+                    request.authorization_code.code_hash if grant_type == "authorization_code" else code_hash
+                ),
                 issued_at=utcnow(),
                 expires_in=token["expires_in"],
                 refresh_expires_at=refresh_expires_at if refresh else None,

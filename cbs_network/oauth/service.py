@@ -16,7 +16,7 @@ from flask import Flask
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
@@ -59,26 +59,18 @@ def find_by_refresh_token(session: Session, value: str) -> OAuthToken | None:
 
 def revoke_family(session: Session, family_id: uuid.UUID) -> None:
     """Revoke every access and refresh token descended from one authorization."""
-    now = utcnow()
-    session.execute(
-        update(OAuthToken)
-        .where(OAuthToken.family_id == family_id, OAuthToken.access_revoked_at.is_(None))
-        .values(access_revoked_at=now)
-    )
-    session.execute(
-        update(OAuthToken)
-        .where(
-            OAuthToken.family_id == family_id,
-            OAuthToken.refresh_token_hash.is_not(None),
-            OAuthToken.refresh_revoked_at.is_(None),
-        )
-        .values(refresh_revoked_at=now)
-    )
+    revoke_tokens(session, OAuthToken.family_id == family_id)
 
 
-def revoke_family_after_reuse(session: Session, token: OAuthToken) -> None:
-    """A rotated-out refresh token came back: it has leaked, so nothing of its family may stay
-    usable (RFC 9700 §4.14.2). Committed at once because the request itself fails."""
+def revoke_family_of_reused_code(session: Session, code_hash: str) -> None:
+    token = session.scalar(select(OAuthToken).where(OAuthToken.authorization_code_hash == code_hash).limit(1))
+    if token is not None:
+        revoke_family_after_reuse(session, token, reason="authorization_code_reuse")
+
+
+def revoke_family_after_reuse(session: Session, token: OAuthToken, *, reason: str = "refresh_token_reuse") -> None:
+    """A used refresh token or authorization code came back: it has leaked, so nothing of its
+    family may stay usable (RFC 9700 §4.14.2). Committed at once because the request fails."""
     revoke_family(session, token.family_id)
     audit.record(
         session,
@@ -87,7 +79,7 @@ def revoke_family_after_reuse(session: Session, token: OAuthToken) -> None:
         object_type="oauth_token_family",
         object_id=token.family_id,
         changes={
-            "reason": {"before": None, "after": "refresh_token_reuse"},
+            "reason": {"before": None, "after": reason},
             "client_id": {"before": None, "after": token.client_id},
             "user_id": {"before": None, "after": str(token.user_id) if token.user_id else None},
             "organization_id": {"before": None, "after": str(token.organization_id)},
@@ -108,9 +100,24 @@ def may_act_for(session: Session, user: User | None, organization_id: uuid.UUID)
     return membership is not None and membership.organization.status not in BARRED_STATUSES
 
 
+def refusal(
+    token: OAuthToken, client: OAuthClient | None, organization: Organization | None,
+    user: User | None, membership: Membership | None,
+) -> str | None:
+    """Why the API must refuse a token's access now, or None: the one statement of the rule that
+    the API (cbs_network.http.security) and introspection both apply."""
+    if client is None or not client.is_active:
+        return "The client this token was issued to is disabled."
+    if organization is None or organization.status in BARRED_STATUSES:
+        return "The organization this token acts for is not active in the network."
+    if token.user_id is not None and (user is None or not user.is_active or membership is None):
+        return "The user no longer belongs to the organization this token acts for."
+    return None
+
+
 def is_usable(session: Session, found: FoundToken) -> bool:
     """What the API would accept now (introspection must not call a token active that the API
-    refuses): not expired or revoked, client enabled, organization and user still able to act."""
+    refuses)."""
     token = found.token
     if found.is_refresh:
         if not token.is_refresh_usable():
@@ -118,12 +125,23 @@ def is_usable(session: Session, found: FoundToken) -> bool:
     elif token.is_expired() or token.is_revoked():
         return False
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == token.client_id))
-    if client is None or not client.is_active:
-        return False
-    if token.user_id is None:
-        organization = session.get(Organization, token.organization_id)
-        return organization is not None and organization.status not in BARRED_STATUSES
-    return may_act_for(session, session.get(User, token.user_id), token.organization_id)
+    user = session.get(User, token.user_id) if token.user_id else None
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == token.user_id, Membership.organization_id == token.organization_id)
+    ) if token.user_id else None
+    return refusal(token, client, session.get(Organization, token.organization_id), user, membership) is None
+
+
+def revoke_tokens(session: Session, *conditions) -> None:  # type: ignore[no-untyped-def]
+    """Revoke the access and refresh tokens matching `conditions` (already revoked ones keep
+    their original time)."""
+    now = utcnow()
+    session.execute(
+        update(OAuthToken).where(*conditions).values(
+            access_revoked_at=func.coalesce(OAuthToken.access_revoked_at, now),
+            refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now),
+        )
+    )
 
 
 # --- sign-in ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 25b7f1497625
 Revises: 
-Create Date: 2026-11-29 10:11:11.208241
+Create Date: 2026-11-29 10:11:11
 """
 from __future__ import annotations
 
@@ -202,6 +202,7 @@ def upgrade() -> None:
     sa.Column('scope', sa.Text(), nullable=False),
     sa.Column('access_token_hash', sa.String(length=64), nullable=False),
     sa.Column('refresh_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('authorization_code_hash', sa.String(length=64), nullable=True),
     sa.Column('issued_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('expires_in', sa.Integer(), nullable=False),
     sa.Column('refresh_expires_at', cbs_network.db.UTCDateTime(timezone=True), nullable=True),
@@ -216,6 +217,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('refresh_token_hash', name=op.f('uq_oauth_tokens_refresh_token_hash'))
     )
     with op.batch_alter_table('oauth_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_oauth_tokens_authorization_code_hash'), ['authorization_code_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_oauth_tokens_client_id'), ['client_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oauth_tokens_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_oauth_tokens_organization_id'), ['organization_id'], unique=False)
@@ -266,6 +268,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_oauth_tokens_organization_id'))
         batch_op.drop_index(batch_op.f('ix_oauth_tokens_family_id'))
         batch_op.drop_index(batch_op.f('ix_oauth_tokens_client_id'))
+        batch_op.drop_index(batch_op.f('ix_oauth_tokens_authorization_code_hash'))
 
     op.drop_table('oauth_tokens')
     with op.batch_alter_table('oauth_clients', schema=None) as batch_op:
