@@ -100,17 +100,20 @@ def app(database_url: str):
 
 @pytest.fixture
 def db_session(app) -> Iterator:
-    """A session whose work, commits included, is rolled back after the test."""
+    """The test's own session. It and the sessions requests use share one connection whose
+    transaction is rolled back after the test; their commits are savepoints. Being separate,
+    a request closing or rolling back its session leaves the test's objects alone."""
     database = app.extensions["cbs_db"]
     connection = database.engine.connect()
     transaction = connection.begin()
     database.session.remove()
     database.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
-    session = database.session()
+    session = database.session_factory()
     factories.bind(session)
     try:
         yield session
     finally:
+        session.close()
         database.session.remove()
         database.session_factory.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
         transaction.rollback()

@@ -154,14 +154,6 @@ ENDPOINTS = [
 ]
 
 
-@pytest.fixture
-def network(network, db_session):
-    """The shared network, detached from the session the first request will use."""
-    db_session.commit()
-    db_session.expunge_all()
-    return network
-
-
 def _without_noise(body: dict) -> dict:
     return {k: v for k, v in body.items() if k not in ("instance", "request_id")}
 

@@ -40,15 +40,6 @@ PUBLIC = {
 # --- helpers --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def network(network, db_session):
-    """The shared network, detached from the session the first request will use: a request
-    that fails rolls that session back, which would expire the fixture's objects."""
-    db_session.commit()
-    db_session.expunge_all()
-    return network
-
-
 def problem(response, status: int) -> dict:
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
     assert response.mimetype == PROBLEM

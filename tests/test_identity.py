@@ -30,15 +30,6 @@ NEW_PASSWORD = "a long and unguessable passphrase"
 # --- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def network(network, db_session):
-    """The shared network, detached from the session the first request will use: a request
-    that fails rolls that session back, which would expire the fixture's objects."""
-    db_session.commit()  # the last token is only flushed by the factories
-    db_session.expunge_all()
-    return network
-
-
 def problem(response, status: int) -> dict:
     """Assert an RFC 9457 problem of `status` and return its body."""
     assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
@@ -553,7 +544,7 @@ def test_removing_a_membership_revokes_the_users_tokens_for_that_organization(cl
     # The member also works for the city, with a token acting there.
     factories.MembershipFactory(user=member.user, organization=network.city, role=Role.viewer)
     city_token = issue(db_session, client=member.client, user=member.user, organization=network.city)
-    db_session.expunge_all()  # see the network fixture
+    db_session.expunge_all()
     membership = membership_of(db_session, member.user, network.district)
     url = f"/api/v1/memberships/{membership.id}"
 
@@ -590,7 +581,7 @@ def test_only_admins_remove_members(client, network, db_session):
 def test_a_member_sees_their_own_membership_in_another_organization(client, network, db_session):
     member = network["district_coordinator"]
     city_membership = factories.MembershipFactory(user=member.user, organization=network.city, role=Role.viewer)
-    db_session.expunge_all()  # see the network fixture
+    db_session.expunge_all()
 
     assert client.get(f"/api/v1/memberships/{city_membership.id}", headers=member.headers).status_code == 200
     problem(client.get(f"/api/v1/memberships/{city_membership.id}", headers=network["district_viewer"].headers), 404)
@@ -686,7 +677,7 @@ def test_an_admin_elsewhere_cannot_promote_or_remove_their_own_membership(client
     membership (it is theirs) but may neither promote it nor remove it."""
     actor = network["city_admin"]
     own = factories.MembershipFactory(user=actor.user, organization=network.district, role=Role.viewer)
-    db_session.expunge_all()  # see the network fixture
+    db_session.expunge_all()
     url = f"/api/v1/memberships/{own.id}"
 
     assert client.get(url, headers=actor.headers).status_code == 200
