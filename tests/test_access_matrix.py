@@ -24,8 +24,8 @@ from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 from cbs_network.organizations.models import Organization
 
 from . import factories
+from .helpers import PROBLEM
 
-PROBLEM = "application/problem+json"
 
 
 # --- the victim organization's objects ---------------------------------------------------------

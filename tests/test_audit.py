@@ -8,7 +8,7 @@ from cbs_network.audit import service as audit
 from cbs_network.audit.models import AuditRecord
 
 from .conftest import is_postgres
-from .test_http import assert_problem
+from .helpers import assert_problem
 
 
 def _as_an_attacker(db_session) -> None:

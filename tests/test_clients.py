@@ -20,8 +20,8 @@ from cbs_network.oauth import clients_service
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 
 from . import factories
+from .helpers import assert_problem, bearer, if_match
 
-PROBLEM = "application/problem+json"
 CONFIDENTIAL = {
     "name": "County case management system",
     "grant_types": ["client_credentials"],
@@ -40,12 +40,6 @@ PUBLIC = {
 # --- helpers --------------------------------------------------------------------------------
 
 
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status and body["type"].startswith("/problems/") and body["title"] and body["detail"]
-    return body
 
 
 def fresh(db_session, client_uuid) -> OAuthClient | None:
@@ -76,12 +70,8 @@ def issue(db_session, **kwargs) -> str:
     return token
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
-def if_match(headers: dict, version: int | str) -> dict:
-    return {**headers, "If-Match": f'"{version}"'}
 
 
 def register(client, actor, **body):
@@ -191,7 +181,7 @@ def test_register_a_public_client_has_no_secret(client, network, db_session):
 def test_unacceptable_registrations_are_422(client, network, db_session, changes, field):
     before = client_count(db_session)
 
-    body = problem(register(client, network["district_admin"], **{**CONFIDENTIAL, **changes}), 422)
+    body = assert_problem(register(client, network["district_admin"], **{**CONFIDENTIAL, **changes}), 422)
 
     assert field in body["errors"]["json"], body["errors"]
     assert client_count(db_session) == before
@@ -199,14 +189,14 @@ def test_unacceptable_registrations_are_422(client, network, db_session, changes
 
 def test_a_role_ceiling_above_your_own_role_is_403(client, network, db_session):
     before = client_count(db_session)
-    problem(register(client, network["district_admin"], **{**CONFIDENTIAL, "role_ceiling": "network_admin"}), 403)
+    assert_problem(register(client, network["district_admin"], **{**CONFIDENTIAL, "role_ceiling": "network_admin"}), 403)
     assert client_count(db_session) == before
     assert register(client, network["district_admin"], **{**CONFIDENTIAL, "role_ceiling": "org_admin"}).status_code == 201
 
 
 def test_an_admin_registers_only_for_their_own_organization(client, network, db_session):
     before = client_count(db_session)
-    problem(register(client, network["district_admin"], **CONFIDENTIAL, organization_id=str(network.city.id)), 403)
+    assert_problem(register(client, network["district_admin"], **CONFIDENTIAL, organization_id=str(network.city.id)), 403)
     assert client_count(db_session) == before
 
     response = register(client, network["network_admin"], **CONFIDENTIAL, organization_id=str(network.city.id))
@@ -216,17 +206,17 @@ def test_an_admin_registers_only_for_their_own_organization(client, network, db_
 
 def test_registering_for_an_unknown_organization_is_422(client, network, db_session):
     before = client_count(db_session)
-    body = problem(register(client, network["network_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 422)
+    body = assert_problem(register(client, network["network_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 422)
     assert "organization_id" in body["errors"]["json"]
     # An org admin naming any other organization, existing or not, is refused the same way.
-    problem(register(client, network["district_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 403)
+    assert_problem(register(client, network["district_admin"], **CONFIDENTIAL, organization_id=str(uuid.uuid4())), 403)
     assert client_count(db_session) == before
 
 
 def test_a_coordinator_cannot_register_clients(client, network, db_session):
     before = client_count(db_session)
     response = register(client, network["district_coordinator"], **CONFIDENTIAL)
-    problem(response, 403)
+    assert_problem(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert client_count(db_session) == before
 
@@ -282,7 +272,7 @@ def test_the_api_enforces_the_rule_in_production_only(client, network, app, monk
     assert register(client, admin, **insecure).status_code == 201
 
     monkeypatch.setattr(app.config["CBS_SETTINGS"], "environment", "production")
-    body = problem(register(client, admin, **insecure), 422)
+    body = assert_problem(register(client, admin, **insecure), 422)
     assert "redirect_uris" in body["errors"]["json"]
     assert register(client, admin, **PUBLIC).status_code == 201  # https and loopback
 
@@ -328,7 +318,7 @@ def test_a_public_client_has_no_secret_to_rotate(client, network, db_session):
     admin = network["district_admin"]
     body = register(client, admin, **PUBLIC).get_json()
 
-    problem(client.post(f"/api/v1/clients/{body['id']}/secret", headers=admin.headers), 422)
+    assert_problem(client.post(f"/api/v1/clients/{body['id']}/secret", headers=admin.headers), 422)
 
     stored = fresh(db_session, uuid.UUID(body["id"]))
     assert stored.client_secret_hash is None and stored.version == body["version"]
@@ -339,7 +329,7 @@ def test_a_deactivated_client_cannot_be_rotated(client, network, db_session):
     body = register(client, admin, **CONFIDENTIAL).get_json()
     assert client.delete(f"/api/v1/clients/{body['id']}", headers=if_match(admin.headers, 1)).status_code == 204
 
-    problem(client.post(f"/api/v1/clients/{body['id']}/secret", headers=admin.headers), 422)
+    assert_problem(client.post(f"/api/v1/clients/{body['id']}/secret", headers=admin.headers), 422)
     assert fresh(db_session, uuid.UUID(body["id"])).client_secret_hash == token_hash(body["client_secret"])
 
 
@@ -355,8 +345,8 @@ def test_deactivate_a_client_revokes_its_tokens(client, network, db_session):
     assert client.get("/api/v1/me", headers=bearer(machine_token)).status_code == 200
     url = f"/api/v1/clients/{system.id}"
 
-    problem(client.delete(url, headers=admin.headers), 428)
-    problem(client.delete(url, headers=if_match(admin.headers, system.version + 1)), 412)
+    assert_problem(client.delete(url, headers=admin.headers), 428)
+    assert_problem(client.delete(url, headers=if_match(admin.headers, system.version + 1)), 412)
     assert fresh(db_session, system.id).is_active is True
     assert all(t.access_revoked_at is None for t in tokens_of(db_session, system.client_id))
 
@@ -370,7 +360,7 @@ def test_deactivate_a_client_revokes_its_tokens(client, network, db_session):
     assert len(revoked) == 2
     assert all(t.access_revoked_at is not None and t.refresh_revoked_at is not None for t in revoked)
     for token in (machine_token, user_token):
-        problem(client.get("/api/v1/me", headers=bearer(token)), 401)
+        assert_problem(client.get("/api/v1/me", headers=bearer(token)), 401)
     # Tokens of the organization's other clients are untouched.
     assert all(t.access_revoked_at is None for t in tokens_of(db_session, admin.client.client_id))
     assert client.get("/api/v1/me", headers=admin.headers).status_code == 200
@@ -380,7 +370,7 @@ def test_deactivate_a_client_revokes_its_tokens(client, network, db_session):
     row.is_active = True
     db_session.commit()
     db_session.expunge_all()
-    problem(client.get("/api/v1/me", headers=bearer(machine_token)), 401)
+    assert_problem(client.get("/api/v1/me", headers=bearer(machine_token)), 401)
 
     record = db_session.scalars(select(AuditRecord).where(
         AuditRecord.action == "oauth_client.deactivated", AuditRecord.object_id == str(system.id))).one()
@@ -403,8 +393,8 @@ def test_update_a_client_with_if_match(client, network, db_session):
     url = f"/api/v1/clients/{body['id']}"
     change = {"name": "Renamed app", "redirect_uris": ["https://new.example.org/cb"], "scopes": ["users:read", "organizations:read"]}
 
-    problem(client.patch(url, json=change, headers=admin.headers), 428)
-    problem(client.patch(url, json=change, headers=if_match(admin.headers, 7)), 412)
+    assert_problem(client.patch(url, json=change, headers=admin.headers), 428)
+    assert_problem(client.patch(url, json=change, headers=if_match(admin.headers, 7)), 412)
     assert fresh(db_session, uuid.UUID(body["id"])).name == PUBLIC["name"]
 
     response = client.patch(url, json=change, headers=if_match(admin.headers, body["version"]))
@@ -419,7 +409,7 @@ def test_update_a_client_with_if_match(client, network, db_session):
     stored = fresh(db_session, uuid.UUID(body["id"]))
     assert stored.scope == "organizations:read users:read" and stored.redirect_uris == ["https://new.example.org/cb"]
     # The ETag of the first version is stale now.
-    problem(client.patch(url, json={"name": "Again"}, headers=if_match(admin.headers, body["version"])), 412)
+    assert_problem(client.patch(url, json={"name": "Again"}, headers=if_match(admin.headers, body["version"])), 412)
 
     record = db_session.scalars(select(AuditRecord).where(
         AuditRecord.action == "oauth_client.updated", AuditRecord.object_id == body["id"])).one()
@@ -442,7 +432,7 @@ def test_unacceptable_updates(client, network, db_session, change, status):
     admin = network["district_admin"]
     body = register(client, admin, **PUBLIC).get_json()
 
-    problem(client.patch(f"/api/v1/clients/{body['id']}", json=change, headers=if_match(admin.headers, body["version"])), status)
+    assert_problem(client.patch(f"/api/v1/clients/{body['id']}", json=change, headers=if_match(admin.headers, body["version"])), status)
 
     stored = fresh(db_session, uuid.UUID(body["id"]))
     assert stored.version == body["version"] and stored.redirect_uris == PUBLIC["redirect_uris"]
@@ -458,10 +448,10 @@ def test_another_organizations_client_is_404_everywhere(client, network, db_sess
     url = f"/api/v1/clients/{body['id']}"
     intruder = network["city_admin"]
 
-    problem(client.get(url, headers=intruder.headers), 404)
-    problem(client.patch(url, json={"name": "Mine now"}, headers=if_match(intruder.headers, body["version"])), 404)
-    problem(client.delete(url, headers=if_match(intruder.headers, body["version"])), 404)
-    problem(client.post(f"{url}/secret", headers=intruder.headers), 404)
+    assert_problem(client.get(url, headers=intruder.headers), 404)
+    assert_problem(client.patch(url, json={"name": "Mine now"}, headers=if_match(intruder.headers, body["version"])), 404)
+    assert_problem(client.delete(url, headers=if_match(intruder.headers, body["version"])), 404)
+    assert_problem(client.post(f"{url}/secret", headers=intruder.headers), 404)
     # Same answer as for a client that does not exist at all.
     missing = client.get(f"/api/v1/clients/{uuid.uuid4()}", headers=intruder.headers)
     assert missing.status_code == 404
@@ -478,7 +468,7 @@ def test_a_viewer_reads_but_cannot_change_own_organizations_clients(client, netw
 
     assert client.get(f"/api/v1/clients/{target.id}", headers=viewer.headers).status_code == 200
     response = client.patch(f"/api/v1/clients/{target.id}", json={"name": "x"}, headers=if_match(viewer.headers, target.version))
-    problem(response, 403)
+    assert_problem(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert fresh(db_session, target.id).version == target.version
 

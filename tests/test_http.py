@@ -11,19 +11,10 @@ import pytest
 from cbs_network.organizations.models import Organization
 
 from .factories import OrganizationFactory
+from .helpers import assert_problem
 
-PROBLEM = "application/problem+json"
 
 
-def assert_problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json(force=True)
-    assert body["status"] == status
-    assert body["type"].startswith("/problems/")
-    assert body["title"]
-    assert body["request_id"] == response.headers["X-Request-ID"]
-    return body
 
 
 # --- problem+json -------------------------------------------------------------------------

@@ -22,23 +22,14 @@ from cbs_network.oauth.models import OAuthToken, token_hash
 from cbs_network.organizations.models import OrganizationKind
 
 from . import factories
+from .helpers import assert_problem, bearer, if_match
 
-PROBLEM = "application/problem+json"
 NEW_PASSWORD = "a long and unguessable passphrase"
 
 
 # --- helpers ------------------------------------------------------------------------------
 
 
-def problem(response, status: int) -> dict:
-    """Assert an RFC 9457 problem of `status` and return its body."""
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status
-    assert body["type"].startswith("/problems/")
-    assert body["title"] and body["detail"]
-    return body
 
 
 def _load(db_session, query, *, detach: bool):
@@ -72,12 +63,8 @@ def issue(db_session, **kwargs) -> str:
     return token
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
-def if_match(headers: dict, version: int | str) -> dict:
-    return {**headers, "If-Match": f'"{version}"'}
 
 
 def invite(client, actor, organization, **body):
@@ -169,7 +156,7 @@ def test_me_with_an_unusable_token_is_401_invalid_token(client, network, db_sess
 
     response = client.get("/api/v1/me", headers=bearer(token))
 
-    problem(response, 401)
+    assert_problem(response, 401)
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
@@ -204,7 +191,7 @@ def test_get_user_of_another_organization_is_404(client, network):
     assert own.status_code == 200
     assert own.headers["ETag"] == f'"{target.version}"'
 
-    problem(client.get(f"/api/v1/users/{target.id}", headers=network["city_admin"].headers), 404)
+    assert_problem(client.get(f"/api/v1/users/{target.id}", headers=network["city_admin"].headers), 404)
 
 
 def test_user_renames_themselves_with_if_match(client, network, db_session):
@@ -212,8 +199,8 @@ def test_user_renames_themselves_with_if_match(client, network, db_session):
     url = f"/api/v1/users/{actor.user.id}"
     etag = client.get(url, headers=actor.headers).headers["ETag"]
 
-    problem(client.patch(url, json={"name": "Renamed"}, headers=actor.headers), 428)
-    problem(client.patch(url, json={"name": "Renamed"}, headers=if_match(actor.headers, 99)), 412)
+    assert_problem(client.patch(url, json={"name": "Renamed"}, headers=actor.headers), 428)
+    assert_problem(client.patch(url, json={"name": "Renamed"}, headers=if_match(actor.headers, 99)), 412)
     assert fresh(db_session, User, actor.user.id).name != "Renamed"
 
     response = client.patch(url, json={"name": "Renamed"}, headers={**actor.headers, "If-Match": etag})
@@ -222,14 +209,14 @@ def test_user_renames_themselves_with_if_match(client, network, db_session):
     assert response.headers["ETag"] == f'"{actor.user.version + 1}"'
     assert fresh(db_session, User, actor.user.id).name == "Renamed"
     # the old ETag is now stale
-    problem(client.patch(url, json={"name": "Again"}, headers={**actor.headers, "If-Match": etag}), 412)
+    assert_problem(client.patch(url, json={"name": "Again"}, headers={**actor.headers, "If-Match": etag}), 412)
 
 
 def test_org_admin_cannot_rename_another_user(client, network, db_session):
     target = network["district_coordinator"].user
     response = client.patch(f"/api/v1/users/{target.id}", json={"name": "Not yours"},
                             headers=if_match(network["district_admin"].headers, target.version))
-    problem(response, 403)
+    assert_problem(response, 403)
     assert fresh(db_session, User, target.id).name == target.name
 
 
@@ -247,7 +234,7 @@ def test_network_admin_deactivation_revokes_the_users_tokens(client, network, db
     for plaintext in (target.token, other_token):
         row = token_row(db_session, plaintext)
         assert row.access_revoked_at is not None and row.refresh_revoked_at is not None
-    problem(client.get("/api/v1/me", headers=target.headers), 401)
+    assert_problem(client.get("/api/v1/me", headers=target.headers), 401)
     # Other users' tokens are untouched.
     assert token_row(db_session, network["district_viewer"].token).access_revoked_at is None
 
@@ -256,7 +243,7 @@ def test_network_admin_deactivation_revokes_the_users_tokens(client, network, db
     reactivated = client.patch(f"/api/v1/users/{target.user.id}", json={"is_active": True},
                                headers=if_match(network["network_admin"].headers, version))
     assert reactivated.status_code == 200
-    problem(client.get("/api/v1/me", headers=target.headers), 401)
+    assert_problem(client.get("/api/v1/me", headers=target.headers), 401)
 
     record = audit_records(db_session, action="user.updated", object_id=str(target.user.id))[0]
     assert record.changes == {"is_active": {"before": True, "after": False}}
@@ -269,7 +256,7 @@ def test_only_network_admins_deactivate_users(client, network, db_session, who):
     response = client.patch(f"/api/v1/users/{target.user.id}", json={"is_active": False},
                             headers=if_match(network[who].headers, target.user.version))
 
-    problem(response, 403 if who == "district_admin" else 404)
+    assert_problem(response, 403 if who == "district_admin" else 404)
     user = fresh(db_session, User, target.user.id)
     assert user.is_active is True and user.version == target.user.version
     assert token_row(db_session, target.token).access_revoked_at is None
@@ -390,32 +377,32 @@ def test_inviting_an_existing_user_adds_a_membership(client, network, db_session
 def test_inviting_an_existing_member_is_409(client, network, db_session):
     member = network["district_viewer"].user
 
-    problem(invite(client, network["district_admin"], network.district, email=member.email, role="coordinator"), 409)
+    assert_problem(invite(client, network["district_admin"], network.district, email=member.email, role="coordinator"), 409)
 
     assert membership_of(db_session, member, network.district).role is Role.viewer
     assert db_session.scalar(select(func.count()).select_from(Membership).where(Membership.user_id == member.id)) == 1
 
 
 def test_a_new_email_needs_a_name(client, network, db_session):
-    body = problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
+    body = assert_problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
 
     assert "name" in body["errors"]["json"]
     assert db_session.scalar(select(User).where(User.email == "nameless@example.org")) is None
 
 
 def test_invite_validates_its_body(client, network):
-    body = problem(invite(client, network["district_admin"], network.district, email="not-an-email", role="boss"), 422)
+    body = assert_problem(invite(client, network["district_admin"], network.district, email="not-an-email", role="boss"), 422)
     assert {"email", "role"} <= set(body["errors"]["json"])
 
 
 def test_an_org_admin_cannot_grant_network_admin(client, network, db_session):
     admin = network["district_admin"]
-    problem(invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 403)
+    assert_problem(invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 403)
     assert db_session.scalar(select(User).where(User.email == "power@example.org")) is None
 
     target = network["district_coordinator"].user
     membership = membership_of(db_session, target, network.district)
-    problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "network_admin"},
+    assert_problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "network_admin"},
                          headers=if_match(admin.headers, membership.version)), 403)
     assert membership_of(db_session, target, network.district).role is Role.coordinator
 
@@ -423,7 +410,7 @@ def test_an_org_admin_cannot_grant_network_admin(client, network, db_session):
 def test_network_admin_is_a_role_of_the_hub_organization_only(client, network, db_session):
     admin = network["network_admin"]
 
-    body = problem(invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 422)
+    body = assert_problem(invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 422)
     assert "role" in body["errors"]["json"]
     assert db_session.scalar(select(User).where(User.email == "power@example.org")) is None
 
@@ -438,16 +425,16 @@ def test_a_coordinator_cannot_invite(client, network, db_session):
 
     response = invite(client, coordinator, network.district, email="x@example.org", name="X", role="viewer")
 
-    problem(response, 403)
+    assert_problem(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert db_session.scalar(select(User).where(User.email == "x@example.org")) is None
 
 
 def test_an_admin_cannot_invite_into_another_organization(client, network, db_session):
     # The organization is in the public directory (visible), so this is 403, not 404.
-    problem(invite(client, network["city_admin"], network.district, email="x@example.org", name="X", role="viewer"), 403)
-    problem(invite(client, network["city_admin"], network.district, email=network["city_admin"].user.email, role="org_admin"), 403)
-    problem(invite(client, network["city_admin"], factories.OrganizationFactory.build(), email="x@example.org", name="X", role="viewer"), 404)
+    assert_problem(invite(client, network["city_admin"], network.district, email="x@example.org", name="X", role="viewer"), 403)
+    assert_problem(invite(client, network["city_admin"], network.district, email=network["city_admin"].user.email, role="org_admin"), 403)
+    assert_problem(invite(client, network["city_admin"], factories.OrganizationFactory.build(), email="x@example.org", name="X", role="viewer"), 404)
     assert db_session.scalar(select(User).where(User.email == "x@example.org")) is None
     assert membership_of(db_session, network["city_admin"].user, network.district) is None
 
@@ -469,7 +456,7 @@ def test_list_memberships_of_own_organization(client, network):
     admins = client.get(f"/api/v1/organizations/{network.district.id}/memberships?role=org_admin", headers=viewer.headers)
     assert [i["user"]["id"] for i in admins.get_json()["items"]] == [str(network["district_admin"].user.id)]
 
-    problem(client.get(f"/api/v1/organizations/{network.city.id}/memberships", headers=viewer.headers), 404)
+    assert_problem(client.get(f"/api/v1/organizations/{network.city.id}/memberships", headers=viewer.headers), 404)
     everyone = client.get(f"/api/v1/organizations/{network.city.id}/memberships", headers=network["network_admin"].headers)
     assert [i["user"]["id"] for i in everyone.get_json()["items"]] == [str(network["city_admin"].user.id)]
 
@@ -482,8 +469,8 @@ def test_change_a_role_with_if_match(client, network, db_session):
     etag = client.get(url, headers=admin.headers).headers["ETag"]
     assert etag == f'"{membership.version}"'
 
-    problem(client.patch(url, json={"role": "viewer"}, headers=admin.headers), 428)
-    problem(client.patch(url, json={"role": "viewer"}, headers=if_match(admin.headers, membership.version + 1)), 412)
+    assert_problem(client.patch(url, json={"role": "viewer"}, headers=admin.headers), 428)
+    assert_problem(client.patch(url, json={"role": "viewer"}, headers=if_match(admin.headers, membership.version + 1)), 412)
     assert membership_of(db_session, target.user, network.district).role is Role.coordinator
 
     response = client.patch(url, json={"role": "viewer"}, headers={**admin.headers, "If-Match": etag})
@@ -494,7 +481,7 @@ def test_change_a_role_with_if_match(client, network, db_session):
     # The member's token now acts with the new role.
     assert client.get("/api/v1/me", headers=target.headers).get_json()["role"] == "viewer"
     # The ETag read before the change is stale now.
-    problem(client.patch(url, json={"role": "coordinator"}, headers={**admin.headers, "If-Match": etag}), 412)
+    assert_problem(client.patch(url, json={"role": "coordinator"}, headers={**admin.headers, "If-Match": etag}), 412)
 
     record = audit_records(db_session, action="membership.updated", object_id=str(membership.id))[0]
     assert record.changes == {"role": {"before": "coordinator", "after": "viewer"}}
@@ -504,7 +491,7 @@ def test_a_coordinator_cannot_change_roles(client, network, db_session):
     membership = membership_of(db_session, network["district_viewer"].user, network.district)
     response = client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "org_admin"},
                             headers=if_match(network["district_coordinator"].headers, membership.version))
-    problem(response, 403)
+    assert_problem(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert membership_of(db_session, network["district_viewer"].user, network.district).role is Role.viewer
 
@@ -514,8 +501,8 @@ def test_the_last_admin_cannot_be_demoted(client, network, db_session):
     membership = membership_of(db_session, admin.user, network.district)
     url = f"/api/v1/memberships/{membership.id}"
 
-    problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(admin.headers, membership.version)), 409)
-    problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(network["network_admin"].headers, membership.version)), 409)
+    assert_problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(admin.headers, membership.version)), 409)
+    assert_problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(network["network_admin"].headers, membership.version)), 409)
     assert membership_of(db_session, admin.user, network.district).role is Role.org_admin
 
     # With a second admin appointed, the first may step down.
@@ -531,7 +518,7 @@ def test_the_last_admin_cannot_be_removed(client, network, db_session):
     admin = network["district_admin"]
     membership = membership_of(db_session, admin.user, network.district)
 
-    problem(client.delete(f"/api/v1/memberships/{membership.id}",
+    assert_problem(client.delete(f"/api/v1/memberships/{membership.id}",
                           headers=if_match(network["network_admin"].headers, membership.version)), 409)
 
     assert membership_of(db_session, admin.user, network.district) is not None
@@ -548,8 +535,8 @@ def test_removing_a_membership_revokes_the_users_tokens_for_that_organization(cl
     membership = membership_of(db_session, member.user, network.district)
     url = f"/api/v1/memberships/{membership.id}"
 
-    problem(client.delete(url, headers=admin.headers), 428)
-    problem(client.delete(url, headers=if_match(admin.headers, membership.version + 1)), 412)
+    assert_problem(client.delete(url, headers=admin.headers), 428)
+    assert_problem(client.delete(url, headers=if_match(admin.headers, membership.version + 1)), 412)
     assert membership_of(db_session, member.user, network.district) is not None
 
     response = client.delete(url, headers=if_match(admin.headers, membership.version))
@@ -558,13 +545,13 @@ def test_removing_a_membership_revokes_the_users_tokens_for_that_organization(cl
     assert membership_of(db_session, member.user, network.district) is None
     assert token_row(db_session, member.token).access_revoked_at is not None
     assert token_row(db_session, city_token).access_revoked_at is None
-    problem(client.get("/api/v1/me", headers=member.headers), 401)
+    assert_problem(client.get("/api/v1/me", headers=member.headers), 401)
     assert client.get("/api/v1/me", headers=bearer(city_token)).status_code == 200
-    problem(client.get(url, headers=admin.headers), 404)
+    assert_problem(client.get(url, headers=admin.headers), 404)
 
     # Re-adding the member does not revive the token issued before the removal.
     assert invite(client, admin, network.district, email=member.user.email, role="viewer").status_code == 201
-    problem(client.get("/api/v1/me", headers=member.headers), 401)
+    assert_problem(client.get("/api/v1/me", headers=member.headers), 401)
 
     record = audit_records(db_session, action="membership.deleted", object_id=str(membership.id))[0]
     assert record.changes["role"] == {"before": "coordinator", "after": None}
@@ -574,7 +561,7 @@ def test_only_admins_remove_members(client, network, db_session):
     membership = membership_of(db_session, network["district_viewer"].user, network.district)
     response = client.delete(f"/api/v1/memberships/{membership.id}",
                              headers=if_match(network["district_coordinator"].headers, membership.version))
-    problem(response, 403)
+    assert_problem(response, 403)
     assert membership_of(db_session, network["district_viewer"].user, network.district) is not None
 
 
@@ -584,9 +571,9 @@ def test_a_member_sees_their_own_membership_in_another_organization(client, netw
     db_session.expunge_all()
 
     assert client.get(f"/api/v1/memberships/{city_membership.id}", headers=member.headers).status_code == 200
-    problem(client.get(f"/api/v1/memberships/{city_membership.id}", headers=network["district_viewer"].headers), 404)
+    assert_problem(client.get(f"/api/v1/memberships/{city_membership.id}", headers=network["district_viewer"].headers), 404)
     # The district's admin cannot see, let alone change, the member's role at the city.
-    problem(client.patch(f"/api/v1/memberships/{city_membership.id}", json={"role": "viewer"},
+    assert_problem(client.patch(f"/api/v1/memberships/{city_membership.id}", json={"role": "viewer"},
                          headers=if_match(network["district_admin"].headers, city_membership.version)), 404)
     assert membership_of(db_session, member.user, network.city).role is Role.viewer
 
@@ -612,14 +599,14 @@ def test_reissue_an_invitation(client, network, db_session):
     service.accept_invitation(session=db_session, token=new_token, password=NEW_PASSWORD)
 
     # Once the password is set there is nothing to reissue.
-    problem(client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers), 409)
+    assert_problem(client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers), 409)
 
 
 def test_reissue_is_only_for_invited_users(client, network, db_session):
     target = network["district_viewer"].user
-    problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["district_admin"].headers), 409)
+    assert_problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["district_admin"].headers), 409)
     assert fresh(db_session, User, target.id).invitation_token_hash is None
-    problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["city_admin"].headers), 404)
+    assert_problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["city_admin"].headers), 404)
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -665,9 +652,9 @@ def test_identity_writes_are_audited_without_secrets(client, network, db_session
 
 def test_failed_writes_leave_no_audit_records(client, network, db_session):
     before = db_session.scalar(select(func.count()).select_from(AuditRecord))
-    problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
+    assert_problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
     membership = membership_of(db_session, network["district_admin"].user, network.district)
-    problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "viewer"},
+    assert_problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "viewer"},
                          headers=if_match(network["district_admin"].headers, membership.version)), 409)
     assert db_session.scalar(select(func.count()).select_from(AuditRecord)) == before
 
@@ -681,8 +668,8 @@ def test_an_admin_elsewhere_cannot_promote_or_remove_their_own_membership(client
     url = f"/api/v1/memberships/{own.id}"
 
     assert client.get(url, headers=actor.headers).status_code == 200
-    problem(client.patch(url, json={"role": "org_admin"}, headers=if_match(actor.headers, own.version)), 403)
-    problem(client.delete(url, headers=if_match(actor.headers, own.version)), 403)
+    assert_problem(client.patch(url, json={"role": "org_admin"}, headers=if_match(actor.headers, own.version)), 403)
+    assert_problem(client.delete(url, headers=if_match(actor.headers, own.version)), 403)
 
     stored = membership_of(db_session, actor.user, network.district)
     assert stored.role is Role.viewer and stored.version == own.version
@@ -702,7 +689,7 @@ def _deactivate(client, network, db_session, user_id):
 def test_a_deactivated_user_is_not_silently_added_to_another_organization(client, network, db_session):
     target = network["district_viewer"].user
     _deactivate(client, network, db_session, target.id)
-    problem(invite(client, network["city_admin"], network.city, email=target.email, role="viewer"), 409)
+    assert_problem(invite(client, network["city_admin"], network.city, email=target.email, role="viewer"), 409)
     assert membership_of(db_session, target, network.city) is None
 
 
@@ -711,7 +698,7 @@ def test_no_new_invitation_link_for_a_deactivated_user(client, network, db_sessi
     body = invite(client, admin, network.district, email="gone@example.org", name="Gone Person", role="viewer").get_json()
     user_id = uuid.UUID(body["user"]["id"])
     _deactivate(client, network, db_session, user_id)
-    problem(client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers), 409)
+    assert_problem(client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers), 409)
 
 
 def test_an_unchanged_name_in_an_admins_patch_is_not_a_rename(client, network, db_session):

@@ -7,7 +7,7 @@ from cbs_network.events.models import Event
 from cbs_network.organizations.models import Organization
 
 from .factories import MembershipFactory, OrganizationFactory
-from .test_http import assert_problem
+from .helpers import assert_problem
 
 NEW = {
     "kind": "cbo",

@@ -8,7 +8,7 @@ from cbs_network.identity.roles import Role
 from cbs_network.organizations.models import Organization
 
 from .factories import MembershipFactory, OAuthClientFactory, issue_token
-from .test_http import assert_problem
+from .helpers import assert_problem
 
 
 def test_client_role_ceiling_caps_the_users_role(client, network, db_session):
