@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import uuid
 
 import pytest
@@ -299,16 +300,17 @@ def test_rate_limit_is_429_problem_with_retry_after(make_database_url):
 
     app = create_app(make_settings(make_database_url(), ratelimit_default="2 per minute"), TESTING=True)
     with app.test_client() as test_client:
-        statuses = [test_client.get("/api/v1/organizations").status_code for _ in range(3)]
-        assert statuses[:2] == [401, 401]
+        first = test_client.get("/api/v1/organizations")
+        statuses = [first.status_code, test_client.get("/api/v1/organizations").status_code]
+        assert statuses == [401, 401]
         response = test_client.get("/api/v1/organizations")
     body = assert_problem(response, 429)
     assert int(response.headers["Retry-After"]) > 0
+    assert "Retry-After" not in first.headers and first.headers["X-RateLimit-Limit"] == "2"
     assert body["type"] == "/problems/too-many-requests"
-    _ = uuid
 
 
-REDIS_URL = __import__("os").environ.get("CBS_TEST_REDIS_URL")
+REDIS_URL = os.environ.get("CBS_TEST_REDIS_URL")
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="set CBS_TEST_REDIS_URL to test limits shared through Redis")

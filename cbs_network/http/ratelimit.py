@@ -19,6 +19,14 @@ def rate_limit_key() -> str:
 
 
 def init_app(app: Flask) -> Limiter:
+    # Registered before the limiter so that it runs after the limiter's own hook (Flask runs
+    # after_request hooks last-registered first): Retry-After only where it means "retry".
+    @app.after_request
+    def retry_after_only_when_asked_to_wait(response):  # type: ignore[no-untyped-def]
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(key_func=rate_limit_key, app=app)
     limiter.request_filter(lambda: request.path.startswith(EXEMPT_PATHS))
     app.extensions["cbs_limiter"] = limiter
