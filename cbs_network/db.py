@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from pathlib import Path
 from datetime import UTC, datetime
@@ -81,11 +82,22 @@ class VersionedMixin:
         return {"version_id_col": cls.version}
 
 
+_SQLITE_MATH = [
+    ("radians", 1, math.radians), ("sin", 1, math.sin), ("cos", 1, math.cos),
+    ("asin", 1, math.asin), ("sqrt", 1, math.sqrt), ("power", 2, math.pow),
+]
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, issue BEGIN so SAVEPOINTs work (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL" for pysqlite).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT sin(0)")
+    except Exception:  # noqa: BLE001 - SQLite built without its math functions
+        for name, arity, function in _SQLITE_MATH:
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()

@@ -11,6 +11,8 @@ SCOPES: dict[str, str] = {
     "users:write": "Invite users and manage memberships of your organization",
     "clients:read": "Read your organization's OAuth clients",
     "clients:write": "Register OAuth clients and rotate their secrets",
+    "directory:read": "Read the directory: schools, programs, locations and service areas",
+    "directory:write": "Keep your organization's programs and locations current (schools: the district)",
     "audit:read": "Read the audit log (network admins only)",
     "events:read": "Read the event feed of what your organization may see",
 }
@@ -32,12 +34,12 @@ class Role(enum.StrEnum):
 
 
 _READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"}
-_ADMIN = _READ | {"organizations:write", "users:write", "clients:write"}
+_ADMIN = _READ | {"organizations:write", "users:write", "clients:write", "directory:write"}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.viewer: frozenset(_READ),
     Role.caseworker: frozenset(_READ),
-    Role.coordinator: frozenset(_READ),
+    Role.coordinator: frozenset(_READ | {"directory:write"}),
     Role.org_admin: frozenset(_ADMIN),
     Role.network_admin: frozenset(SCOPES),
 }
