@@ -144,3 +144,26 @@ def test_suspended_organizations_tokens_stop_working(client, network, db_session
     version = client.get(url, headers=admin.headers).json["version"]
     assert client.patch(url, json={"status": "suspended"}, headers={**admin.headers, "If-Match": f'"{version}"'}).status_code == 200
     assert_problem(client.get("/api/v1/organizations", headers=cbo.headers), 401)
+
+
+def test_list_issues_a_constant_number_of_queries(app, client, network):
+    from sqlalchemy import event
+
+    for n in range(12):
+        OrganizationFactory(name=f"Counted {n}", identifiers=[], contacts=[])
+    engine = app.extensions["cbs_db"].engine
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        counts = []
+        for limit in (2, 50):
+            statements.clear()
+            assert client.get(f"/api/v1/organizations?limit={limit}", headers=network["district_viewer"].headers).status_code == 200
+            counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert counts[0] == counts[1] <= 4  # token + page + identifiers + contacts

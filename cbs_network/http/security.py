@@ -46,7 +46,11 @@ class HashedBearerTokenValidator(BearerTokenValidator):
                 (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
             )
             .where(OAuthToken.access_token_hash == token_hash(token_string))
-            .options(lazyload(Organization.identifiers), lazyload(Organization.contacts))
+            # only the rows themselves: eager loads configured for the API's responses would add queries
+            .options(
+                lazyload(Organization.identifiers), lazyload(Organization.contacts),
+                lazyload(Membership.organization), lazyload(Membership.user),
+            )
         ).first()
         if row is None:
             return None
