@@ -33,13 +33,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     _register_security_scheme(api)
 
     from .audit.routes import blp as audit_blp
+    from .directory.locations.routes import blp as locations_blp
+    from .directory.programs.routes import blp as programs_blp
+    from .directory.schools.routes import blp as schools_blp
     from .identity.routes import blp as identity_blp
     from .oauth import server as oauth_server
     from .oauth.clients_routes import blp as clients_blp
     from .oauth.routes import bp as oauth_bp
     from .organizations.routes import blp as organizations_blp
 
-    for blp in (organizations_blp, identity_blp, clients_blp, audit_blp):
+    for blp in (organizations_blp, identity_blp, clients_blp, audit_blp, locations_blp, schools_blp, programs_blp):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
     app.register_blueprint(oauth_bp)

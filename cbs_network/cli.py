@@ -23,6 +23,22 @@ def migrate_command() -> None:
 audit_group = AppGroup("audit", help="The audit log.")
 cbs.add_command(audit_group)
 
+# `flask cbs import <kind> FILE [--dry-run]`: CSV bulk loads, each defined with its domain.
+import_group = AppGroup("import", help="Bulk loads from CSV files (all or nothing, with --dry-run).")
+cbs.add_command(import_group)
+
+
+def _register_imports() -> None:
+    from .directory.importer import import_organizations_command, import_programs_command
+    from .directory.schools.csv_load import import_schools_command
+
+    import_group.add_command(import_schools_command)
+    import_group.add_command(import_organizations_command)
+    import_group.add_command(import_programs_command)
+
+
+_register_imports()
+
 
 @audit_group.command("verify")
 def audit_verify() -> None:

@@ -112,7 +112,7 @@ class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
     assured_at: Mapped[datetime | None] = mapped_column(index=True)
     assured_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     # Service area: a GeoJSON Polygon/MultiPolygon besides the listed schools and regions.
-    service_area_geojson: Mapped[dict | None] = mapped_column(JSON)
+    service_area_geojson: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null
     service_area_description: Mapped[str | None] = mapped_column(Text)
 
     organization: Mapped[Organization] = relationship()

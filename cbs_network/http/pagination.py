@@ -12,6 +12,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime
+from urllib.parse import urlencode
 from typing import Any
 
 import marshmallow as ma
@@ -104,16 +105,14 @@ def paginate(
     rows = list(session.scalars(query.order_by(*columns).limit(limit + 1)))
     items, more = rows[:limit], len(rows) > limit
     next_cursor = _encode(key, (getattr(items[-1], key), items[-1].id)) if more else None
-    headers = {}
-    if next_cursor:
-        params = request.args.to_dict()
-        params["cursor"] = next_cursor
-        query_string = "&".join(f"{k}={_quote(v)}" for k, v in params.items())
-        headers["Link"] = f'<{request.base_url}?{query_string}>; rel="next"'
-    return {"items": items, "next_cursor": next_cursor}, headers
+    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
 
 
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
+def next_link_header(next_cursor: str | None) -> dict[str, str]:
+    """The `Link: <...>; rel="next"` header: this request's URL, every filter kept (repeated
+    ones too), with the new cursor."""
+    if not next_cursor:
+        return {}
+    params = request.args.to_dict(flat=False)
+    params["cursor"] = [next_cursor]
+    return {"Link": f'<{request.base_url}?{urlencode(params, doseq=True)}>; rel="next"'}

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from flask import after_this_request, current_app, url_for
+from sqlalchemy import Uuid, literal, tuple_
+
+from ...db import session
+from ...errors import ValidationFailed
+from ...http.api import Blueprint, created
+from ...http.pagination import BadCursor, next_link_header, page_schema, paginate
+from ...http.schemas import WithFields
+from ...identity.principal import current_principal
+from ..models import Location
+from . import service
+from .schemas import (
+    LocationCreateSchema,
+    LocationFeatureCollectionSchema,
+    LocationFilterSchema,
+    LocationQuerySchema,
+    LocationSchema,
+    LocationUpdateSchema,
+)
+
+blp = Blueprint(
+    "locations", __name__, url_prefix="/api/v1",
+    description="Where programs are offered: physical sites (some confidential) and virtual ones.",
+)
+
+EXAMPLE = {
+    "id": "6a4c1f0e-8d2b-4e55-9a0c-3b1f2e4d5c60", "organization_id": "3f0f5d8e-6c1e-4c51-9d3b-0b2f7f3f8a11",
+    "name": "Boyle Heights Youth Center", "location_type": "physical", "address_1": "2130 E 1st St",
+    "city": "Los Angeles", "state": "CA", "postal_code": "90033", "latitude": 34.0447, "longitude": -118.2125,
+    "is_confidential": False, "front_door_contact": None, "version": 1,
+}
+CONFIDENTIAL_EXAMPLE = {
+    "id": "0b7e2a44-1c3d-4f5e-8a9b-6c7d8e9f0a1b", "organization_id": "3f0f5d8e-6c1e-4c51-9d3b-0b2f7f3f8a11",
+    "name": "Safe house (confidential)", "location_type": "physical", "is_confidential": True,
+    "front_door_contact": "Call (213) 555-0142, 24 hours",
+}
+GEOJSON_EXAMPLE = {
+    "type": "FeatureCollection",
+    "features": [{
+        "type": "Feature", "id": EXAMPLE["id"],
+        "geometry": {"type": "Point", "coordinates": [-118.2125, 34.0447]},
+        "properties": {"id": EXAMPLE["id"], "name": EXAMPLE["name"], "organization_id": EXAMPLE["organization_id"],
+                       "program_ids": ["9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"]},
+    }],
+}
+GEOJSON = "application/geo+json"
+
+
+@blp.route("/locations", methods=["GET"])
+@blp.requires("directory:read")
+@blp.arguments(LocationQuerySchema, location="query")
+@blp.response(200, page_schema(LocationSchema), example={"items": [EXAMPLE, CONFIDENTIAL_EXAMPLE], "next_cursor": None})
+def list_locations(args):
+    """List locations
+
+    Filter by organization, type or program; `updated_since` for partners that sync. With
+    `near_lat`/`near_lon` (and `radius_m`), only locations within the radius, nearest first,
+    each with `distance_m`; confidential locations you may not see are left out of such searches
+    entirely. Elsewhere a confidential location shows only its name and front door contact,
+    unless it is your organization's (or you are a network admin).
+    """
+    principal = current_principal()
+    query = service.list_query(principal=principal, **args)
+    if "near_lat" not in args:
+        return paginate(session(), query, Location, args)
+    max_radius = current_app.config["CBS_SETTINGS"].directory_max_radius_m
+    radius = args.get("radius_m", max_radius)
+    if radius > max_radius:
+        raise ValidationFailed(
+            f"The radius is over the hub's maximum of {max_radius} m.",
+            errors={"query": {"radius_m": [f"At most {max_radius}."]}},
+        )
+    query, distance = service.near_query(query, principal=principal, lat=args["near_lat"], lon=args["near_lon"], radius_m=radius)
+    return _page_by_distance(query, distance, args)
+
+
+def _page_by_distance(query: Any, distance: Any, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Keyset pages ordered by (distance, id): the cursor carries the last row's pair."""
+    if args.get("updated_since") is not None:
+        query = query.where(Location.updated_at >= args["updated_since"])
+    if args.get("cursor"):
+        after_distance, after_id = _decode_distance_cursor(args["cursor"])
+        query = query.where(tuple_(distance, Location.id) > tuple_(literal(after_distance), literal(after_id, Uuid())))
+    limit = args["limit"]
+    rows = session().execute(query.order_by(distance, Location.id).limit(limit + 1)).all()
+    items = [WithFields(location, distance_m=round(d, 1)) for location, d in rows[:limit]]
+    cursor = None
+    if len(rows) > limit:
+        last_location, last_distance = rows[limit - 1]
+        raw = json.dumps(["distance_m", last_distance, str(last_location.id)]).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return {"items": items, "next_cursor": cursor}, next_link_header(cursor)
+
+
+def _decode_distance_cursor(cursor: str) -> tuple[float, uuid.UUID]:
+    try:
+        key, distance, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if key != "distance_m":
+            raise ValueError("cursor from another ordering")
+        return float(distance), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
+        raise BadCursor(
+            "The cursor is not one this list issued; start again without it.",
+            errors={"query": {"cursor": ["Invalid cursor."]}},
+        ) from error
+
+
+@blp.route("/locations.geojson", methods=["GET"])
+@blp.requires("directory:read")
+@blp.arguments(LocationFilterSchema, location="query")
+@blp.response(200, LocationFeatureCollectionSchema, content_type=GEOJSON, example=GEOJSON_EXAMPLE)
+def locations_geojson(args):
+    """Locations as a GeoJSON FeatureCollection
+
+    Points ([longitude, latitude]) that QGIS or Leaflet load as is. Confidential locations
+    never appear here, not even to their own organization or network admins: maps get shared
+    beyond whoever drew them. Locations without coordinates (virtual ones) are left out.
+    """
+    locations = list(session().scalars(service.geojson_query(principal=current_principal(), **args)))
+    programs = service.program_ids_by_location(session(), [loc.id for loc in locations])
+
+    @after_this_request
+    def _geojson(response):  # type: ignore[no-untyped-def]
+        response.mimetype = GEOJSON
+        return response
+
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature", "id": str(loc.id),
+                "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
+                "properties": {"id": loc.id, "name": loc.name, "organization_id": loc.organization_id,
+                               "program_ids": programs[loc.id]},
+            }
+            for loc in locations
+        ],
+    }
+
+
+@blp.route("/locations", methods=["POST"])
+@blp.requires("directory:write")
+@blp.arguments(LocationCreateSchema, example={
+    "name": "Boyle Heights Youth Center", "address_1": "2130 E 1st St", "city": "Los Angeles", "state": "CA",
+    "postal_code": "90033", "latitude": 34.0447, "longitude": -118.2125,
+})
+@blp.response(201, LocationSchema, example=EXAMPLE)
+def create_location(data):
+    """Add a location of your organization (network admins: of any)"""
+    location = service.create(session=session(), principal=current_principal(), data=data)
+    return location, created(url_for(".get_location", location_id=location.id))
+
+
+@blp.route("/locations/<uuid:location_id>", methods=["GET"])
+@blp.requires("directory:read")
+@blp.response(200, LocationSchema, example=EXAMPLE)
+def get_location(location_id: uuid.UUID):
+    """Get a location (a confidential one shows its address only to its organization and network admins)"""
+    return service.get(session=session(), principal=current_principal(), location_id=location_id)
+
+
+@blp.route("/locations/<uuid:location_id>", methods=["PATCH"])
+@blp.requires("directory:write")
+@blp.arguments(LocationUpdateSchema, example={"front_door_contact": "Call (213) 555-0142, 24 hours", "is_confidential": True})
+@blp.if_match
+@blp.response(200, LocationSchema, example=EXAMPLE)
+def update_location(data, location_id: uuid.UUID, expected_version: int):
+    """Update a location of your organization"""
+    return service.update(
+        session=session(), principal=current_principal(), location_id=location_id, data=data,
+        expected_version=expected_version,
+    )
+
+
+@blp.route("/locations/<uuid:location_id>", methods=["DELETE"])
+@blp.requires("directory:write")
+@blp.if_match
+@blp.response(204)
+def delete_location(location_id: uuid.UUID, expected_version: int):
+    """Remove a location no program is offered at"""
+    service.delete(session=session(), principal=current_principal(), location_id=location_id, expected_version=expected_version)
+
+

@@ -1,0 +1,1 @@
+"""Programs (HSDS "service"): who provides what, for whom, when and where."""

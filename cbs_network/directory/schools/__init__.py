@@ -1,0 +1,1 @@
+"""Schools in the directory: the district's roster with grade spans, regions and coordinates."""

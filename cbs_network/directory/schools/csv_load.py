@@ -1,0 +1,167 @@
+"""Bulk load of schools from CSV: upsert by CDS code, every row validated by the API's own
+schema, all or nothing.
+
+Cells are trimmed; an empty cell is null, except is_bsap and status, where it keeps the
+school's current value (false and active for a new school).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import click
+import marshmallow as ma
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...identity.principal import Principal
+from ..models import School
+from . import service
+from .schemas import SchoolCreateSchema
+
+COLUMNS = (
+    "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city", "state",
+    "postal_code", "latitude", "longitude", "is_bsap", "status",
+)
+KEEP_WHEN_EMPTY = ("is_bsap", "status")
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class Plan:
+    """What a load would do: rows to create, rows to update (with the school), and errors."""
+
+    creates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    updates: list[tuple[int, School, dict[str, Any]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _flatten(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, prefix)
+    else:
+        yield prefix or "row", str(messages)
+
+
+def read_rows(stream: TextIO) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """(line number, raw row) pairs, and header errors (missing or unknown columns)."""
+    reader = csv.DictReader(stream)
+    header = reader.fieldnames or []
+    errors = [RowError(1, c, "Missing column.") for c in COLUMNS if c not in header]
+    errors += [RowError(1, c, "Unknown column.") for c in header if c not in COLUMNS]
+    if errors:
+        return [], errors
+    rows = []
+    for raw in reader:
+        if None in raw:  # more cells than columns
+            errors.append(RowError(reader.line_num, "row", "More cells than the header has columns."))
+            continue
+        rows.append((reader.line_num, raw))
+    return rows, errors
+
+
+def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progress: Callable[[], None] = lambda: None) -> Plan:
+    """Validate every row and decide create or update, writing nothing."""
+    result = Plan()
+    schema = SchoolCreateSchema()
+    existing = {s.cds_code: s for s in session.scalars(select(School))}
+    seen: dict[str, int] = {}
+    for line, raw in rows:
+        progress()
+        cells = {k: (v or "").strip() for k, v in raw.items()}
+        given = {k: (v if v != "" else None) for k, v in cells.items() if not (v == "" and k in KEEP_WHEN_EMPTY)}
+        try:
+            data = schema.load(given)
+        except ma.ValidationError as error:
+            result.errors += [RowError(line, f, m) for f, m in _flatten(error.messages)]
+            continue
+        code = data["cds_code"]
+        if code in seen:
+            result.errors.append(RowError(line, "cds_code", f"Duplicate of line {seen[code]}."))
+            continue
+        seen[code] = line
+        school = existing.get(code)
+        if school is None:
+            result.creates.append((line, data))
+        else:
+            changes = {k: v for k, v in data.items() if (k in given or k not in KEEP_WHEN_EMPTY) and getattr(school, k) != v}
+            if changes:
+                result.updates.append((line, school, changes))
+    return result
+
+
+def apply(session: Session, principal: Principal, load: Plan, *, progress: Callable[[], None] = lambda: None) -> None:
+    """Write a plan without errors through the API's services (policy, audit, events)."""
+    if load.errors:
+        raise ValueError("A plan with errors is never written.")
+    for _line, data in load.creates:
+        service.create(session=session, principal=principal, data=data)
+        progress()
+    for _line, school, changes in load.updates:
+        service.update(session=session, principal=principal, school_id=school.id, data=changes, expected_version=school.version)
+        progress()
+
+
+@click.command("schools")
+@with_appcontext
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
+def import_schools_command(file: TextIO, dry_run: bool) -> None:
+    """Create or update schools from a CSV file (upsert by cds_code), all or nothing.
+
+    Columns: cds_code,name,grade_low,grade_high,region,board_district,address_1,city,state,
+    postal_code,latitude,longitude,is_bsap,status.
+    """
+    from ...db import session as current_session
+    from ...identity.principal import system_principal
+    from ...organizations.models import Organization, OrganizationKind
+
+    session = current_session()
+    rows, errors = read_rows(file)
+    with click.progressbar(length=len(rows), label="checking", file=sys.stderr) as bar:
+        load = plan(session, rows, progress=lambda: bar.update(1))
+    load.errors = errors + load.errors
+    if load.errors:
+        for error in load.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(load.errors)} error(s); nothing was written.", err=True)
+        raise SystemExit(1)
+    unchanged = len(rows) - len(load.creates) - len(load.updates)
+    if dry_run:
+        for line, data in load.creates:
+            click.echo(f"line {line}: create {data['cds_code']} {data['name']}")
+        for line, school, changes in load.updates:
+            click.echo(f"line {line}: update {school.cds_code} ({', '.join(sorted(changes))})")
+        click.echo(f"dry run: {len(load.creates)} to create, {len(load.updates)} to update, {unchanged} unchanged; nothing was written.")
+        session.rollback()
+        return
+    hub = session.scalar(select(Organization.id).where(Organization.kind == OrganizationKind.network_hub).limit(1))
+    if hub is None:
+        raise click.ClickException("No network hub organization to act as; load the network first.")
+    total = len(load.creates) + len(load.updates)
+    try:
+        with click.progressbar(length=total, label="writing", file=sys.stderr) as bar:
+            apply(session, system_principal(hub), load, progress=lambda: bar.update(1))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    click.echo(f"imported: {len(load.creates)} created, {len(load.updates)} updated, {unchanged} unchanged.")

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, current_app, json, url_for
+
+from ...db import session
+from ...http.api import Blueprint, created
+from ...http.pagination import next_link_header, page_schema, paginate
+from ...http.schemas import WithFields
+from ...identity.principal import current_principal
+from ..models import School
+from . import service
+from .schemas import (
+    SchoolCreateSchema,
+    SchoolFeatureCollectionSchema,
+    SchoolGeoJSONQuerySchema,
+    SchoolQuerySchema,
+    SchoolSchema,
+    SchoolUpdateSchema,
+)
+
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+
+blp = Blueprint(
+    "schools", __name__, url_prefix="/api/v1",
+    description="The district's schools: CDS codes, grade spans, regions, board districts, coordinates and coverage gaps.",
+)
+
+EXAMPLE = {
+    "id": "6b1d3c52-7f0e-4a8e-9b61-2f3c4d5e6f70", "cds_code": "19647331930247", "name": "Garfield Senior High",
+    "grade_low": "9", "grade_high": "12", "region": "East", "board_district": 2, "address_1": "5101 E 6th St",
+    "city": "Los Angeles", "state": "CA", "postal_code": "90022", "latitude": 34.0268, "longitude": -118.1608,
+    "is_bsap": True, "status": "active", "organization_id": None, "version": 1,
+    "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-08-01T16:00:00+00:00",
+}
+FEATURE_EXAMPLE = {
+    "type": "FeatureCollection", "truncated": False,
+    "features": [{
+        "type": "Feature", "id": EXAMPLE["id"],
+        "geometry": {"type": "Point", "coordinates": [-118.1608, 34.0268]},
+        "properties": {k: EXAMPLE[k] for k in ("id", "cds_code", "name", "region", "board_district", "is_bsap", "status", "grade_low", "grade_high")},
+    }],
+}
+
+
+def _search(args: dict):
+    return service.search(
+        session=session(), principal=current_principal(),
+        max_radius_m=current_app.config["CBS_SETTINGS"].directory_max_radius_m, **args,
+    )
+
+
+@blp.route("/schools", methods=["GET"])
+@blp.requires("directory:read")
+@blp.arguments(SchoolQuerySchema, location="query")
+@blp.response(200, page_schema(SchoolSchema), example={"items": [EXAMPLE], "next_cursor": None})
+def list_schools(args):
+    """List schools
+
+    Filters combine with AND. `lacks_program_type` finds coverage gaps (no active program of
+    that type serves the school). With `near_lat` + `near_lon` or `near_school` (and `radius_m`),
+    only located schools within the radius are listed, nearest first, each with `distance_m`;
+    `updated_since` then filters without changing that order.
+    """
+    query, distance = _search(args)
+    if distance is None:
+        return paginate(session(), query, School, args)
+    rows, next_cursor = service.near_page(session(), query, distance, limit=args["limit"], cursor=args.get("cursor"))
+    items = [WithFields(school, distance_m=meters) for school, meters in rows]
+    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
+
+
+@blp.route("/schools.geojson", methods=["GET"])
+@blp.requires("directory:read")
+@blp.arguments(SchoolGeoJSONQuerySchema, location="query")
+@blp.response(200, SchoolFeatureCollectionSchema, content_type=GEOJSON_MEDIA_TYPE, example=FEATURE_EXAMPLE)
+def schools_geojson(args):
+    """Schools as GeoJSON
+
+    An RFC 7946 FeatureCollection (`application/geo+json`) that QGIS or Leaflet load as is: one
+    Point feature per school with coordinates, `[longitude, latitude]`. Same filters as the list,
+    no pagination: at most 10,000 features (by name, or nearest first), with `truncated` true
+    when more matched.
+    """
+    query, distance = _search(args)
+    collection = SchoolFeatureCollectionSchema().dump(service.feature_collection(session(), query, distance))
+    return Response(json.dumps(collection), status=200, mimetype=GEOJSON_MEDIA_TYPE)
+
+
+@blp.route("/schools", methods=["POST"])
+@blp.requires("directory:write")
+@blp.arguments(SchoolCreateSchema, example={k: v for k, v in EXAMPLE.items() if k not in ("id", "version", "created_at", "updated_at", "organization_id")})
+@blp.response(201, SchoolSchema, example=EXAMPLE)
+def create_school(data):
+    """Add a school (district admins and coordinators, network admins)"""
+    school = service.create(session=session(), principal=current_principal(), data=data)
+    return school, created(url_for(".get_school", school_id=school.id))
+
+
+@blp.route("/schools/<uuid:school_id>", methods=["GET"])
+@blp.requires("directory:read")
+@blp.response(200, SchoolSchema, example=EXAMPLE)
+def get_school(school_id: uuid.UUID):
+    """Get a school"""
+    return service.get(session=session(), principal=current_principal(), school_id=school_id)
+
+
+@blp.route("/schools/<uuid:school_id>", methods=["PATCH"])
+@blp.requires("directory:write")
+@blp.arguments(SchoolUpdateSchema, example={"is_bsap": True, "board_district": 2})
+@blp.if_match
+@blp.response(200, SchoolSchema, example=EXAMPLE)
+def update_school(data, school_id: uuid.UUID, expected_version: int):
+    """Update a school (district admins and coordinators, network admins)
+
+    Schools are never deleted: a school that closes gets `status` closed.
+    """
+    return service.update(
+        session=session(), principal=current_principal(), school_id=school_id, data=data,
+        expected_version=expected_version,
+    )

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ...audit import service as audit
+from ...db import utcnow
+from ...errors import Conflict, NotFound, ValidationFailed
+from ...events.service import record_event
+from ...http.etag import check_version
+from ...http.pagination import BadCursor
+from ...identity.principal import Principal
+from ...organizations.models import Organization
+from .. import geo, service_areas
+from ..models import ProgramType, School, SchoolStatus
+from . import policy
+from .schemas import cross_field_errors
+
+AUDITED_FIELDS = (
+    "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city",
+    "state", "postal_code", "latitude", "longitude", "is_bsap", "status", "organization_id",
+)
+GEOJSON_CAP = 10_000  # features in one collection; documented on the operation
+
+
+def get(*, session: Session, principal: Principal | None, school_id: uuid.UUID) -> School:
+    school = session.get(School, school_id)
+    if school is None:
+        raise NotFound("No school with this id.")
+    return school
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+def _query_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={"query": {field: [message]}})
+
+
+def _near_point(
+    session: Session, *, near_lat: float | None, near_lon: float | None, near_school: uuid.UUID | None,
+    radius_m: float | None, max_radius_m: float,
+) -> tuple[float, float, float, uuid.UUID | None] | None:
+    """(lat, lon, radius, school to leave out) of a proximity search, or None without one."""
+    if near_school is not None and (near_lat is not None or near_lon is not None):
+        raise _query_error("near_school", "Give near_school or near_lat and near_lon, not both.")
+    if (near_lat is None) != (near_lon is None):
+        raise _query_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.")
+    if near_school is None and near_lat is None:
+        if radius_m is not None:
+            raise _query_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.")
+        return None
+    if radius_m is not None and radius_m > max_radius_m:
+        raise _query_error("radius_m", f"The radius may be at most {max_radius_m:g} meters.")
+    radius = radius_m if radius_m is not None else max_radius_m
+    if near_school is None:
+        return near_lat, near_lon, radius, None  # type: ignore[return-value]
+    origin = session.get(School, near_school)
+    if origin is None:
+        raise _query_error("near_school", "No school with this id.")
+    if origin.latitude is None or origin.longitude is None:
+        raise _query_error("near_school", "This school has no coordinates.")
+    return origin.latitude, origin.longitude, radius, origin.id
+
+
+def search(
+    *,
+    session: Session,
+    principal: Principal | None,
+    max_radius_m: float,
+    region: str | None = None,
+    board_district: int | None = None,
+    is_bsap: bool | None = None,
+    status: SchoolStatus | None = None,
+    q: str | None = None,
+    lacks_program_type: ProgramType | None = None,
+    updated_since: datetime | None = None,
+    near_lat: float | None = None,
+    near_lon: float | None = None,
+    near_school: uuid.UUID | None = None,
+    radius_m: float | None = None,
+    **_page: Any,
+) -> tuple[Select, ColumnElement[float] | None]:
+    """The schools matching every filter, and the distance expression when searching near a
+    point (None otherwise). Schools are readable by every caller, so no row policy applies;
+    `principal` may be None (the public HSDS API)."""
+    query = select(School)
+    for column, value in (
+        (School.region, region), (School.board_district, board_district),
+        (School.is_bsap, is_bsap), (School.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if q:
+        query = query.where(
+            or_(func.lower(School.name).contains(q.lower(), autoescape=True), School.cds_code.startswith(q, autoescape=True))
+        )
+    if updated_since is not None:
+        query = query.where(School.updated_at >= updated_since)
+    if lacks_program_type is not None:
+        served = service_areas.school_ids_served(session, program_types=[lacks_program_type])
+        query = query.where(School.id.not_in(served))
+    near = _near_point(
+        session, near_lat=near_lat, near_lon=near_lon, near_school=near_school, radius_m=radius_m,
+        max_radius_m=max_radius_m,
+    )
+    if near is None:
+        return query, None
+    lat, lon, radius, leave_out = near
+    distance = geo.distance_m(School.latitude, School.longitude, lat, lon)
+    query = query.where(
+        School.latitude.is_not(None), School.longitude.is_not(None),
+        geo.bounding_box(School.latitude, School.longitude, lat, lon, radius),
+        distance <= radius,
+    )
+    if leave_out is not None:
+        query = query.where(School.id != leave_out)
+    return query, distance
+
+
+def _encode_cursor(distance: float, ident: uuid.UUID) -> str:
+    raw = json.dumps(["distance", distance, str(ident)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key, distance, ident = json.loads(raw)
+        if key != "distance" or not isinstance(distance, (int, float)):
+            raise ValueError("cursor from another ordering")
+        return float(distance), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
+        raise BadCursor(
+            "The cursor is not one this list issued; start again without it.",
+            errors={"query": {"cursor": ["Invalid cursor."]}},
+        ) from error
+
+
+def near_page(
+    session: Session, query: Select, distance: ColumnElement[float], *, limit: int, cursor: str | None
+) -> tuple[list[tuple[School, float]], str | None]:
+    """One page of a proximity search, nearest first; keyset over (distance, id), both
+    computed in SQL, so pages never overlap or skip rows whatever their size. The distance
+    is the same deterministic expression on every page, so the cursor's value compares equal."""
+    if cursor:
+        after, after_id = _decode_cursor(cursor)
+        query = query.where(or_(distance > after, and_(distance == after, School.id > after_id)))
+    labelled = distance.label("distance_m")
+    rows = session.execute(query.add_columns(labelled).order_by(labelled, School.id).limit(limit + 1)).all()
+    items = [(school, float(meters)) for school, meters in rows[:limit]]
+    next_cursor = _encode_cursor(items[-1][1], items[-1][0].id) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def feature_collection(session: Session, query: Select, distance: ColumnElement[float] | None) -> dict[str, Any]:
+    """An RFC 7946 FeatureCollection of the located schools, nearest (or by name) first."""
+    query = query.where(School.latitude.is_not(None), School.longitude.is_not(None))
+    if distance is None:
+        rows = [(s, None) for s in session.scalars(query.order_by(School.name, School.id).limit(GEOJSON_CAP + 1))]
+    else:
+        labelled = distance.label("distance_m")
+        rows = session.execute(query.add_columns(labelled).order_by(labelled, School.id).limit(GEOJSON_CAP + 1)).all()
+    features = []
+    for school, meters in rows[:GEOJSON_CAP]:
+        properties: dict[str, Any] = {
+            "id": school.id, "cds_code": school.cds_code, "name": school.name, "region": school.region,
+            "board_district": school.board_district, "is_bsap": school.is_bsap, "status": school.status,
+            "grade_low": school.grade_low, "grade_high": school.grade_high,
+        }
+        if meters is not None:
+            properties["distance_m"] = float(meters)
+        features.append({
+            "type": "Feature", "id": str(school.id),
+            "geometry": {"type": "Point", "coordinates": [school.longitude, school.latitude]},
+            "properties": properties,
+        })
+    return {"type": "FeatureCollection", "features": features, "truncated": len(rows) > GEOJSON_CAP}
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+def _check_references(session: Session, school: School | None, data: dict[str, Any]) -> None:
+    if "cds_code" in data and (school is None or data["cds_code"] != school.cds_code):
+        if session.scalar(select(School.id).where(School.cds_code == data["cds_code"])) is not None:
+            raise Conflict(f"Another school already has the CDS code {data['cds_code']}.")
+    if data.get("organization_id") is not None and session.get(Organization, data["organization_id"]) is None:
+        raise ValidationFailed(
+            "The school's organization does not exist.", errors={"json": {"organization_id": ["Unknown organization."]}}
+        )
+
+
+def _record(session: Session, principal: Principal, action: str, school: School, changes: dict) -> None:
+    audit.record(session, principal=principal, action=f"school.{action}", object_type="school", object_id=school.id, changes=changes)
+    record_event(
+        session, type=f"school.{action}", object_type="school", object_id=school.id, principal=principal,
+        payload={"school_id": school.id, "cds_code": school.cds_code, "status": school.status, "changed": sorted(changes)},
+    )
+
+
+def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> School:
+    policy.can_edit(session, principal)
+    _check_references(session, None, data)
+    school = School(id=uuid.uuid4(), **data)
+    session.add(school)
+    session.flush()
+    _record(session, principal, "created", school, audit.diff({}, audit.snapshot(school, AUDITED_FIELDS)))
+    return school
+
+
+def update(
+    *, session: Session, principal: Principal, school_id: uuid.UUID, data: dict[str, Any], expected_version: int
+) -> School:
+    school = get(session=session, principal=principal, school_id=school_id)
+    policy.can_edit(session, principal)
+    check_version(school, expected_version)
+    return _update(session, principal, school, data)
+
+
+def _update(session: Session, principal: Principal, school: School, data: dict[str, Any]) -> School:
+    before = audit.snapshot(school, AUDITED_FIELDS)
+    errors = cross_field_errors({name: data.get(name, getattr(school, name)) for name in AUDITED_FIELDS})
+    if errors:
+        raise ValidationFailed("The school would be inconsistent; see errors.", errors={"json": errors})
+    _check_references(session, school, data)
+    for name, value in data.items():
+        setattr(school, name, value)
+    changes = audit.diff(before, audit.snapshot(school, AUDITED_FIELDS))
+    if changes:
+        school.updated_at = utcnow()
+        session.flush()
+        _record(session, principal, "updated", school, changes)
+    return school
+
