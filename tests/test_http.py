@@ -347,3 +347,20 @@ def test_database_unavailable_is_a_retryable_503(client, network, monkeypatch):
     body = assert_problem(response, 503)
     assert response.headers["Retry-After"] == "1"
     assert "database is locked" not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "method, url, body",
+    [
+        ("POST", "/api/v1/organizations", {"kind": "cbo", "name": "a\u0000b"}),
+        ("POST", "/api/v1/organizations", {"kind": "cbo", "name": "ok", "contacts": [{"name": "x\u0000"}]}),
+        ("GET", "/api/v1/organizations?q=a%00b", None),
+        ("GET", "/api/v1/organizations?q=fine&q=a%00b", None),
+        ("GET", "/api/v1/audit/organization/a%00b", None),
+    ],
+)
+def test_nul_characters_are_a_400_not_a_database_error(client, network, db_session, method, url, body):
+    before = db_session.query(Organization).count()
+    response = client.open(url, method=method, json=body, headers=network["network_admin"].headers)
+    assert "NUL" in assert_problem(response, 400)["detail"]
+    assert db_session.query(Organization).count() == before

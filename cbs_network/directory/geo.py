@@ -5,8 +5,13 @@ them from its math extension or, where that is not compiled in, from Python (db.
 from __future__ import annotations
 
 import math
+import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, case, func, literal
+from sqlalchemy.orm import Session
+
+from ..errors import ValidationFailed
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -37,3 +42,45 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     a = math.sin(math.radians(lat2 - lat1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
+
+
+@dataclass(frozen=True)
+class NearPoint:
+    lat: float
+    lon: float
+    radius_m: float
+    school_id: uuid.UUID | None  # when searching around a school
+
+
+def near_point(
+    session: Session, *, near_lat: float | None = None, near_lon: float | None = None,
+    near_school: uuid.UUID | None = None, radius_m: float | None = None, max_radius_m: float,
+) -> NearPoint | None:
+    """The centre and radius of a proximity search (None when the query asks for none): a point,
+    or a school's coordinates; the radius defaults to, and may not exceed, the hub's maximum.
+    Every inconsistency is a 422 naming the query argument."""
+    from .models import School
+
+    if near_school is not None and (near_lat is not None or near_lon is not None):
+        raise _query_error("near_school", "Give near_school or near_lat and near_lon, not both.")
+    if (near_lat is None) != (near_lon is None):
+        raise _query_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.")
+    if near_school is None and near_lat is None:
+        if radius_m is not None:
+            raise _query_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.")
+        return None
+    if radius_m is not None and radius_m > max_radius_m:
+        raise _query_error("radius_m", f"The radius may be at most {max_radius_m:g} meters.")
+    radius = radius_m if radius_m is not None else max_radius_m
+    if near_school is None:
+        return NearPoint(near_lat, near_lon, radius, None)  # type: ignore[arg-type]
+    origin = session.get(School, near_school)
+    if origin is None:
+        raise _query_error("near_school", "No school with this id.")
+    if origin.latitude is None or origin.longitude is None:
+        raise _query_error("near_school", "This school has no coordinates.")
+    return NearPoint(origin.latitude, origin.longitude, radius, origin.id)
+
+
+def _query_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={"query": {field: [message]}})

@@ -214,15 +214,27 @@ def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
 
 
 def _require_json_body() -> Response | None:
-    """415 for a write to the API whose body is not JSON (an empty body is fine)."""
-    if (
-        request.path.startswith("/api/")
-        and request.method in WRITE_METHODS
-        and request.content_length
-        and not request.is_json
-    ):
+    """415 for a write to the API whose body is not JSON (an empty body is fine); 400 for a NUL
+    character anywhere in the query or body (PostgreSQL cannot store one in text)."""
+    if not request.path.startswith("/api/"):
+        return None
+    if request.method in WRITE_METHODS and request.content_length and not request.is_json:
         return problems.problem_response(415, detail="Send the request body as application/json.")
+    body = request.get_json(silent=True) if request.is_json else None
+    query_values = [value for _name, values in request.args.lists() for value in values]
+    if "\x00" in request.path or _contains_nul(query_values) or _contains_nul(body):
+        return problems.problem_response(400, detail="Text may not contain NUL (U+0000) characters.")
     return None
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
 
 
 def _set_etag(response: Response) -> None:

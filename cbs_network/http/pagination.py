@@ -17,7 +17,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import ColumnElement, Row, Select, literal, tuple_
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
@@ -68,18 +68,23 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     )
 
 
-def _encode(key: str, values: tuple[datetime, uuid.UUID]) -> str:
-    raw = json.dumps([key, values[0].isoformat(), str(values[1])]).encode()
+def _encode(key: str, value: datetime | float, ident: uuid.UUID) -> str:
+    plain = value.isoformat() if isinstance(value, datetime) else float(value)
+    raw = json.dumps([key, plain, str(ident)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, key: str) -> tuple[datetime, uuid.UUID]:
+def _decode(cursor: str, key: str) -> tuple[datetime | float, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_key, moment, ident = json.loads(raw)
+        cursor_key, value, ident = json.loads(raw)
         if cursor_key != key:
             raise ValueError("cursor from another ordering")
-        return datetime.fromisoformat(moment), uuid.UUID(ident)
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError("not a sort value")
+        return value, uuid.UUID(ident)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
         raise BadCursor(
             "The cursor is not one this list issued; start again without it.",
@@ -87,25 +92,38 @@ def _decode(cursor: str, key: str) -> tuple[datetime, uuid.UUID]:
         ) from error
 
 
+def keyset_rows(
+    session: Session, query: Select, *, key: str, sort: ColumnElement, id_column: ColumnElement,
+    limit: int, cursor: str | None,
+) -> tuple[list[Row], str | None]:
+    """One page of `query` ordered by (sort, id): the rows, and the cursor of the next page.
+
+    Each page starts strictly after the previous page's last (sort, id) pair, which the cursor
+    carries under the name `key`; a cursor from another ordering is refused.
+    """
+    if cursor:
+        value, ident = _decode(cursor, key)
+        query = query.where(tuple_(sort, id_column) > tuple_(literal(value, sort.type), literal(ident, id_column.type)))
+    marked = query.add_columns(sort.label("keyset_sort"), id_column.label("keyset_id"))
+    rows = session.execute(marked.order_by(sort, id_column).limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = _encode(key, page[-1].keyset_sort, page[-1].keyset_id) if len(rows) > limit else None
+    return [row[:-2] for row in page], next_cursor
+
+
 def paginate(
     session: Session, query: Select, model: Any, args: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run `query` one page at a time; returns the body and the Link header for the view."""
+    """Run `query` (a select of `model`) one page at a time, by creation, or by change when the
+    client syncs with `updated_since`; returns the body and the Link header for the view."""
     since = args.get("updated_since")
     key = "updated_at" if since is not None else "created_at"
-    columns = (getattr(model, key), model.id)
     if since is not None:
         query = query.where(model.updated_at >= since)
-    if args.get("cursor"):
-        after = _decode(args["cursor"], key)
-        query = query.where(
-            tuple_(*columns) > tuple_(*(literal(v, c.type) for v, c in zip(after, columns, strict=False)))
-        )
-    limit = args["limit"]
-    rows = list(session.scalars(query.order_by(*columns).limit(limit + 1)))
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = _encode(key, (getattr(items[-1], key), items[-1].id)) if more else None
-    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
+    rows, next_cursor = keyset_rows(
+        session, query, key=key, sort=getattr(model, key), id_column=model.id, limit=args["limit"], cursor=args.get("cursor")
+    )
+    return {"items": [row[0] for row in rows], "next_cursor": next_cursor}, next_link_header(next_cursor)
 
 
 def next_link_header(next_cursor: str | None) -> dict[str, str]:

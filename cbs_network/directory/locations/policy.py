@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, true
 
-from ...errors import Forbidden
 from ...identity.principal import Principal
 from ..models import Location
+from ..policy import can_edit_owned
 
 # What a caller not granted a confidential location's address sees of it.
 FRONT_DOOR_FIELDS = ("id", "name", "organization_id", "location_type", "is_confidential", "front_door_contact")
@@ -49,8 +49,4 @@ def address_visible(principal: Principal | None) -> ColumnElement[bool]:
 
 
 def can_edit(principal: Principal, organization_id: uuid.UUID) -> None:
-    if not principal.has_scope("directory:write"):
-        raise Forbidden("Changing the directory needs the directory:write scope.")
-    if principal.is_network_admin or principal.organization_id == organization_id:
-        return  # directory:write already limits this to coordinators and admins
-    raise Forbidden("Only the owning organization or network admins change its locations.")
+    can_edit_owned(principal, organization_id, "locations")

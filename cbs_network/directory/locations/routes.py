@@ -1,20 +1,16 @@
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from typing import Any
 
 from flask import after_this_request, current_app, url_for
-from sqlalchemy import Uuid, literal, tuple_
 
 from ...db import session
-from ...errors import ValidationFailed
 from ...http.api import Blueprint, created
-from ...http.pagination import BadCursor, next_link_header, page_schema, paginate
+from ...http.pagination import keyset_rows, next_link_header, page_schema, paginate
 from ...http.schemas import WithFields
 from ...identity.principal import current_principal
+from .. import geo
 from ..models import Location
 from . import service
 from .schemas import (
@@ -69,48 +65,21 @@ def list_locations(args):
     """
     principal = current_principal()
     query = service.list_query(principal=principal, **args)
-    if "near_lat" not in args:
+    near = geo.near_point(session(), near_lat=args.get("near_lat"), near_lon=args.get("near_lon"),
+                          radius_m=args.get("radius_m"), max_radius_m=current_app.config["CBS_SETTINGS"].directory_max_radius_m)
+    if near is None:
         return paginate(session(), query, Location, args)
-    max_radius = current_app.config["CBS_SETTINGS"].directory_max_radius_m
-    radius = args.get("radius_m", max_radius)
-    if radius > max_radius:
-        raise ValidationFailed(
-            f"The radius is over the hub's maximum of {max_radius} m.",
-            errors={"query": {"radius_m": [f"At most {max_radius}."]}},
-        )
-    query, distance = service.near_query(query, principal=principal, lat=args["near_lat"], lon=args["near_lon"], radius_m=radius)
+    query, distance = service.near_query(query, principal=principal, lat=near.lat, lon=near.lon, radius_m=near.radius_m)
     return _page_by_distance(query, distance, args)
 
 
 def _page_by_distance(query: Any, distance: Any, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Keyset pages ordered by (distance, id): the cursor carries the last row's pair."""
     if args.get("updated_since") is not None:
         query = query.where(Location.updated_at >= args["updated_since"])
-    if args.get("cursor"):
-        after_distance, after_id = _decode_distance_cursor(args["cursor"])
-        query = query.where(tuple_(distance, Location.id) > tuple_(literal(after_distance), literal(after_id, Uuid())))
-    limit = args["limit"]
-    rows = session().execute(query.order_by(distance, Location.id).limit(limit + 1)).all()
-    items = [WithFields(location, distance_m=round(d, 1)) for location, d in rows[:limit]]
-    cursor = None
-    if len(rows) > limit:
-        last_location, last_distance = rows[limit - 1]
-        raw = json.dumps(["distance_m", last_distance, str(last_location.id)]).encode()
-        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    rows, cursor = keyset_rows(session(), query, key="distance", sort=distance, id_column=Location.id,
+                               limit=args["limit"], cursor=args.get("cursor"))
+    items = [WithFields(location, distance_m=round(d, 1)) for location, d in rows]
     return {"items": items, "next_cursor": cursor}, next_link_header(cursor)
-
-
-def _decode_distance_cursor(cursor: str) -> tuple[float, uuid.UUID]:
-    try:
-        key, distance, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if key != "distance_m":
-            raise ValueError("cursor from another ordering")
-        return float(distance), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
-        raise BadCursor(
-            "The cursor is not one this list issued; start again without it.",
-            errors={"query": {"cursor": ["Invalid cursor."]}},
-        ) from error
 
 
 @blp.route("/locations.geojson", methods=["GET"])

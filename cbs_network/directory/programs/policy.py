@@ -11,13 +11,9 @@ import uuid
 
 from sqlalchemy import ColumnElement, or_, true
 
-from ...errors import Forbidden
 from ...identity.principal import Principal
-from ...identity.roles import Role
-from ..models import Location, Program, ProgramStatus
-
-EDITOR_ROLES = (Role.coordinator, Role.org_admin)
-
+from ..models import Program, ProgramStatus
+from ..policy import can_edit_owned
 
 def visible(principal: Principal | None) -> ColumnElement[bool]:
     """SQL: the programs `principal` may see (None: the public)."""
@@ -29,18 +25,5 @@ def visible(principal: Principal | None) -> ColumnElement[bool]:
     return or_(published, Program.organization_id == principal.organization_id)
 
 
-def sees_confidential(principal: Principal | None) -> ColumnElement[bool]:
-    """SQL: the locations whose address and coordinates `principal` may use."""
-    if principal is not None and principal.is_network_admin:
-        return true()
-    public = Location.is_confidential.is_(False)
-    if principal is None:
-        return public
-    return or_(public, Location.organization_id == principal.organization_id)
-
-
 def can_edit(principal: Principal, organization_id: uuid.UUID) -> None:
-    if principal.is_network_admin:
-        return
-    if principal.organization_id != organization_id or principal.role not in EDITOR_ROLES:
-        raise Forbidden("Only the owning organization's coordinators and admins, or network admins, change its programs.")
+    can_edit_owned(principal, organization_id, "programs")

@@ -7,24 +7,20 @@ see, within the radius; it is paged by (distance, id) instead of by time.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import current_app, request
-from sqlalchemy import Select, exists, func, literal, or_, select, tuple_
+from flask import current_app
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Float, Uuid
 
 from ...db import utcnow
 from ...errors import ValidationFailed
-from ...http.pagination import BadCursor, paginate
+from ...http.pagination import keyset_rows, next_link_header, paginate
 from ...identity.principal import Principal
 from .. import geo
 from ..models import GRADES, Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, School
+from ..locations.policy import address_visible
 from ..service_areas import program_ids_serving
 from . import policy
 from .service import present, verification_interval
@@ -106,17 +102,10 @@ def list_query(
         # Polygons are tested in Python (service_areas), so this filter is a list of ids.
         school = _school(session, school_id, "school_id")
         query = query.where(Program.id.in_(program_ids_serving(session, school, query)))
-    if radius_m is not None:
-        if radius_m > max_radius_m():
-            raise _query_error("radius_m", f"At most {max_radius_m():g} meters.")
-        if near_school is not None:
-            school = _school(session, near_school, "near_school")
-            if school.latitude is None or school.longitude is None:
-                raise _query_error("near_school", "The school has no coordinates.")
-            near_lat, near_lon = school.latitude, school.longitude
-        if near_lat is None or near_lon is None:
-            raise _query_error("radius_m", "A near search needs near_lat and near_lon, or near_school.")
-        query = _near(query, principal, near_lat, near_lon, radius_m)
+    near = geo.near_point(session, near_lat=near_lat, near_lon=near_lon, near_school=near_school,
+                          radius_m=radius_m, max_radius_m=max_radius_m())
+    if near is not None:
+        query = _near(query, principal, near.lat, near.lon, near.radius_m)
     return query
 
 
@@ -131,7 +120,7 @@ def _near(query: Select, principal: Principal | None, lat: float, lon: float, ra
             Location.longitude.is_not(None),
             # A location the caller may not see (confidential, another organization's) never
             # makes a program match nor sets its distance: the distance would reveal it.
-            policy.sees_confidential(principal),
+            address_visible(principal),
             geo.bounding_box(Location.latitude, Location.longitude, lat, lon, radius_m),
             distance <= radius_m,
         )
@@ -148,39 +137,13 @@ def page(session: Session, query: Select, args: dict[str, Any]) -> tuple[dict[st
         body, headers = paginate(session, query, Program, args)
         body["items"] = [present(p, now=now) for p in body["items"]]
         return body, headers
-    distance = query.selected_columns.distance_m
     if args.get("updated_since") is not None:
         query = query.where(Program.updated_at >= args["updated_since"])
-    if args.get("cursor"):
-        after_distance, after_id = _decode(args["cursor"])
-        query = query.where(
-            tuple_(distance, Program.id) > tuple_(literal(after_distance, Float()), literal(after_id, Uuid()))
-        )
-    limit = args["limit"]
-    rows = session.execute(query.order_by(distance, Program.id).limit(limit + 1)).all()
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = _encode(items[-1][1], items[-1][0].id) if more else None
-    headers = {}
-    if next_cursor:
-        params = {**request.args.to_dict(flat=False), "cursor": [next_cursor]}  # keeps repeated filters
-        headers["Link"] = f'<{request.base_url}?{urlencode(params, doseq=True)}>; rel="next"'
-    return {"items": [present(p, now=now, distance_m=round(d, 1)) for p, d in items], "next_cursor": next_cursor}, headers
+    rows, next_cursor = keyset_rows(
+        session, query, key="distance", sort=query.selected_columns.distance_m, id_column=Program.id,
+        limit=args["limit"], cursor=args.get("cursor"),
+    )
+    items = [present(p, now=now, distance_m=round(d, 1)) for p, d in rows]
+    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
 
 
-def _encode(distance: float, ident: uuid.UUID) -> str:
-    raw = json.dumps(["distance", distance, str(ident)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[float, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, distance, ident = json.loads(raw)
-        if key != "distance" or not isinstance(distance, (int, float)):
-            raise ValueError("cursor from another ordering")
-        return float(distance), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
-        raise BadCursor(
-            "The cursor is not one this list issued; start again without it.",
-            errors={"query": {"cursor": ["Invalid cursor."]}},
-        ) from error

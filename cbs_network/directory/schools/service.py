@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ...audit import service as audit
@@ -15,7 +12,7 @@ from ...db import utcnow
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...events.service import record_event
 from ...http.etag import check_version
-from ...http.pagination import BadCursor
+from ...http.pagination import keyset_rows
 from ...identity.principal import Principal
 from ...organizations.models import Organization
 from .. import geo, service_areas
@@ -42,32 +39,6 @@ def get(*, session: Session, principal: Principal | None, school_id: uuid.UUID) 
 
 def _query_error(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, errors={"query": {field: [message]}})
-
-
-def _near_point(
-    session: Session, *, near_lat: float | None, near_lon: float | None, near_school: uuid.UUID | None,
-    radius_m: float | None, max_radius_m: float,
-) -> tuple[float, float, float, uuid.UUID | None] | None:
-    """(lat, lon, radius, school to leave out) of a proximity search, or None without one."""
-    if near_school is not None and (near_lat is not None or near_lon is not None):
-        raise _query_error("near_school", "Give near_school or near_lat and near_lon, not both.")
-    if (near_lat is None) != (near_lon is None):
-        raise _query_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.")
-    if near_school is None and near_lat is None:
-        if radius_m is not None:
-            raise _query_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.")
-        return None
-    if radius_m is not None and radius_m > max_radius_m:
-        raise _query_error("radius_m", f"The radius may be at most {max_radius_m:g} meters.")
-    radius = radius_m if radius_m is not None else max_radius_m
-    if near_school is None:
-        return near_lat, near_lon, radius, None  # type: ignore[return-value]
-    origin = session.get(School, near_school)
-    if origin is None:
-        raise _query_error("near_school", "No school with this id.")
-    if origin.latitude is None or origin.longitude is None:
-        raise _query_error("near_school", "This school has no coordinates.")
-    return origin.latitude, origin.longitude, radius, origin.id
 
 
 def search(
@@ -107,13 +78,13 @@ def search(
     if lacks_program_type is not None:
         served = service_areas.school_ids_served(session, program_types=[lacks_program_type])
         query = query.where(School.id.not_in(served))
-    near = _near_point(
+    near = geo.near_point(
         session, near_lat=near_lat, near_lon=near_lon, near_school=near_school, radius_m=radius_m,
         max_radius_m=max_radius_m,
     )
     if near is None:
         return query, None
-    lat, lon, radius, leave_out = near
+    lat, lon, radius, leave_out = near.lat, near.lon, near.radius_m, near.school_id
     distance = geo.distance_m(School.latitude, School.longitude, lat, lon)
     query = query.where(
         School.latitude.is_not(None), School.longitude.is_not(None),
@@ -125,39 +96,15 @@ def search(
     return query, distance
 
 
-def _encode_cursor(distance: float, ident: uuid.UUID) -> str:
-    raw = json.dumps(["distance", distance, str(ident)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[float, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, distance, ident = json.loads(raw)
-        if key != "distance" or not isinstance(distance, (int, float)):
-            raise ValueError("cursor from another ordering")
-        return float(distance), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
-        raise BadCursor(
-            "The cursor is not one this list issued; start again without it.",
-            errors={"query": {"cursor": ["Invalid cursor."]}},
-        ) from error
-
-
 def near_page(
     session: Session, query: Select, distance: ColumnElement[float], *, limit: int, cursor: str | None
 ) -> tuple[list[tuple[School, float]], str | None]:
-    """One page of a proximity search, nearest first; keyset over (distance, id), both
-    computed in SQL, so pages never overlap or skip rows whatever their size. The distance
-    is the same deterministic expression on every page, so the cursor's value compares equal."""
-    if cursor:
-        after, after_id = _decode_cursor(cursor)
-        query = query.where(or_(distance > after, and_(distance == after, School.id > after_id)))
-    labelled = distance.label("distance_m")
-    rows = session.execute(query.add_columns(labelled).order_by(labelled, School.id).limit(limit + 1)).all()
-    items = [(school, float(meters)) for school, meters in rows[:limit]]
-    next_cursor = _encode_cursor(items[-1][1], items[-1][0].id) if len(rows) > limit else None
-    return items, next_cursor
+    """One page of a proximity search, nearest first, keyset over (distance, id) in SQL."""
+    rows, next_cursor = keyset_rows(
+        session, query.add_columns(distance.label("distance_m")), key="distance", sort=distance,
+        id_column=School.id, limit=limit, cursor=cursor,
+    )
+    return [(school, float(meters)) for school, meters in rows], next_cursor
 
 
 def feature_collection(session: Session, query: Select, distance: ColumnElement[float] | None) -> dict[str, Any]:

@@ -1,0 +1,16 @@
+"""The directory's one editing rule for what an organization owns (programs, locations): the
+owning organization's coordinators and org admins (who hold directory:write), or network admins."""
+
+from __future__ import annotations
+
+import uuid
+
+from ..errors import Forbidden
+from ..identity.principal import Principal
+
+
+def can_edit_owned(principal: Principal, organization_id: uuid.UUID, what: str) -> None:
+    if principal.is_network_admin:
+        return
+    if principal.organization_id != organization_id or not principal.has_scope("directory:write"):
+        raise Forbidden(f"Only the owning organization's coordinators and admins, or network admins, change its {what}.")
