@@ -36,13 +36,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .directory.locations.routes import blp as locations_blp
     from .directory.programs.routes import blp as programs_blp
     from .directory.schools.routes import blp as schools_blp
+    from .directory.settings.routes import blp as directory_settings_blp
     from .identity.routes import blp as identity_blp
     from .oauth import server as oauth_server
     from .oauth.clients_routes import blp as clients_blp
     from .oauth.routes import bp as oauth_bp
     from .organizations.routes import blp as organizations_blp
 
-    for blp in (organizations_blp, identity_blp, clients_blp, audit_blp, locations_blp, schools_blp, programs_blp):
+    for blp in (
+        organizations_blp, identity_blp, clients_blp, audit_blp,
+        schools_blp, programs_blp, locations_blp, directory_settings_blp,
+    ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
     app.register_blueprint(oauth_bp)

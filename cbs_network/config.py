@@ -65,9 +65,6 @@ class Settings:
         default_factory=lambda: int(os.environ.get("CBS_IDEMPOTENCY_TTL_HOURS", "24"))
     )
     # How long a program's verification (HSDS assured_date) holds before it is due again.
-    verification_interval_days: int = field(
-        default_factory=lambda: int(os.environ.get("CBS_VERIFICATION_INTERVAL_DAYS", "180"))
-    )
     # The largest `radius_m` a directory proximity search accepts (meters).
     directory_max_radius_m: int = field(
         default_factory=lambda: int(os.environ.get("CBS_DIRECTORY_MAX_RADIUS_M", "50000"))

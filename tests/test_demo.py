@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from cbs_network.db import Base, make_engine, utcnow
 from cbs_network.demo import PROGRAMS, seed_demo
-from cbs_network.directory.models import Location, Program, ProgramLanguage, ProgramSchedule, ProgramType, School
+from cbs_network.directory.models import (
+    DirectorySettings,
+    Location,
+    Program,
+    ProgramLanguage,
+    ProgramSchedule,
+    ProgramType,
+    School,
+)
 from cbs_network.directory.service_areas import polygon_problem, school_ids_served
 from cbs_network.organizations.models import Organization
 
@@ -96,7 +104,7 @@ def test_a_school_has_no_safe_passage(demo):
 
 
 def test_some_verifications_are_overdue_and_some_never_done(app, demo):
-    interval = timedelta(days=app.config["CBS_SETTINGS"].verification_interval_days)
+    interval = timedelta(days=demo.get(DirectorySettings, 1).verification_interval_days)
     assured = list(demo.scalars(select(Program.assured_at)))
     now = utcnow()
     assert any(a is None for a in assured)

@@ -255,16 +255,24 @@ def test_verification_due_stale_overdue_and_reverify(client, network, db_session
     assert db_session.scalar(select(Event.type).where(Event.object_id == str(old.id))) == "program.verified"
 
 
-def test_verification_interval_is_a_setting(app, client, network, db_session):
+def test_verification_interval_is_set_by_the_network(client, network, db_session):
     make_program(db_session, network.cbo, "Thirty days", assured_at=utcnow() - timedelta(days=30))
-    settings = app.config["CBS_SETTINGS"]
-    original = settings.verification_interval_days
-    settings.verification_interval_days = 20
-    try:
-        assert names(client, network["cbo_admin"], "verification_overdue=true") == ["Thirty days"]
-    finally:
-        settings.verification_interval_days = original
     assert names(client, network["cbo_admin"], "verification_overdue=true") == []
+    settings = client.get("/api/v1/directory/settings", headers=network["cbo_caseworker"].headers)
+    assert settings.status_code == 200 and settings.json["verification_interval_days"] == 180
+    etag = settings.headers["ETag"]
+
+    body = {"verification_interval_days": 20}
+    assert_problem(client.patch("/api/v1/directory/settings", json=body, headers={**network["cbo_admin"].headers, "If-Match": etag}), 403)
+    assert_problem(client.patch("/api/v1/directory/settings", json={"verification_interval_days": 2},
+                                headers={**network["network_admin"].headers, "If-Match": etag}), 422)
+    changed = client.patch("/api/v1/directory/settings", json=body, headers={**network["network_admin"].headers, "If-Match": etag})
+    assert changed.status_code == 200 and changed.json["verification_interval_days"] == 20
+    assert names(client, network["cbo_admin"], "verification_overdue=true") == ["Thirty days"]
+    assert_problem(client.patch("/api/v1/directory/settings", json={"verification_interval_days": 30},
+                                headers={**network["network_admin"].headers, "If-Match": etag}), 412)
+    audit = db_session.scalar(select(AuditRecord).where(AuditRecord.action == "directory_settings.updated"))
+    assert audit.changes == {"verification_interval_days": {"before": 180, "after": 20}}
 
 
 # --- search filters ----------------------------------------------------------------------------

@@ -199,3 +199,12 @@ class ProgramLocation(Base):
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
     location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locations.id"), primary_key=True, index=True)
     location: Mapped[Location] = relationship(lazy="joined")
+
+
+class DirectorySettings(TimestampMixin, VersionedMixin, Base):
+    """The network's directory rules, one row (id 1), changed by network admins through the API."""
+
+    __tablename__ = "directory_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verification_interval_days: Mapped[int] = mapped_column(Integer, default=180)

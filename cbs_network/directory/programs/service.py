@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...audit import service as audit
+from ...db import session as db_session
 from ...db import utcnow
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...events.service import record_event
@@ -30,6 +30,7 @@ from ..models import (
     ProgramStatus,
     School,
 )
+from ..settings import service as settings_service
 from . import policy
 
 SCALAR_FIELDS = (
@@ -44,7 +45,7 @@ LIST_FIELDS = ("languages", "external_codes", "schedules", "served_school_ids", 
 
 
 def verification_interval() -> timedelta:
-    return timedelta(days=current_app.config["CBS_SETTINGS"].verification_interval_days)
+    return settings_service.verification_interval(db_session())
 
 
 def present(program: Program, *, now: datetime | None = None, **extra: Any) -> WithFields:

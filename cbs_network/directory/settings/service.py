@@ -1,0 +1,51 @@
+"""The network's directory settings: how often programs must be re-verified."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy.orm import Session
+
+from ...audit import service as audit
+from ...errors import Forbidden
+from ...events.service import record_event
+from ...http.etag import check_version
+from ...identity.principal import Principal
+from ..models import DirectorySettings
+
+SETTINGS_ID = 1  # the one row, created by the directory migration
+
+
+def get(session: Session) -> DirectorySettings:
+    return session.get(DirectorySettings, SETTINGS_ID)
+
+
+def verification_interval(session: Session) -> timedelta:
+    """Read once per request: every program on a page is judged by the same interval."""
+    if has_request_context() and "verification_interval" in g:
+        return g.verification_interval
+    interval = timedelta(days=get(session).verification_interval_days)
+    if has_request_context():
+        g.verification_interval = interval
+    return interval
+
+
+def update(*, session: Session, principal: Principal, data: dict[str, Any], expected_version: int) -> DirectorySettings:
+    if not principal.is_network_admin:
+        raise Forbidden("Only network admins change the network's directory settings.")
+    settings = get(session)
+    check_version(settings, expected_version)
+    before = audit.snapshot(settings, data.keys())
+    for name, value in data.items():
+        setattr(settings, name, value)
+    changes = audit.diff(before, audit.snapshot(settings, data.keys()))
+    if changes:
+        session.flush()
+        g.pop("verification_interval", None)
+        audit.record(session, principal=principal, action="directory_settings.updated", object_type="directory_settings",
+                     object_id=SETTINGS_ID, changes=changes)
+        record_event(session, type="directory_settings.updated", object_type="directory_settings", object_id=SETTINGS_ID,
+                     principal=principal, payload={"changed": sorted(changes)})
+    return settings
