@@ -69,6 +69,9 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(metadata={"example": "No organization with this id."})
     instance = ma.fields.String(metadata={"example": "/api/v1/organizations/0c5f3a3e-2d1b-4d0f-9a57-0d8a5b2f8f11"})
     request_id = ma.fields.String(metadata={"example": "8b1f6f0e5c0a4c7d"})
+    current_etag = ma.fields.String(
+        metadata={"description": "On 412: the record's current ETag (an RFC 9457 extension member)", "example": '"4"'}
+    )
     errors = ma.fields.Dict(
         metadata={"description": "Validation errors by location (json, query, headers) and field path"}
     )
