@@ -13,11 +13,10 @@ its line and column) means nothing is written. A row is then one of:
 
 from __future__ import annotations
 
-import csv
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -32,6 +31,8 @@ from ..identity.principal import Principal
 from ..organizations import service as organizations
 from ..organizations.models import Organization, OrganizationIdentifier
 from ..organizations.schemas import OrganizationCreateSchema
+from . import csv_rows
+from .csv_rows import RowError, flatten_messages
 from .locations import service as locations
 from .locations.schemas import LocationCreateSchema
 from .models import Location, Program
@@ -54,16 +55,6 @@ ORGANIZATION_FIELD_COLUMNS = {"identifiers.0.scheme": "identifier_scheme", "iden
 NOISE_WORDS = {"the", "inc", "incorporated", "llc"}
 STREET_WORDS = {"street": "st", "avenue": "ave", "boulevard": "blvd", "road": "rd", "drive": "dr", "place": "pl",
                 "north": "n", "south": "s", "east": "e", "west": "w", "suite": "ste"}
-
-
-@dataclass
-class RowError:
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.column}: {self.message}"
 
 
 @dataclass
@@ -132,37 +123,15 @@ def _twin(name_a: str, addresses_a: set[str], name_b: str, addresses_b: set[str]
 def read_rows(stream: TextIO, kind: str) -> tuple[list[tuple[int, dict[str, str | None]]], list[RowError]]:
     """(line, {column: trimmed cell or None}) pairs, and errors in the header or the row shape."""
     columns = ORGANIZATION_COLUMNS if kind == "organizations" else PROGRAM_COLUMNS
-    reader = csv.DictReader(stream)
-    header = reader.fieldnames or []
-    errors = [RowError(1, c, "Missing column.") for c in REQUIRED[kind] if c not in header]
-    errors += [RowError(1, c, "Unknown column.") for c in header if c not in columns]
-    if errors:
-        return [], errors
-    rows = []
-    for raw in reader:
-        if None in raw:
-            errors.append(RowError(reader.line_num, "row", "More cells than the header has columns."))
-            continue
-        rows.append((reader.line_num, {k: ((v or "").strip() or None) for k, v in raw.items()}))
-    return rows, errors
-
-
-def _flatten(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, prefix)
-    else:
-        yield prefix or "row", str(messages)
+    rows, errors = csv_rows.read_rows(stream, columns=columns, required=REQUIRED[kind])
+    return [(line, {k: ((v or "").strip() or None) for k, v in raw.items()}) for line, raw in rows], errors
 
 
 def _load(schema: ma.Schema, data: dict[str, Any], line: int, errors: list[RowError], columns: dict[str, str]) -> dict | None:
     try:
         return schema.load(data)
     except ma.ValidationError as error:
-        for path, message in _flatten(error.messages):
+        for path, message in flatten_messages(error.messages):
             column = columns.get(path) or columns.get(path.split(".")[0]) or path.split(".")[0]
             errors.append(RowError(line, column, message))
         return None
@@ -356,7 +325,7 @@ def apply(session: Session, principal: Principal, plan: Plan, kind: str, *, prog
             try:
                 _apply_step(session, principal, step, kind, created)
             except DomainError as error:  # a rule only the service knows: report the row, write nothing
-                messages = [f"{column}: {m}" for column, m in _flatten((error.errors or {}).get("json", {}))]
+                messages = [f"{column}: {m}" for column, m in flatten_messages((error.errors or {}).get("json", {}))]
                 raise click.ClickException(f"line {step.line}: {error.detail} {'; '.join(messages)} Nothing was written.") from error
 
 

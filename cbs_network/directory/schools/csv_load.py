@@ -7,7 +7,6 @@ school's current value (false and active for a new school).
 
 from __future__ import annotations
 
-import csv
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...identity.principal import Principal
+from .. import csv_rows
+from ..csv_rows import RowError, flatten_messages
 from ..models import School
 from . import service
 from .schemas import SchoolCreateSchema
@@ -32,16 +33,6 @@ KEEP_WHEN_EMPTY = ("is_bsap", "status")
 
 
 @dataclass
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-@dataclass
 class Plan:
     """What a load would do: rows to create, rows to update (with the school), and errors."""
 
@@ -50,32 +41,8 @@ class Plan:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _flatten(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(messages, list):
-        for message in messages:
-            yield from _flatten(message, prefix)
-    else:
-        yield prefix or "row", str(messages)
-
-
 def read_rows(stream: TextIO) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """(line number, raw row) pairs, and header errors (missing or unknown columns)."""
-    reader = csv.DictReader(stream)
-    header = reader.fieldnames or []
-    errors = [RowError(1, c, "Missing column.") for c in COLUMNS if c not in header]
-    errors += [RowError(1, c, "Unknown column.") for c in header if c not in COLUMNS]
-    if errors:
-        return [], errors
-    rows = []
-    for raw in reader:
-        if None in raw:  # more cells than columns
-            errors.append(RowError(reader.line_num, "row", "More cells than the header has columns."))
-            continue
-        rows.append((reader.line_num, raw))
-    return rows, errors
+    return csv_rows.read_rows(stream, columns=COLUMNS, required=COLUMNS)
 
 
 def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progress: Callable[[], None] = lambda: None) -> Plan:
@@ -91,7 +58,7 @@ def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progre
         try:
             data = schema.load(given)
         except ma.ValidationError as error:
-            result.errors += [RowError(line, f, m) for f, m in _flatten(error.messages)]
+            result.errors += [RowError(line, f, m) for f, m in flatten_messages(error.messages)]
             continue
         code = data["cds_code"]
         if code in seen:

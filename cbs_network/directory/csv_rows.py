@@ -1,0 +1,52 @@
+"""What every CSV import shares: reading rows against a known header, and row-level errors
+named by line and field (marshmallow's nested messages flattened to dotted paths)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+
+def read_rows(
+    stream: TextIO, *, columns: Iterable[str], required: Iterable[str]
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """(line number, raw row) pairs, and the errors of the header (missing or unknown columns)
+    or of a row's shape (more cells than columns)."""
+    columns = list(columns)
+    reader = csv.DictReader(stream)
+    header = reader.fieldnames or []
+    errors = [RowError(1, c, "Missing column.") for c in required if c not in header]
+    errors += [RowError(1, c, "Unknown column.") for c in header if c not in columns]
+    if errors:
+        return [], errors
+    rows = []
+    for raw in reader:
+        if None in raw:
+            errors.append(RowError(reader.line_num, "row", "More cells than the header has columns."))
+            continue
+        rows.append((reader.line_num, raw))
+    return rows, errors
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
+    """marshmallow's {"field": {"0": ["msg"]}} as ("field.0", "msg") pairs."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from flatten_messages(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from flatten_messages(message, prefix)
+    else:
+        yield prefix or "row", str(messages)
