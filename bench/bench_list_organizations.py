@@ -6,7 +6,8 @@ Prints requests per second and latency percentiles for each, and the ratios.
 
     .venv/bin/python bench/bench_list_organizations.py [--requests 300] [--rounds 5] [--concurrency 4]
 
-Needs PostgreSQL at CBS_BENCH_SERVER_URL (default postgresql+psycopg://root@127.0.0.1:5432/test);
+Needs PostgreSQL at CBS_BENCH_SERVER_URL (default postgresql+psycopg://root@127.0.0.1:5432/test)
+and Redis at CBS_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0), as in production;
 it creates and drops its own database.
 """
 
@@ -133,6 +134,8 @@ def main() -> None:
         processes.append(start("wsgi:app", hub_port, {
             "CBS_DATABASE_URL": url, "CBS_SECRET_KEY": "bench", "CBS_LOG_LEVEL": "WARNING",
             "CBS_RATELIMIT_DEFAULT": "100000000 per minute",
+            # production shape: limits shared through Redis
+            "CBS_RATELIMIT_STORAGE_URI": os.environ.get("CBS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         }))
         processes.append(start("bench.bare_app:app", bare_port, {
             "BENCH_PSYCOPG_DSN": make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
