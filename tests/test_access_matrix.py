@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
+from cbs_network.capacity.models import CapacityProfile
 from cbs_network.directory.models import Location, Program, School
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.roles import ROLE_SCOPES, SCOPES, Role
@@ -74,6 +75,9 @@ def build_victim(db_session, network, owner: str) -> Victim:
         Membership.user_id == member.user.id, Membership.organization_id == organization.id)).one()
     program = Program(id=uuid.uuid4(), organization_id=organization.id, name="Victim program", program_type="mentoring", status="active")
     db_session.add(program)
+    db_session.flush()  # the program row first: its capacity profile refers to it
+    db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=10, available_slots=2,
+                                   slot_unit="youth", accepting_referrals=True))
     school = School(id=uuid.uuid4(), cds_code=f"{uuid.uuid4().int % 10**14:014d}", name="Victim school") if owner == "district" else None
     if school is not None:
         db_session.add(school)
@@ -112,6 +116,8 @@ def database_state(db_session, victim: Victim) -> dict[str, Any]:
         "program": row(Program, victim.program.id, "version", "name", "status", "assured_at"),
         "school": row(School, victim.school.id, "version", "name", "status") if victim.school else None,
         "location": row(Location, victim.location.id, "version", "name", "address_1", "is_confidential"),
+        "capacity": tuple(db_session.execute(select(CapacityProfile.version, CapacityProfile.total_slots).where(
+            CapacityProfile.program_id == victim.program.id)).one()),
     }
 
 
@@ -181,6 +187,12 @@ ENDPOINTS = [
              version=lambda v: v.location.version, body=lambda v, a: {"name": "Taken over", "is_confidential": False}),
     Endpoint("delete location", "DELETE", lambda v: f"/api/v1/locations/{v.location.id}", "directory:write", 403,
              version=lambda v: v.location.version),
+    Endpoint("get capacity", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:read", 200),
+    Endpoint("update capacity", "PUT", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:write", 403,
+             version=lambda v: 1, body=lambda v, a: {"total_slots": 99, "available_slots": 99, "slot_unit": "youth",
+                                                     "accepting_referrals": False}),
+    Endpoint("capacity history", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/history", "capacity:read", 200),
+    Endpoint("capacity check", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/check", "capacity:read", 200),
     Endpoint("object history", "GET", lambda v: f"/api/v1/audit/organization/{v.organization.id}", "audit:read", 403),
 ]
 
@@ -233,7 +245,11 @@ def test_another_organization_cannot_see_or_change(client, network, db_session, 
         assert missing.status_code == 404
         assert _without_noise(missing.get_json()) == _without_noise(response.get_json())
     if expected == 200:
-        assert response.get_json()["id"] in endpoint.path(victim)
+        body = response.get_json()
+        if "items" in body:  # a list of the object's rows (capacity history)
+            assert all(item["program_id"] in endpoint.path(victim) for item in body["items"])
+        else:
+            assert body.get("program_id", body.get("id")) in endpoint.path(victim)
         if "/locations/" in endpoint.path(victim):
             assert "address_1" not in response.get_json()  # the victim's location is confidential
 

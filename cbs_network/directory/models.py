@@ -208,3 +208,5 @@ class DirectorySettings(TimestampMixin, VersionedMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     verification_interval_days: Mapped[int] = mapped_column(Integer, default=180)
+    # Capacity profiles not updated within this many days are stale.
+    capacity_stale_after_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")

@@ -13,6 +13,8 @@ SCOPES: dict[str, str] = {
     "clients:write": "Register OAuth clients and rotate their secrets",
     "directory:read": "Read the directory: schools, programs, locations and service areas",
     "directory:write": "Keep your organization's programs and locations current (schools: the district)",
+    "capacity:read": "Read programs' capacity profiles, their history and the pre-referral capacity check",
+    "capacity:write": "Keep your organization's programs' capacity profiles current",
     "audit:read": "Read the audit log (network admins only)",
     "events:read": "Read the event feed of what your organization may see",
 }
@@ -34,12 +36,12 @@ class Role(enum.StrEnum):
 
 
 _READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"}
-_ADMIN = _READ | {"organizations:write", "users:write", "clients:write", "directory:write"}
+_ADMIN = _READ | {"organizations:write", "users:write", "clients:write", "directory:write", "capacity:write"}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.viewer: frozenset(_READ),
-    Role.caseworker: frozenset(_READ),
-    Role.coordinator: frozenset(_READ | {"directory:write"}),
+    Role.caseworker: frozenset(_READ | {"capacity:write"}),
+    Role.coordinator: frozenset(_READ | {"directory:write", "capacity:write"}),
     Role.org_admin: frozenset(_ADMIN),
     Role.network_admin: frozenset(SCOPES),
 }

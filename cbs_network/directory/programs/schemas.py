@@ -179,6 +179,7 @@ class ProgramQuerySchema(SyncPageArgsSchema):
     grade = Grade(metadata={"description": "Eligible in this grade (an open bound is no limit)"})
     accepts_referrals = ma.fields.Boolean()
     verification_overdue = ma.fields.Boolean(metadata={"description": "true: never verified or past due; false: verified and current"})
+    capacity_stale = ma.fields.Boolean(metadata={"description": "true: no capacity profile, or one older than the network's capacity_stale_after_days; false: a fresh one"})
     q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive text in the name or description"})
     near_lat = ma.fields.Float(validate=validate.Range(min=-90, max=90))
     near_lon = ma.fields.Float(validate=validate.Range(min=-180, max=180))

@@ -8,12 +8,14 @@ see, within the radius; it is paged by (distance, id) instead of by time.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from ...capacity.models import CapacityProfile
 from ...db import utcnow
 from ...errors import ValidationFailed
 from ...http.pagination import keyset_rows, next_link_header, paginate
@@ -22,6 +24,7 @@ from .. import geo
 from ..models import GRADES, Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, School
 from ..locations.policy import address_visible
 from ..service_areas import program_ids_serving
+from ..settings import service as settings_service
 from . import policy
 from .service import present, verification_interval
 
@@ -55,6 +58,7 @@ def list_query(
     grade: int | str | None = None,
     accepts_referrals: bool | None = None,
     verification_overdue: bool | None = None,
+    capacity_stale: bool | None = None,
     q: str | None = None,
     near_lat: float | None = None,
     near_lon: float | None = None,
@@ -92,6 +96,10 @@ def list_query(
         cutoff = utcnow() - verification_interval()
         overdue = or_(Program.assured_at.is_(None), Program.assured_at <= cutoff)
         query = query.where(overdue if verification_overdue else ~overdue)
+    if capacity_stale is not None:
+        cutoff = utcnow() - timedelta(days=settings_service.get(session).capacity_stale_after_days)
+        fresh = exists().where(CapacityProfile.program_id == Program.id, CapacityProfile.updated_at > cutoff)
+        query = query.where(~fresh if capacity_stale else fresh)
     if q:
         text = q.lower()
         query = query.where(or_(

@@ -20,15 +20,26 @@ class DirectorySettingsSchema(Schema):
     verification_interval_days = ma.fields.Integer(
         metadata={"description": "Programs not verified within this many days are stale (verification_overdue)"}
     )
+    capacity_stale_after_days = ma.fields.Integer(
+        metadata={"description": "Capacity profiles not updated within this many days are stale"}
+    )
     version = ma.fields.Integer(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
 
 class DirectorySettingsUpdateSchema(Schema):
-    verification_interval_days = ma.fields.Integer(required=True, validate=validate.Range(min=7, max=1095))
+    """Any of the settings; at least one."""
+
+    verification_interval_days = ma.fields.Integer(validate=validate.Range(min=7, max=1095))
+    capacity_stale_after_days = ma.fields.Integer(validate=validate.Range(min=1, max=365))
+
+    @ma.validates_schema
+    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        if not data:
+            raise ma.ValidationError("Send at least one setting to change.")
 
 
-EXAMPLE = {"id": 1, "verification_interval_days": 180, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
+EXAMPLE = {"id": 1, "verification_interval_days": 180, "capacity_stale_after_days": 30, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
 
 
 @blp.route("", methods=["GET"])

@@ -44,6 +44,7 @@ def update(*, session: Session, principal: Principal, data: dict[str, Any], expe
     if changes:
         session.flush()
         g.pop("verification_interval", None)
+        g.pop("capacity_stale_after", None)
         audit.record(session, principal=principal, action="directory_settings.updated", object_type="directory_settings",
                      object_id=SETTINGS_ID, changes=changes)
         record_event(session, type="directory_settings.updated", object_type="directory_settings", object_id=SETTINGS_ID,

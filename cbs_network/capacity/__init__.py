@@ -1,0 +1,1 @@
+"""Capacity profiles of programs: slots, waitlist, staffing, their history and freshness."""
