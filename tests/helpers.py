@@ -23,3 +23,21 @@ def bearer(token: str) -> dict[str, str]:
 
 def if_match(headers: dict, version: int | str) -> dict:
     return {**headers, "If-Match": f'"{version}"'}
+
+
+def counted_get(app, client, url: str, headers: dict) -> tuple[int, object]:
+    """GET `url` and count the SELECT statements it ran: (count, response)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["cbs_db"].engine
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), response

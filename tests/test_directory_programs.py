@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.db import utcnow
@@ -24,7 +24,7 @@ from cbs_network.directory.models import (
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, if_match
+from .helpers import assert_problem, if_match, counted_get
 
 URL = "/api/v1/programs"
 CITY_HALL = (34.0537, -118.2428)
@@ -417,20 +417,13 @@ def test_the_list_issues_a_constant_number_of_queries(app, client, network, db_s
     for n in range(30):
         make_program(db_session, network.cbo, f"Program {n}", languages=["en", "es"], schools=schools, regions=["South", "East"],
                      locations=sites, schedules=2, external_codes=[], contacts=[{"name": "A"}], assured_at=utcnow())
-    engine = app.extensions["cbs_db"].engine
     headers = network["district_viewer"].headers
     lat, lon = CITY_HALL
 
     def queries(url: str) -> tuple[int, int]:
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            response = client.get(url, headers=headers)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        count, response = counted_get(app, client, url, headers)
         assert response.status_code == 200
-        return len(statements), len(response.json["items"])
+        return count, len(response.json["items"])
 
     for query in ("", "&language=es&age=10", f"&near_lat={lat}&near_lon={lon}&radius_m=5000", f"&school_id={schools[0].id}"):
         small, small_items = queries(f"{URL}?limit=2{query}")

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.directory.geo import EARTH_RADIUS_M, haversine_m
@@ -14,7 +14,7 @@ from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
 from .factories import Network
-from .helpers import assert_problem, if_match
+from .helpers import assert_problem, if_match, counted_get
 
 LAT, LON = 34.0522, -118.2437  # downtown Los Angeles
 URL = "/api/v1/schools"
@@ -342,22 +342,11 @@ def test_the_list_issues_a_constant_number_of_queries(app, client, network, db_s
     for n in range(12):
         make_school(db_session, name=f"Counted {n}", region="East", latitude=north_of(LAT, 100 * n), longitude=LON)
     make_program(db_session, network.cbo, regions=["West"])
-    engine = app.extensions["cbs_db"].engine
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        counts = []
-        for limit in (2, 50):
-            statements.clear()
-            response = client.get(f"{URL}?limit={limit}{query}", headers=network["district_viewer"].headers)
-            assert response.status_code == 200 and len(response.json["items"]) == min(limit, 12)
-            counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    counts = []
+    for limit in (2, 50):
+        count, response = counted_get(app, client, f"{URL}?limit={limit}{query}", network["district_viewer"].headers)
+        assert response.status_code == 200 and len(response.json["items"]) == min(limit, 12)
+        counts.append(count)
     assert counts[0] == counts[1] <= 6
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import click
+
 
 @dataclass
 class RowError:
@@ -50,3 +52,12 @@ def flatten_messages(messages: Any, prefix: str = "") -> Iterable[tuple[str, str
             yield from flatten_messages(message, prefix)
     else:
         yield prefix or "row", str(messages)
+
+
+def stop_if_any(errors: list[RowError]) -> None:
+    """Print every row error and end the command (exit 1) before anything is written."""
+    if not errors:
+        return
+    for error in errors:
+        click.echo(str(error), err=True)
+    raise click.ClickException(f"{len(errors)} error(s); nothing was written.")

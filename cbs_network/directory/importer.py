@@ -367,10 +367,8 @@ def run_import(kind: str, stream: TextIO, *, dry_run: bool) -> None:
         plan = planner(session, rows, progress=lambda: bar.update(1))
     plan.errors = errors + plan.errors
     if plan.errors:
-        for error in plan.errors:
-            click.echo(str(error), err=True)
         session.rollback()
-        raise click.ClickException(f"{len(plan.errors)} error(s); nothing was written.")
+    csv_rows.stop_if_any(plan.errors)
     for step in plan.steps:
         click.echo(step.describe(dry_run=dry_run))
     if dry_run:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import after_this_request, current_app, url_for
+from flask import current_app, url_for
 
 from ...db import session
 from ...http.api import Blueprint, created
@@ -11,6 +11,7 @@ from ...http.pagination import keyset_rows, next_link_header, page_schema, pagin
 from ...http.schemas import WithFields
 from ...identity.principal import current_principal
 from .. import geo
+from ..geojson import MEDIA_TYPE, point_feature, serve_as_geojson
 from ..models import Location
 from . import service
 from .schemas import (
@@ -47,7 +48,6 @@ GEOJSON_EXAMPLE = {
                        "program_ids": ["9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"]},
     }],
 }
-GEOJSON = "application/geo+json"
 
 
 @blp.route("/locations", methods=["GET"])
@@ -85,7 +85,7 @@ def _page_by_distance(query: Any, distance: Any, args: dict[str, Any]) -> tuple[
 @blp.route("/locations.geojson", methods=["GET"])
 @blp.requires("directory:read")
 @blp.arguments(LocationFilterSchema, location="query")
-@blp.response(200, LocationFeatureCollectionSchema, content_type=GEOJSON, example=GEOJSON_EXAMPLE)
+@blp.response(200, LocationFeatureCollectionSchema, content_type=MEDIA_TYPE, example=GEOJSON_EXAMPLE)
 def locations_geojson(args):
     """Locations as a GeoJSON FeatureCollection
 
@@ -96,20 +96,13 @@ def locations_geojson(args):
     locations = list(session().scalars(service.geojson_query(principal=current_principal(), **args)))
     programs = service.program_ids_by_location(session(), [loc.id for loc in locations])
 
-    @after_this_request
-    def _geojson(response):  # type: ignore[no-untyped-def]
-        response.mimetype = GEOJSON
-        return response
-
+    serve_as_geojson()
     return {
         "type": "FeatureCollection",
         "features": [
-            {
-                "type": "Feature", "id": str(loc.id),
-                "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]},
-                "properties": {"id": loc.id, "name": loc.name, "organization_id": loc.organization_id,
-                               "program_ids": programs[loc.id]},
-            }
+            point_feature(loc.id, loc.latitude, loc.longitude, {
+                "id": loc.id, "name": loc.name, "organization_id": loc.organization_id, "program_ids": programs[loc.id],
+            })
             for loc in locations
         ],
     }

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, post_dump, validate, validates_schema
 from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
 from ...http.schemas import Schema, VersionedRecordSchema
+from ..geojson import PointSchema
 from ..models import LocationType
 from . import policy
 
@@ -92,11 +93,6 @@ class LocationQuerySchema(SyncPageArgsSchema, LocationFilterSchema):
             raise ValidationError("A radius needs near_lat and near_lon.", "radius_m")
 
 
-class LocationPointSchema(Schema):
-    type = ma.fields.String(required=True, validate=validate.OneOf(["Point"]))
-    coordinates = ma.fields.List(ma.fields.Float(), required=True, validate=validate.Length(equal=2), metadata={"description": "[longitude, latitude]"})
-
-
 class LocationFeaturePropertiesSchema(Schema):
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True)
@@ -107,7 +103,7 @@ class LocationFeaturePropertiesSchema(Schema):
 class LocationFeatureSchema(Schema):
     type = ma.fields.String(required=True, validate=validate.OneOf(["Feature"]))
     id = ma.fields.String(required=True)
-    geometry = ma.fields.Nested(LocationPointSchema, required=True)
+    geometry = ma.fields.Nested(PointSchema, required=True)
     properties = ma.fields.Nested(LocationFeaturePropertiesSchema, required=True)
 
 

@@ -106,11 +106,7 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     with click.progressbar(length=len(rows), label="checking", file=sys.stderr) as bar:
         load = plan(session, rows, progress=lambda: bar.update(1))
     load.errors = errors + load.errors
-    if load.errors:
-        for error in load.errors:
-            click.echo(str(error), err=True)
-        click.echo(f"{len(load.errors)} error(s); nothing was written.", err=True)
-        raise SystemExit(1)
+    csv_rows.stop_if_any(load.errors)
     unchanged = len(rows) - len(load.creates) - len(load.updates)
     if dry_run:
         for line, data in load.creates:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, current_app, json, url_for
+from flask import current_app, url_for
 
 from ...db import session
 from ...http.api import Blueprint, created
 from ...http.pagination import next_link_header, page_schema, paginate
 from ...http.schemas import WithFields
 from ...identity.principal import current_principal
+from ..geojson import MEDIA_TYPE, serve_as_geojson
 from ..models import School
 from . import service
 from .schemas import (
@@ -20,7 +21,6 @@ from .schemas import (
     SchoolUpdateSchema,
 )
 
-GEOJSON_MEDIA_TYPE = "application/geo+json"
 
 blp = Blueprint(
     "schools", __name__, url_prefix="/api/v1",
@@ -74,7 +74,7 @@ def list_schools(args):
 @blp.route("/schools.geojson", methods=["GET"])
 @blp.requires("directory:read")
 @blp.arguments(SchoolGeoJSONQuerySchema, location="query")
-@blp.response(200, SchoolFeatureCollectionSchema, content_type=GEOJSON_MEDIA_TYPE, example=FEATURE_EXAMPLE)
+@blp.response(200, SchoolFeatureCollectionSchema, content_type=MEDIA_TYPE, example=FEATURE_EXAMPLE)
 def schools_geojson(args):
     """Schools as GeoJSON
 
@@ -84,8 +84,8 @@ def schools_geojson(args):
     when more matched.
     """
     query, distance = _search(args)
-    collection = SchoolFeatureCollectionSchema().dump(service.feature_collection(session(), query, distance))
-    return Response(json.dumps(collection), status=200, mimetype=GEOJSON_MEDIA_TYPE)
+    serve_as_geojson()
+    return service.feature_collection(session(), query, distance)
 
 
 @blp.route("/schools", methods=["POST"])

@@ -8,6 +8,7 @@ from marshmallow import validate
 from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
 from ...http.schemas import Schema, VersionedRecordSchema
+from ..geojson import PointSchema
 from ..models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 
 CDS_CODE = validate.Regexp(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
@@ -119,11 +120,6 @@ class SchoolGeoJSONQuerySchema(SchoolFilterSchema):
 
 
 # GeoJSON (RFC 7946): schools as Point features.
-
-
-class PointSchema(Schema):
-    type = ma.fields.String(required=True, validate=validate.OneOf(["Point"]))
-    coordinates = ma.fields.List(ma.fields.Float(), required=True, validate=validate.Length(equal=2), metadata={"description": "[longitude, latitude]"})
 
 
 class SchoolFeaturePropertiesSchema(Schema):

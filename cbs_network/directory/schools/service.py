@@ -16,6 +16,7 @@ from ...http.pagination import keyset_rows
 from ...identity.principal import Principal
 from ...organizations.models import Organization
 from .. import geo, service_areas
+from ..geojson import point_feature
 from ..models import ProgramType, School, SchoolStatus
 from . import policy
 from .schemas import cross_field_errors
@@ -124,11 +125,7 @@ def feature_collection(session: Session, query: Select, distance: ColumnElement[
         }
         if meters is not None:
             properties["distance_m"] = float(meters)
-        features.append({
-            "type": "Feature", "id": str(school.id),
-            "geometry": {"type": "Point", "coordinates": [school.longitude, school.latitude]},
-            "properties": properties,
-        })
+        features.append(point_feature(school.id, school.latitude, school.longitude, properties))
     return {"type": "FeatureCollection", "features": features, "truncated": len(rows) > GEOJSON_CAP}
 
 
