@@ -43,13 +43,20 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .oauth.clients_routes import blp as clients_blp
     from .oauth.routes import bp as oauth_bp
     from .organizations.routes import blp as organizations_blp
+    from .referrals.routes import blp as referrals_blp
+    from .referrals.subjects_routes import blp as subjects_blp
+    from .referrals.matching_routes import blp as referral_matching_blp
 
     for blp in (
         organizations_blp, identity_blp, clients_blp, audit_blp,
         schools_blp, programs_blp, locations_blp, directory_settings_blp, capacity_blp,
+        subjects_blp, referrals_blp, referral_matching_blp,
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
+    from .referrals import crypto
+
+    crypto.init_app(app)
     app.register_blueprint(oauth_bp)
 
     from . import docs

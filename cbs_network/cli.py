@@ -119,3 +119,40 @@ def create_client_command(organization_id, name, scopes, grant_types, redirect_u
     click.echo(f"client_id: {client.client_id}")
     if secret:
         click.echo(f"client_secret: {secret}   (shown once; store it now)")
+
+
+@cbs.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt every personal field under the first key of CBS_FIELD_KEYS.
+
+    Put the new key first (keeping the old one after it), run this, then remove the old key.
+    """
+    from .db import session
+    from .referrals.crypto import keyring
+    from .referrals.service import reseal_all
+
+    counts = reseal_all(session())
+    click.echo(f"re-encrypted under key {keyring().current_key_id!r}: "
+               + ", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+referrals_group = AppGroup("referrals", help="Referral schedules.")
+cbs.add_command(referrals_group)
+
+
+@referrals_group.command("flag-overdue")
+def flag_overdue_command() -> None:
+    """Raise a referral.overdue event for each referral left requested past the network's deadline."""
+    from sqlalchemy import select
+
+    from .db import session
+    from .identity.principal import system_principal
+    from .organizations.models import Organization, OrganizationKind
+    from .referrals.service import flag_overdue
+
+    hub = session().scalar(select(Organization.id).where(Organization.kind == OrganizationKind.network_hub).limit(1))
+    if hub is None:
+        raise click.ClickException("The network has no hub organization to act as.")
+    flagged = flag_overdue(session(), system_principal(hub))
+    session().commit()
+    click.echo(f"{flagged} referrals newly overdue")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -21,12 +22,24 @@ def _instance_secret_key() -> str:
 
     Production sets CBS_SECRET_KEY; a key is never committed.
     """
-    path = INSTANCE_DIR / "secret_key"
+    return _instance_file("secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def _instance_file(name: str, make) -> str:  # type: ignore[no-untyped-def]
+    path = INSTANCE_DIR / name
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _new_field_key() -> str:
+    return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _new_hash_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 @dataclass
@@ -69,12 +82,27 @@ class Settings:
     directory_max_radius_m: int = field(
         default_factory=lambda: int(os.environ.get("CBS_DIRECTORY_MAX_RADIUS_M", "50000"))
     )
+    # Students' personal fields are encrypted under these AES-256 keys: "id:base64url-key" pairs,
+    # comma-separated, the first encrypting and all decrypting (rotation: put a new key first,
+    # run `flask cbs rotate-keys`, then drop the old one).
+    field_keys: str = field(default_factory=lambda: os.environ.get("CBS_FIELD_KEYS", ""))
+    # The HMAC key of the district student id's keyed hash (base64url, 32 bytes).
+    subject_hash_key: str = field(default_factory=lambda: os.environ.get("CBS_SUBJECT_HASH_KEY", ""))
     log_level: str = field(default_factory=lambda: os.environ.get("CBS_LOG_LEVEL", "INFO"))
     sql_echo: bool = field(default_factory=lambda: _bool(os.environ.get("CBS_SQL_ECHO")))
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    def privacy_keys(self) -> tuple[str, str]:
+        """(field keys, subject hash key); the embedded default generates them once in instance/."""
+        if self.field_keys and self.subject_hash_key:
+            return self.field_keys, self.subject_hash_key
+        if self.is_production:
+            raise RuntimeError("CBS_FIELD_KEYS and CBS_SUBJECT_HASH_KEY must be set in production")
+        return (self.field_keys or _instance_file("field_keys", _new_field_key),
+                self.subject_hash_key or _instance_file("subject_hash_key", _new_hash_key))
 
     def flask_config(self) -> dict:
         secret_key = self.secret_key

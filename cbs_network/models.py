@@ -12,3 +12,4 @@ def load_all_models() -> None:
     from .identity import models as _identity  # noqa: F401
     from .oauth import models as _oauth  # noqa: F401
     from .organizations import models as _organizations  # noqa: F401
+    from .referrals import models as _referrals  # noqa: F401

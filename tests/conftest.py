@@ -8,6 +8,7 @@ the run instead of skipping it.
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from collections.abc import Iterator
@@ -82,11 +83,18 @@ def make_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[call
         drop()
 
 
+# Generated per run: the suite's encrypted rows are readable only by this run.
+TEST_FIELD_KEYS = "test1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
+TEST_HASH_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
 def make_settings(url: str, **changes) -> Settings:
     settings = Settings()
     settings.database_url = url
     settings.secret_key = "test-secret-key-not-for-production"
     settings.public_url = "http://hub.test"
+    settings.field_keys = TEST_FIELD_KEYS
+    settings.subject_hash_key = TEST_HASH_KEY
     for key, value in changes.items():
         setattr(settings, key, value)
     return settings

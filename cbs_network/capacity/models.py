@@ -7,7 +7,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
@@ -23,6 +23,8 @@ class SlotUnit(enum.StrEnum):
 
 class CapacityProfile(IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "capacity_profiles"
+    # The database, not the code, is what keeps concurrent accepts from oversubscribing.
+    __table_args__ = (CheckConstraint("available_slots >= 0 AND waitlist_length >= 0", name="counts_not_negative"),)
 
     # A draft program may be deleted; its capacity goes with it (the audit log keeps the record).
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), unique=True)

@@ -210,3 +210,5 @@ class DirectorySettings(TimestampMixin, VersionedMixin, Base):
     verification_interval_days: Mapped[int] = mapped_column(Integer, default=180)
     # Capacity profiles not updated within this many days are stale.
     capacity_stale_after_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Referrals left `requested` longer than this are overdue.
+    referral_response_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")

@@ -15,6 +15,11 @@ SCOPES: dict[str, str] = {
     "directory:write": "Keep your organization's programs and locations current (schools: the district)",
     "capacity:read": "Read programs' capacity profiles, their history and the pre-referral capacity check",
     "capacity:write": "Keep your organization's programs' capacity profiles current",
+    "referrals:read": "Read the referrals your organization sent or received (network admins: all, without personal fields)",
+    "referrals:write": "Send, answer and close referrals, and write in their notes",
+    "subjects:read": "Read the students your organization refers, their consents, and referrals' personal fields",
+    "subjects:write": "Record the students your organization refers and their guardians' consents",
+    "disclosures:read": "List and export the records of who saw your organization's students' personal data (org admins)",
     "audit:read": "Read the audit log (network admins only)",
     "events:read": "Read the event feed of what your organization may see",
 }
@@ -35,13 +40,16 @@ class Role(enum.StrEnum):
         return self if ceiling is None or self.rank <= ceiling.rank else ceiling
 
 
-_READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"}
-_ADMIN = _READ | {"organizations:write", "users:write", "clients:write", "directory:write", "capacity:write"}
+# Students' personal data is for the staff who work their cases, not for viewers.
+_PERSONAL = {"subjects:read", "disclosures:read"}
+_READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"} - _PERSONAL
+_CASEWORK = _READ | {"capacity:write", "referrals:write", "subjects:read", "subjects:write"}
+_ADMIN = _CASEWORK | {"organizations:write", "users:write", "clients:write", "directory:write", "disclosures:read"}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.viewer: frozenset(_READ),
-    Role.caseworker: frozenset(_READ | {"capacity:write"}),
-    Role.coordinator: frozenset(_READ | {"directory:write", "capacity:write"}),
+    Role.caseworker: frozenset(_CASEWORK),
+    Role.coordinator: frozenset(_CASEWORK | {"directory:write"}),
     Role.org_admin: frozenset(_ADMIN),
     Role.network_admin: frozenset(SCOPES),
 }

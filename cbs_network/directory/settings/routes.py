@@ -23,6 +23,9 @@ class DirectorySettingsSchema(Schema):
     capacity_stale_after_days = ma.fields.Integer(
         metadata={"description": "Capacity profiles not updated within this many days are stale"}
     )
+    referral_response_hours = ma.fields.Integer(
+        metadata={"description": "A referral still `requested` this many hours after it was sent is overdue"}
+    )
     version = ma.fields.Integer(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
@@ -32,6 +35,7 @@ class DirectorySettingsUpdateSchema(Schema):
 
     verification_interval_days = ma.fields.Integer(validate=validate.Range(min=7, max=1095))
     capacity_stale_after_days = ma.fields.Integer(validate=validate.Range(min=1, max=365))
+    referral_response_hours = ma.fields.Integer(validate=validate.Range(min=1, max=720))
 
     @ma.validates_schema
     def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
@@ -39,7 +43,7 @@ class DirectorySettingsUpdateSchema(Schema):
             raise ma.ValidationError("Send at least one setting to change.")
 
 
-EXAMPLE = {"id": 1, "verification_interval_days": 180, "capacity_stale_after_days": 30, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
+EXAMPLE = {"id": 1, "verification_interval_days": 180, "capacity_stale_after_days": 30, "referral_response_hours": 72, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
 
 
 @blp.route("", methods=["GET"])

@@ -45,6 +45,7 @@ def update(*, session: Session, principal: Principal, data: dict[str, Any], expe
         session.flush()
         g.pop("verification_interval", None)
         g.pop("capacity_stale_after", None)
+        g.pop("referral_response_window", None)
         audit.record(session, principal=principal, action="directory_settings.updated", object_type="directory_settings",
                      object_id=SETTINGS_ID, changes=changes)
         record_event(session, type="directory_settings.updated", object_type="directory_settings", object_id=SETTINGS_ID,

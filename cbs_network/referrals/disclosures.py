@@ -1,0 +1,65 @@
+"""Disclosure records (FERPA, 34 CFR 99.32): one for every response that carried a subject's
+personal fields, written in the same transaction as the read, and listed for the admins of the
+organization that keeps the student's record."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any, Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from .. import context
+from ..errors import Forbidden
+from ..identity.principal import Principal
+from ..identity.roles import Role
+from ..jsonable import jsonable
+from .models import Consent, Disclosure, DisclosureBasis, Referral, Subject
+
+CSV_COLUMNS = (
+    "id", "created_at", "subject_id", "referral_id", "disclosed_to_organization_id", "user_id", "client_id", "fields",
+    "purpose", "basis", "consent_id", "request_id",
+)
+
+
+def record(
+    session: Session, *, principal: Principal, subject: Subject, fields: Iterable[str], purpose: str,
+    basis: DisclosureBasis, referral: Referral | None = None, consent: Consent | None = None,
+) -> Disclosure:
+    disclosure = Disclosure(
+        id=uuid.uuid4(), subject_id=subject.id, referral_id=referral.id if referral else None,
+        record_organization_id=subject.organization_id, disclosed_to_organization_id=principal.organization_id,
+        user_id=principal.user_id, client_id=principal.client_id, fields=sorted(fields), purpose=purpose, basis=basis,
+        consent_id=consent.id if consent else None, request_id=context.request_id.get(),
+    )
+    session.add(disclosure)
+    return disclosure
+
+
+def require_record_admin(principal: Principal, organization_id: uuid.UUID) -> None:
+    """Only the admins of the organization that keeps the record read who saw it (not the hub)."""
+    if principal.organization_id != organization_id or principal.role not in (Role.org_admin, Role.network_admin):
+        raise Forbidden("Only the admins of the organization that keeps the student's record list its disclosures.")
+
+
+def query(*, subject_id: uuid.UUID | None = None, referral_id: uuid.UUID | None = None) -> Select:
+    statement = select(Disclosure)
+    if subject_id is not None:
+        statement = statement.where(Disclosure.subject_id == subject_id)
+    if referral_id is not None:
+        statement = statement.where(Disclosure.referral_id == referral_id)
+    return statement
+
+
+def as_csv(rows: Iterable[Disclosure]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        values: list[Any] = [jsonable(getattr(row, name)) for name in CSV_COLUMNS]
+        values[CSV_COLUMNS.index("fields")] = " ".join(row.fields)
+        writer.writerow(["" if value is None else value for value in values])
+    return out.getvalue()

@@ -1,0 +1,106 @@
+"""Building blocks of the referral tests: a program with capacity, a subject with a consent, a
+referral driven to any state through the API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from cbs_network.capacity.models import CapacityProfile
+from cbs_network.directory.models import Program
+
+PERSON = {
+    "given_name": "Ana", "family_name": "Testcase", "date_of_birth": "2011-04-02", "district_student_id": "S1234567",
+    "contact": {"phone": "+1 213 555 0199", "email": "ana@example.org"},
+    "guardian": {"name": "Rosa Testcase", "relationship": "mother", "phone": "+1 213 555 0100"},
+    "grade": "9", "preferred_language": "es",
+}
+# The values that must never appear in clear in a row, log, event or audit record.
+SECRETS = ("Testcase", "S1234567", "2011-04-02", "555 0199", "ana@example.org", "Rosa")
+
+
+def make_program(db_session, organization, *, slots: int | None = 5, waitlist_open: bool = False, **fields) -> Program:
+    fields.setdefault("status", "active")
+    fields.setdefault("accepts_referrals", True)
+    fields.setdefault("program_type", "mentoring")
+    program = Program(id=uuid.uuid4(), organization_id=organization.id, name=fields.pop("name", "Mentoring"), **fields)
+    db_session.add(program)
+    db_session.flush()
+    if slots is not None:
+        db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=slots, available_slots=slots,
+                                       slot_unit="youth", accepting_referrals=True, waitlist_open=waitlist_open))
+    db_session.commit()
+    return program
+
+
+def make_subject(client, actor, **changes) -> dict:
+    body = {**PERSON, "district_student_id": f"S{uuid.uuid4().int % 10**9:09d}", **changes}
+    response = client.post("/api/v1/subjects", json=body, headers=actor.headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def consent_body(**changes) -> dict:
+    return {"given_by": "guardian", "method": "written", "given_on": (date.today() - timedelta(days=1)).isoformat(),
+            "expires_on": (date.today() + timedelta(days=180)).isoformat(), "covers_organization_kinds": ["cbo"],
+            "purposes": ["mentoring"], **changes}
+
+
+def make_consent(client, actor, subject_id, **changes) -> dict:
+    response = client.post(f"/api/v1/subjects/{subject_id}/consents", json=consent_body(**changes), headers=actor.headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+@dataclass
+class Case:
+    subject: dict
+    consent: dict
+    program: Program
+
+    def send(self, client, actor, **changes):
+        body = {"subject_id": self.subject["id"], "target_program_id": str(self.program.id), "consent_id": self.consent["id"],
+                "urgency": "urgent", "need_description": "Needs a mentor after a fight near school", **changes}
+        return client.post("/api/v1/referrals", json=body, headers=actor.headers)
+
+
+def new_case(client, db_session, network, *, sender="district_coordinator", **program_fields) -> Case:
+    program = make_program(db_session, network.cbo, **program_fields)
+    subject = make_subject(client, network[sender])
+    consent = make_consent(client, network[sender], subject["id"])
+    return Case(subject, consent, program)
+
+
+def move(client, actor, referral_id, to, **body):
+    return client.post(f"/api/v1/referrals/{referral_id}/transitions", json={"to": to, **body}, headers=actor.headers)
+
+
+REASON = {"reason": "Test reason"}
+OUTCOME = {"outcome": {"enrollment_status": "enrolled", "services": [{"kind": "mentoring session", "count": 4}]}}
+# How to reach each state from requested: (state, actor key, extra body)
+PATHS = {
+    "requested": [],
+    "accepted": [("accepted", "target", {})],
+    "rejected": [("rejected", "target", REASON)],
+    "in-progress": [("accepted", "target", {}), ("in-progress", "target", {})],
+    "on-hold": [("accepted", "target", {}), ("on-hold", "target", REASON)],
+    "completed": [("accepted", "target", {}), ("completed", "target", OUTCOME)],
+    "failed": [("accepted", "target", {}), ("failed", "target", {**REASON, **OUTCOME})],
+    "cancelled": [("cancelled", "source", REASON)],
+    "entered-in-error": [("entered-in-error", "source", {})],
+}
+BODIES = {"rejected": REASON, "cancelled": REASON, "on-hold": REASON, "failed": {**REASON, **OUTCOME}, "completed": OUTCOME}
+
+
+def referral_in_state(client, case: Case, source, target, state: str) -> dict:
+    """A referral sent by `source` to `case.program`, moved to `state` through the API."""
+    response = case.send(client, source, state="draft" if state == "draft" else "requested",
+                         **({"consent_id": None} if state == "draft" else {}))
+    assert response.status_code == 201, response.json
+    referral = response.json
+    for to, who, body in PATHS.get(state, []):
+        moved = move(client, source if who == "source" else target, referral["id"], to, **body)
+        assert moved.status_code == 200, moved.json
+        referral = moved.json
+    return referral
