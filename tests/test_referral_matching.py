@@ -104,7 +104,7 @@ def test_a_closer_fresher_language_matching_program_ranks_first(client, network,
     assert abs(best["distance_m"] - 1000) < 5 and abs(other["distance_m"] - 15_000) < 10
     assert best["score"] > other["score"]
     text = " | ".join(best["reasons"])
-    for words in ("Serves Jordan High (lists its region, South)", "Has capacity: 5 of 20 youth slots",
+    for words in ("Serves Jordan High (lists its region, South)", "5 of 20 youth slots are available",
                   "Capacity data is fresh", "Offers services in es", "Nearest site 1.0 km away"):
         assert words in text, text
     assert any("stale" in r for r in other["reasons"]) and any("Does not list es" in r for r in other["reasons"])

@@ -141,19 +141,22 @@ def check(*, session: Session, principal: Principal | None, program_id: uuid.UUI
     reasons = []
     if shown.stale:
         reasons.append(f"The capacity profile was last updated {profile.updated_at.date().isoformat()} and may be out of date.")
-    if profile.assessment_required:
-        status = "assessment_required"
-        reasons.append("The program requires an intake assessment before it takes a referral.")
-    elif not profile.accepting_referrals or not program.accepts_referrals:
-        status = "no_capacity"
-        reasons.append("The program is not accepting referrals.")
-    elif profile.available_slots > 0:
-        status = "has_capacity"
-        reasons.append(f"{profile.available_slots} of {profile.total_slots} {profile.slot_unit} slots are available.")
-    elif profile.waitlist_open:
-        status = "waitlist"
-        reasons.append(f"No slot is available; the waitlist is open ({profile.waitlist_length} waiting).")
-    else:
-        status = "no_capacity"
-        reasons.append("No slot is available and the waitlist is closed.")
+    status, reason = status_of(profile, program_accepts_referrals=program.accepts_referrals)
+    reasons.append(reason + ".")
     return {"program_id": program_id, "status": status, "stale": shown.stale, "reasons": reasons}
+
+
+def status_of(profile: CapacityProfile | None, *, program_accepts_referrals: bool = True) -> tuple[str, str]:
+    """(status, reason) of the pre-referral check: assessment first, then whether referrals are
+    taken at all, a free slot, an open waitlist."""
+    if profile is None:
+        return "unknown", "The program has not published a capacity profile"
+    if profile.assessment_required:
+        return "assessment_required", "The program requires an intake assessment before it takes a referral"
+    if not profile.accepting_referrals or not program_accepts_referrals:
+        return "no_capacity", "The program is not accepting referrals"
+    if profile.available_slots > 0:
+        return "has_capacity", f"{profile.available_slots} of {profile.total_slots} {profile.slot_unit} slots are available"
+    if profile.waitlist_open:
+        return "waitlist", f"No slot is available; the waitlist is open ({profile.waitlist_length} waiting)"
+    return "no_capacity", "No slot is available and the waitlist is closed"

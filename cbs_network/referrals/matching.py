@@ -31,7 +31,6 @@ and nearest-site distance, and for a school the service-area lookup.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,7 @@ from sqlalchemy import ColumnElement, exists, false, func, null, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from ..capacity.models import CapacityProfile
-from ..capacity.service import stale_cutoff
+from ..capacity.service import stale_cutoff, status_of
 from ..directory import geo
 from ..directory.locations.policy import address_visible
 from ..directory.models import (
@@ -60,13 +59,8 @@ from ..directory.programs import policy as programs_policy
 from ..directory.service_areas import program_ids_serving
 from ..errors import ValidationFailed
 from ..identity.principal import Principal
+from .models import Urgency
 from ..organizations.models import Organization
-
-
-class Urgency(enum.StrEnum):
-    routine = "routine"
-    urgent = "urgent"
-    emergency = "emergency"
 
 
 SERVES_POINTS = 30
@@ -139,22 +133,6 @@ def _nearest_site_m(principal: Principal | None, point: tuple[float, float]) -> 
         )
         .scalar_subquery()
     )
-
-
-def capacity_status(profile: CapacityProfile | None) -> tuple[str, str]:
-    """(status, reason) in the capacity check's order (capacity.service.check), for a program
-    that accepts referrals, from an already loaded profile."""
-    if profile is None:
-        return "unknown", "The program has not published a capacity profile"
-    if profile.assessment_required:
-        return "assessment_required", "The program requires an intake assessment before it takes a referral"
-    if not profile.accepting_referrals:
-        return "no_capacity", "The program is not accepting referrals"
-    if profile.available_slots > 0:
-        return "has_capacity", f"Has capacity: {profile.available_slots} of {profile.total_slots} {profile.slot_unit} slots available"
-    if profile.waitlist_open:
-        return "waitlist", f"No slot available; the waitlist is open ({profile.waitlist_length} waiting)"
-    return "no_capacity", "No slot available and the waitlist is closed"
 
 
 def matches(
@@ -247,7 +225,7 @@ def _score_area(match: _Match, row: Any, school: School | None, point: tuple[flo
 
 
 def _score_capacity(match: _Match, profile: CapacityProfile | None, weights: dict[str, int], urgency: Urgency, cutoff: Any) -> None:
-    match.capacity_status, reason = capacity_status(profile)
+    match.capacity_status, reason = status_of(profile)
     weighted = "" if urgency is Urgency.routine else f", weighted for an {urgency.value} need"
     if profile is not None and not profile.accepting_referrals:
         match.add(NOT_ACCEPTING_POINTS, "Its capacity profile says it is not accepting referrals, so it ranks last")

@@ -6,7 +6,7 @@ from marshmallow import validate
 from ..directory.models import ProgramType
 from ..directory.programs.schemas import AGE, Grade, LanguageCode
 from ..http.schemas import Schema
-from .matching import Urgency
+from .models import Urgency
 
 CAPACITY_STATUSES = ["has_capacity", "no_capacity", "waitlist", "assessment_required", "unknown"]
 

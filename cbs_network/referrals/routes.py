@@ -46,6 +46,18 @@ EXAMPLE = {
 }
 PAGE_EXAMPLE = {"items": [SUMMARY_EXAMPLE], "next_cursor": None}
 CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+NOTE_EXAMPLE = {
+    "id": "6f5e4d3c-2b1a-4f9e-8d7c-6b5a4f3e2d1c", "referral_id": IDS["id"], "created_at": "2026-11-28T09:00:00+00:00",
+    "organization_id": IDS["target_organization_id"], "author_user_id": None, "body": "Intake set for Tuesday 3pm.",
+}
+DISCLOSURES_EXAMPLE = {"items": [{
+    "id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d", "created_at": "2026-11-28T09:05:00+00:00", "subject_id": IDS["subject_id"],
+    "referral_id": IDS["id"], "disclosed_to_organization_id": IDS["target_organization_id"],
+    "user_id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "client_id": "cbs-explorer",
+    "fields": ["date_of_birth", "family_name", "given_name", "guardian", "need_description"],
+    "purpose": "referral: mentoring", "basis": "consent", "consent_id": IDS["consent_id"],
+    "request_id": "0711d6e930c8418b978f6c9387982169",
+}], "next_cursor": None}
 
 
 def _detail(referral: Any) -> Any:
@@ -167,10 +179,7 @@ def _note(note: ReferralNote) -> dict[str, Any]:
 @blp.route("/<uuid:referral_id>/notes", methods=["GET"])
 @blp.requires("referrals:read", "subjects:read")
 @blp.arguments(PageArgsSchema, location="query")
-@blp.response(200, page_schema(NoteSchema), example={"items": [{
-    "id": "6f5e4d3c-2b1a-4f9e-8d7c-6b5a4f3e2d1c", "referral_id": IDS["id"], "created_at": "2026-11-28T09:00:00+00:00",
-    "organization_id": IDS["target_organization_id"], "author_user_id": None, "body": "Intake set for Tuesday 3pm."}],
-    "next_cursor": None})
+@blp.response(200, page_schema(NoteSchema), example={"items": [NOTE_EXAMPLE], "next_cursor": None})
 def list_notes(args, referral_id: uuid.UUID):
     """The notes thread between the two parties, oldest first"""
     query = service.notes_query(session=session(), principal=current_principal(), referral_id=referral_id)
@@ -182,7 +191,7 @@ def list_notes(args, referral_id: uuid.UUID):
 @blp.route("/<uuid:referral_id>/notes", methods=["POST"])
 @blp.requires("referrals:write", "subjects:read")
 @blp.arguments(NoteCreateSchema, example={"body": "Intake set for Tuesday 3pm."})
-@blp.response(201, NoteSchema)
+@blp.response(201, NoteSchema, example=NOTE_EXAMPLE)
 def add_note(data, referral_id: uuid.UUID):
     """Write in the notes thread (encrypted at rest; the two parties only)"""
     note = service.add_note(session=session(), principal=current_principal(), referral_id=referral_id, body=data["body"])
@@ -203,7 +212,7 @@ def disclosure_page(query: Any, args: dict[str, Any], filename: str) -> Any:
 @blp.route("/<uuid:referral_id>/disclosures", methods=["GET"])
 @blp.requires("disclosures:read")
 @blp.arguments(DisclosureQuerySchema, location="query")
-@blp.response(200, DisclosurePageSchema)
+@blp.response(200, DisclosurePageSchema, example=DISCLOSURES_EXAMPLE)
 @blp.doc(responses={200: CSV_RESPONSE})
 def referral_disclosures(args, referral_id: uuid.UUID):
     """Who saw this referral's personal fields

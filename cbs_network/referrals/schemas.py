@@ -8,6 +8,7 @@ from marshmallow import validate
 from ..db import utcnow
 from ..directory.models import ProgramType
 from ..directory.programs.schemas import Grade, LanguageCode
+from ..directory.schools.schemas import GRADE_ENUM
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema, page_schema
 from ..http.schemas import RecordSchema, Schema, VersionedRecordSchema
@@ -63,7 +64,7 @@ class SubjectPersonalSchema(Schema):
 
 
 class SubjectCreateSchema(SubjectPersonalSchema):
-    grade = Grade(load_default=None, allow_none=True)
+    grade = Grade(load_default=None, allow_none=True, metadata={"enum": GRADE_ENUM})
     preferred_language = LanguageCode(load_default=None, allow_none=True)
 
 

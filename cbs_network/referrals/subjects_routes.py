@@ -11,7 +11,7 @@ from ..http.schemas import WithFields
 from ..identity.principal import current_principal
 from . import disclosures, subjects
 from .models import Consent, DisclosureBasis, Subject
-from .routes import CSV_RESPONSE, disclosure_page
+from .routes import CSV_RESPONSE, DISCLOSURES_EXAMPLE, disclosure_page
 from .schemas import (
     ConsentCreateSchema, ConsentListSchema, ConsentSchema, DisclosurePageSchema, DisclosureQuerySchema, RevocationSchema,
     SubjectCreateSchema, SubjectLookupSchema, SubjectSchema, SubjectUpdateSchema,
@@ -155,7 +155,7 @@ def revoke_consent(data, subject_id: uuid.UUID, consent_id: uuid.UUID):
 @blp.route("/<uuid:subject_id>/disclosures", methods=["GET"])
 @blp.requires("disclosures:read")
 @blp.arguments(DisclosureQuerySchema, location="query")
-@blp.response(200, DisclosurePageSchema)
+@blp.response(200, DisclosurePageSchema, example=DISCLOSURES_EXAMPLE)
 @blp.doc(responses={200: CSV_RESPONSE})
 def subject_disclosures(args: dict[str, Any], subject_id: uuid.UUID):
     """Who saw a student's personal fields, across all referrals
