@@ -101,8 +101,8 @@ def update(
         if name in data:
             setattr(subject, name, data[name])
     seal(subject, new)
-    _refuse_duplicate(session, subject)
-    subject.updated_at = utcnow()  # the ciphertext always changes; the version must too
+    with session.no_autoflush:  # one UPDATE, one version step
+        _refuse_duplicate(session, subject)
     session.flush()
     changes = audit.diff(before, {**new, **audit.snapshot(subject, PLAIN_FIELDS)}, masked=PERSONAL_FIELDS)
     audit.record(session, principal=principal, action="subject.updated", object_type="subject", object_id=subject.id,
