@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from cbs_network.audit.models import AuditRecord
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.events.models import Event
+from cbs_network.http.idempotency import IdempotencyKey
 from cbs_network.referrals.models import Referral, ReferralState
 from cbs_network.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
 
@@ -212,6 +213,9 @@ def test_an_idempotency_key_reused_with_another_body_changes_nothing(client, db_
     assert first.status_code == again.status_code == 201 and first.json["id"] == again.json["id"]
     assert_problem(client.post("/api/v1/referrals", json={**body, "urgency": "emergency"}, headers=headers), 422)
     assert count(db_session) == 1
+    assert again.json["subject"]["family_name"] == "Testcase"  # the replay carries the personal fields...
+    stored_body = db_session.scalars(select(IdempotencyKey.response_body)).one()
+    assert b"Testcase" not in stored_body and b"need_description" not in stored_body  # ...stored encrypted
 
 
 # --- subjects and consents -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ The key row is written in the same transaction as the work it protects, so a sto
 exists exactly when the work committed. Concurrent requests with one key are told apart with a
 transaction-scoped advisory lock on PostgreSQL (409 while the first is in flight); SQLite
 serialises writers itself, so there the second request waits and then gets the replay.
+Stored responses are encrypted like personal fields: a response may carry a student's data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, IdMixin, utcnow
 from ..errors import Conflict, DomainError, ValidationFailed
+from ..referrals.crypto import keyring
 
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 
@@ -39,6 +41,10 @@ class IdempotencyKey(IdMixin, Base):
     response_headers: Mapped[dict] = mapped_column(JSON)
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def body_context(ident: uuid.UUID) -> str:
+    return f"idempotency_keys.response_body:{ident}"
 
 
 def _key() -> str | None:
@@ -89,7 +95,8 @@ def begin(session: Session) -> Response | None:
             "This Idempotency-Key was already used with a different request.",
             errors={"headers": {"Idempotency-Key": ["Reused with a different request body or path."]}},
         )
-    response = Response(stored.response_body, status=stored.response_status)
+    response = Response(keyring().decrypt(stored.response_body.decode(), context=body_context(stored.id)),
+                        status=stored.response_status)
     for name, value in stored.response_headers.items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"
@@ -101,9 +108,10 @@ def finish(session: Session, response: Response) -> None:
     key = g.get("idempotency_key")
     if key is None:
         return
+    ident = uuid.uuid4()
     session.add(
         IdempotencyKey(
-            id=uuid.uuid4(),
+            id=ident,
             client_id=g.principal.client_id,
             key=key,
             method=request.method,
@@ -111,7 +119,7 @@ def finish(session: Session, response: Response) -> None:
             fingerprint=_fingerprint(),
             response_status=response.status_code,
             response_headers={h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers},
-            response_body=response.get_data(),
+            response_body=keyring().encrypt(response.get_data(as_text=True), context=body_context(ident)).encode(),
         )
     )
     session.flush()

@@ -19,6 +19,7 @@ from ..directory.programs import policy as programs_policy
 from ..directory.settings import service as settings_service
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..events.service import record_event
+from ..http.idempotency import IdempotencyKey, body_context
 from ..http.schemas import WithFields
 from ..identity.principal import Principal
 from ..identity.roles import Role
@@ -397,24 +398,29 @@ def add_note(*, session: Session, principal: Principal, referral_id: uuid.UUID, 
 
 
 def reseal_all(session: Session, *, batch: int = 500) -> dict[str, int]:
-    """Re-encrypt every personal field still under an old key; committed batch by batch."""
-    current = keyring().current_key_id
-    counts = {"subjects": 0, "referrals": 0, "notes": 0}
-    for model, column, name, context in (
-        (Subject, Subject.personal_data, "subjects", "subjects.personal_data"),
-        (Referral, Referral.personal_data, "referrals", "referrals.personal_data"),
-        (ReferralNote, ReferralNote.body, "notes", "referral_notes.body"),
+    """Re-encrypt everything still under an old key; committed batch by batch."""
+    current = f"{keyring().current_key_id}:"
+    counts = {}
+    for name, column, context in (
+        ("subjects", Subject.personal_data, "subjects.personal_data"),
+        ("referrals", Referral.personal_data, "referrals.personal_data"),
+        ("notes", ReferralNote.body, "referral_notes.body"),
     ):
-        while True:
-            rows = session.scalars(select(model).where(column.is_not(None), ~column.startswith(f"{current}:")).limit(batch)).all()
-            if not rows:
-                break
+        counts[name] = 0
+        while rows := session.scalars(select(column.class_).where(
+                column.is_not(None), ~column.startswith(current)).limit(batch)).all():
             for row in rows:
-                attribute = column.key
-                plain = keyring().decrypt(getattr(row, attribute), context=f"{context}:{row.id}")
-                setattr(row, attribute, keyring().encrypt(plain, context=f"{context}:{row.id}"))
+                plain = keyring().decrypt(getattr(row, column.key), context=f"{context}:{row.id}")
+                setattr(row, column.key, keyring().encrypt(plain, context=f"{context}:{row.id}"))
             counts[name] += len(rows)
             session.commit()
+    # Stored responses live a day at most: few enough to read through (bytes do not LIKE alike everywhere).
+    stale = [row for row in session.scalars(select(IdempotencyKey)) if not row.response_body.startswith(current.encode())]
+    for row in stale:
+        plain = keyring().decrypt(row.response_body.decode(), context=body_context(row.id))
+        row.response_body = keyring().encrypt(plain, context=body_context(row.id)).encode()
+    session.commit()
+    counts["stored responses"] = len(stale)
     return counts
 
 
