@@ -41,3 +41,17 @@ def counted_get(app, client, url: str, headers: dict) -> tuple[int, object]:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return len([s for s in statements if s.lstrip().upper().startswith("SELECT")]), response
+
+
+# Test geography around Los Angeles City Hall.
+CITY_HALL = (34.0537, -118.2428)
+# A square around City Hall, [longitude, latitude].
+SQUARE = {"type": "Polygon", "coordinates": [[[-118.30, 34.00], [-118.20, 34.00], [-118.20, 34.10], [-118.30, 34.10], [-118.30, 34.00]]]}
+
+
+def north_of(point: tuple[float, float], meters: float) -> tuple[float, float]:
+    import math
+
+    from cbs_network.directory.geo import EARTH_RADIUS_M
+
+    return point[0] + math.degrees(meters / EARTH_RADIUS_M), point[1]

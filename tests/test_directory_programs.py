@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import timedelta
 
@@ -9,7 +8,7 @@ from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.db import utcnow
-from cbs_network.directory.geo import EARTH_RADIUS_M, haversine_m
+from cbs_network.directory.geo import haversine_m
 from cbs_network.directory.models import (
     Location,
     LocationType,
@@ -24,15 +23,9 @@ from cbs_network.directory.models import (
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, if_match, counted_get
+from .helpers import assert_problem, if_match, counted_get, CITY_HALL, SQUARE, north_of
 
 URL = "/api/v1/programs"
-CITY_HALL = (34.0537, -118.2428)
-SQUARE = {"type": "Polygon", "coordinates": [[[-118.30, 34.00], [-118.20, 34.00], [-118.20, 34.10], [-118.30, 34.10], [-118.30, 34.00]]]}
-
-
-def north_of(point: tuple[float, float], meters: float) -> tuple[float, float]:
-    return point[0] + math.degrees(meters / EARTH_RADIUS_M), point[1]
 
 
 def add(db_session, *objects):

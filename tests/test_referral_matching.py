@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import timedelta
 
@@ -8,7 +7,6 @@ import pytest
 
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.db import utcnow
-from cbs_network.directory.geo import EARTH_RADIUS_M
 from cbs_network.directory.models import (
     GRADES,
     Location,
@@ -22,16 +20,9 @@ from cbs_network.directory.models import (
 )
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, counted_get
+from .helpers import assert_problem, counted_get, CITY_HALL, SQUARE, north_of
 
 URL = "/api/v1/referrals/matches"
-CITY_HALL = (34.0537, -118.2428)
-# A square around City Hall, [longitude, latitude].
-SQUARE = {"type": "Polygon", "coordinates": [[[-118.30, 34.00], [-118.20, 34.00], [-118.20, 34.10], [-118.30, 34.10], [-118.30, 34.00]]]}
-
-
-def north_of(point: tuple[float, float], meters: float) -> tuple[float, float]:
-    return point[0] + math.degrees(meters / EARTH_RADIUS_M), point[1]
 
 
 def add(db_session, obj):

@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -34,13 +33,7 @@ EVENT_FIELDS = ("total_slots", "available_slots", "waitlist_length", "waitlist_o
 
 
 def stale_after(session: Session) -> timedelta:
-    """Read once per request: every profile in a response is judged by the same threshold."""
-    if has_request_context() and "capacity_stale_after" in g:
-        return g.capacity_stale_after
-    threshold = timedelta(days=settings_service.get(session).capacity_stale_after_days)
-    if has_request_context():
-        g.capacity_stale_after = threshold
-    return threshold
+    return timedelta(days=settings_service.get(session).capacity_stale_after_days)
 
 
 def stale_cutoff(session: Session, now: datetime | None = None) -> datetime:

@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
@@ -46,13 +45,7 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 
 
 def response_window(session: Session) -> timedelta:
-    """Read once per request, like the directory's other network settings."""
-    if has_request_context() and "referral_response_window" in g:
-        return g.referral_response_window
-    window = timedelta(hours=settings_service.get(session).referral_response_hours)
-    if has_request_context():
-        g.referral_response_window = window
-    return window
+    return timedelta(hours=settings_service.get(session).referral_response_hours)
 
 
 def overdue_clause(session: Session, now: datetime | None = None):  # type: ignore[no-untyped-def]

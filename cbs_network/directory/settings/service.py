@@ -19,17 +19,17 @@ SETTINGS_ID = 1  # the one row, created by the directory migration
 
 
 def get(session: Session) -> DirectorySettings:
-    return session.get(DirectorySettings, SETTINGS_ID)
+    """The settings row, read once per request (the identity map alone holds it only weakly),
+    so every record in a response is judged by the same rules."""
+    if not has_request_context():
+        return session.get(DirectorySettings, SETTINGS_ID)
+    if "network_settings" not in g:
+        g.network_settings = session.get(DirectorySettings, SETTINGS_ID)
+    return g.network_settings
 
 
 def verification_interval(session: Session) -> timedelta:
-    """Read once per request: every program on a page is judged by the same interval."""
-    if has_request_context() and "verification_interval" in g:
-        return g.verification_interval
-    interval = timedelta(days=get(session).verification_interval_days)
-    if has_request_context():
-        g.verification_interval = interval
-    return interval
+    return timedelta(days=get(session).verification_interval_days)
 
 
 def update(*, session: Session, principal: Principal, data: dict[str, Any], expected_version: int) -> DirectorySettings:
@@ -43,9 +43,6 @@ def update(*, session: Session, principal: Principal, data: dict[str, Any], expe
     changes = audit.diff(before, audit.snapshot(settings, data.keys()))
     if changes:
         session.flush()
-        g.pop("verification_interval", None)
-        g.pop("capacity_stale_after", None)
-        g.pop("referral_response_window", None)
         audit.record(session, principal=principal, action="directory_settings.updated", object_type="directory_settings",
                      object_id=SETTINGS_ID, changes=changes)
         record_event(session, type="directory_settings.updated", object_type="directory_settings", object_id=SETTINGS_ID,
