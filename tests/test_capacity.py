@@ -247,14 +247,16 @@ def test_program_search_filters_on_stale_or_missing_capacity(client, network, db
     assert ids("false") == {str(fresh.id)}
 
 
-def test_demo_network_has_fresh_stale_and_full_capacity_profiles(client, network, db_session):
+def test_demo_network_has_fresh_stale_and_full_capacity_profiles(app, client, network, db_session):
     from cbs_network.demo import CAPACITY, demo_id, seed_demo
 
-    seed_demo(session=db_session, public_url="http://hub.test")
+    with app.app_context():  # the demo's referrals encrypt their subjects
+        seed_demo(session=db_session, public_url="http://hub.test")
     db_session.commit()
     profiles = db_session.scalars(select(CapacityProfile)).all()
-    assert len(profiles) == len(CAPACITY) and all(p.version == 2 for p in profiles)
-    assert count(db_session, CapacityHistory) == 2 * len(CAPACITY)
+    # Two reports each, then one version per slot or waitlist place the demo's referrals took or gave back.
+    assert len(profiles) == len(CAPACITY) and all(p.version >= 2 for p in profiles)
+    assert count(db_session, CapacityHistory) == sum(p.version for p in profiles)
     reader = network["district_viewer"]
     answers = {key: client.get(f"/api/v1/programs/{demo_id('program', key)}/capacity/check", headers=reader.headers).json
                for key in CAPACITY}
@@ -263,4 +265,4 @@ def test_demo_network_has_fresh_stale_and_full_capacity_profiles(client, network
     assert {"has_capacity", "no_capacity", "assessment_required", "waitlist"} <= {a["status"] for a in answers.values()}
     history = client.get(f"/api/v1/programs/{demo_id('program', 'south-bridge-mentors')}/capacity/history",
                          headers=reader.headers).json["items"]
-    assert [h["version"] for h in history] == [1, 2] and history[-1]["profile"]["available_slots"] == 0
+    assert [h["version"] for h in history][:2] == [1, 2] and history[-1]["profile"]["available_slots"] == 0

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cbs_network.capacity.models import CapacityProfile
 from cbs_network.db import Base, make_engine, utcnow
-from cbs_network.demo import PROGRAMS, seed_demo
+from cbs_network.demo import CAPACITY, CASES, PROGRAMS, demo_id, seed_demo
 from cbs_network.directory.models import (
     DirectorySettings,
     Location,
@@ -20,7 +22,15 @@ from cbs_network.directory.models import (
     School,
 )
 from cbs_network.directory.service_areas import polygon_problem, school_ids_served
+from cbs_network.identity.principal import Principal
+from cbs_network.identity.roles import SCOPES, Role
 from cbs_network.organizations.models import Organization
+from cbs_network.referrals import policy, subjects
+from cbs_network.referrals.models import (
+    Consent, ConsentGiver, EmergencyReview, EnrollmentStatus, Referral, ReferralNote, ReferralState, Subject,
+)
+from cbs_network.referrals.service import note_body, overdue_clause
+from cbs_network.referrals.transitions import REASON_REQUIRED, TRANSITIONS, Party
 
 # What a re-seed may change: the demo credentials (and the version of the rows holding them).
 CREDENTIALS = {"users": {"password_hash", "version", "updated_at"},
@@ -37,9 +47,10 @@ def snapshot(session) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def demo(db_session):
-    seed_demo(session=db_session, public_url="http://hub.test")
-    return db_session
+def demo(app, db_session):
+    with app.app_context():  # the key ring the subjects' encryption uses
+        seed_demo(session=db_session, public_url="http://hub.test")
+        yield db_session
 
 
 def test_seeding_twice_changes_nothing_but_credentials(demo):
@@ -50,20 +61,45 @@ def test_seeding_twice_changes_nothing_but_credentials(demo):
     assert credentials["users"] and all(u["password"] for u in credentials["users"])
 
 
-def test_ids_are_the_same_on_two_fresh_databases(make_database_url):
-    ids = []
+# Rows the referral services write with ids of their own choosing (the demo's referrals are
+# made through them): compared by count, and the referrals by state.
+SERVICE_WRITTEN = {"audit_records", "events", "subjects", "consents", "referrals", "referral_transitions",
+                   "referral_notes", "disclosures"}
+
+
+def deterministic_view(session) -> dict[str, list]:
+    view = {}
+    for table in Base.metadata.sorted_tables:
+        if "id" not in table.c:
+            continue
+        if table.name in SERVICE_WRITTEN:
+            view[table.name] = [session.scalar(select(func.count()).select_from(table))]
+        elif table.name == "capacity_history":
+            # The demo writes each profile's first two versions; accepted referrals add the next ones.
+            view[table.name] = sorted((str(i), v) for i, v in session.execute(
+                select(table.c.id, table.c.version).where(table.c.version <= 2)))
+            view["capacity_versions"] = sorted((str(p), v) for p, v in session.execute(
+                select(table.c.program_id, table.c.version)))
+        else:
+            view[table.name] = sorted(str(i) for i in session.scalars(select(table.c.id)))
+    view["referral_states"] = sorted(session.scalars(select(Referral.state)))
+    return view
+
+
+def test_ids_are_the_same_on_two_fresh_databases(app, make_database_url):
+    views = []
     for _ in range(2):
         engine = make_engine(make_database_url())
         try:
-            with Session(engine) as session:
+            with app.app_context(), Session(engine) as session:
                 seed_demo(session=session, public_url="http://hub.test")
                 session.commit()
-                ids.append({table.name: sorted(str(i) for i in session.scalars(select(table.c.id)))
-                            for table in Base.metadata.sorted_tables if "id" in table.c and table.name not in ("audit_records", "events")})
+                views.append(deterministic_view(session))
         finally:
             engine.dispose()
-    assert ids[0]["programs"] and ids[0]["schools"] and ids[0]["locations"] and ids[0]["program_schedules"]
-    assert ids[0] == ids[1]
+    assert views[0]["programs"] and views[0]["schools"] and views[0]["locations"] and views[0]["program_schedules"]
+    assert views[0]["referrals"] == [len(CASES)] and any(v > 2 for _program, v in views[0]["capacity_versions"])
+    assert views[0] == views[1]
 
 
 def test_every_program_type_is_present_with_languages_and_schedules(demo):
@@ -110,3 +146,87 @@ def test_some_verifications_are_overdue_and_some_never_done(app, demo):
     assert any(a is None for a in assured)
     assert any(a is not None and a + interval < now for a in assured)
     assert any(a is not None and a + interval > now for a in assured)
+
+
+# --- referrals ---------------------------------------------------------------------------------
+
+
+def test_referrals_in_every_state_from_schools_and_the_district_to_cbos(demo):
+    referrals = demo.scalars(select(Referral)).all()
+    assert len(referrals) == len(CASES) and {r.state for r in referrals} == set(ReferralState)
+    kinds = {(demo.get(Organization, r.source_organization_id).kind.value, demo.get(Organization, r.target_organization_id).kind.value)
+             for r in referrals}
+    assert kinds == {("school", "cbo"), ("school_district", "cbo")}
+    accepted = [r for r in referrals if r.state is ReferralState.accepted]
+    assert sorted((r.holds_slot, r.on_waitlist) for r in accepted) == [(False, True), (True, False)]
+    closed = {r.state: r for r in referrals if r.outcome_recorded_at}
+    assert closed.keys() == {ReferralState.completed, ReferralState.failed}
+    assert closed[ReferralState.completed].outcome_enrollment_status is EnrollmentStatus.enrolled
+    assert closed[ReferralState.failed].outcome_enrollment_status is EnrollmentStatus.not_enrolled
+    assert all(r.outcome_services for r in closed.values())
+    emergency = [r for r in referrals if r.emergency_reason]
+    assert len(emergency) == 1 and emergency[0].consent_id is None
+    assert emergency[0].state is ReferralState.requested and emergency[0].emergency_review is EmergencyReview.pending
+    overdue = demo.scalars(select(Referral).where(overdue_clause(demo))).all()
+    assert len(overdue) == 1 and overdue[0].requested_at < utcnow() - timedelta(days=7)
+    assert all(r.consent_id for r in referrals if r.state is not ReferralState.draft and not r.emergency_reason)
+
+
+def test_every_demo_transition_was_made_by_its_party_with_its_reason(demo):
+    for referral in demo.scalars(select(Referral)):
+        history = referral.transitions
+        assert history[0].from_state is None and history[-1].to_state is referral.state
+        for step in history[1:]:
+            party = TRANSITIONS[(step.from_state, step.to_state)]
+            expected = referral.source_organization_id if party is Party.requester else referral.target_organization_id
+            assert step.actor_organization_id == expected and step.actor_user_id is not None
+            assert step.reason or step.to_state not in REASON_REQUIRED
+
+
+def test_notes_are_encrypted_and_written_by_the_parties(demo):
+    notes = demo.scalars(select(ReferralNote)).all()
+    written = {step[2] for case in CASES for step in case["steps"] if step[0] == "note"}
+    assert len(notes) == len(written) >= 3
+    assert {note_body(n) for n in notes} == written and not {n.body for n in notes} & written
+    for note in notes:
+        referral = demo.get(Referral, note.referral_id)
+        assert note.organization_id in (referral.source_organization_id, referral.target_organization_id)
+
+
+def test_consents_are_active_expired_and_revoked(demo):
+    consents = demo.scalars(select(Consent)).all()
+    statuses = Counter(subjects.consent_status(c, subjects.today()) for c in consents)
+    assert statuses["active"] >= 3 and statuses["expired"] == 1 and statuses["revoked"] == 1
+    assert {c.given_by for c in consents} == set(ConsentGiver)
+    revoked = next(c for c in consents if c.revoked_at)
+    referral = demo.scalar(select(Referral).where(Referral.consent_id == revoked.id))
+    assert referral.state is ReferralState.cancelled
+    # The receiver keeps the referral but no longer sees the person.
+    receiver = Principal(organization_id=referral.target_organization_id, role=Role.coordinator,
+                         token_scopes=frozenset(SCOPES), client_id="test")
+    access, _basis = policy.personal_basis(receiver, referral, revoked, subjects.today())
+    assert access is policy.PersonalAccess.withheld
+
+
+def test_capacity_counts_the_demo_referrals_slots_and_waitlist_places(demo):
+    for key, (_total, available, _unit, waitlist, *_rest) in CAPACITY.items():
+        program_id = demo_id("program", key)
+        profile = demo.scalar(select(CapacityProfile).where(CapacityProfile.program_id == program_id))
+        to_program = select(func.count()).select_from(Referral).where(Referral.target_program_id == program_id)
+        assert profile.available_slots == available - demo.scalar(to_program.where(Referral.holds_slot.is_(True))), key
+        assert profile.waitlist_length == waitlist + demo.scalar(to_program.where(Referral.on_waitlist.is_(True))), key
+    full = demo.scalar(select(CapacityProfile).where(CapacityProfile.program_id == demo_id("program", "south-bridge-mentors")))
+    assert full.available_slots == 0 and full.waitlist_length > CAPACITY["south-bridge-mentors"][3]
+
+
+def test_the_demo_rows_hold_no_clear_personal_field(demo):
+    people = [subjects.personal(s) for s in demo.scalars(select(Subject))]  # real ciphertext: it decrypts
+    assert sorted(p["family_name"] for p in people) == sorted(case["student"][1] for case in CASES)
+    secrets = {case["need"] for case in CASES}
+    for person in people:
+        secrets |= {person["family_name"], person["district_student_id"], person["date_of_birth"].isoformat(),
+                    person["contact"]["phone"], person["contact"]["email"], person["guardian"]["name"], person["guardian"]["phone"]}
+    for table in Base.metadata.sorted_tables:
+        for row in demo.execute(select(table)):
+            text = repr(tuple(row))
+            assert not [s for s in secrets if s in text], table.name

@@ -209,13 +209,25 @@ def test_an_idempotency_key_reused_with_another_body_changes_nothing(client, db_
     headers = {**source.headers, "Idempotency-Key": "referral-1"}
     body = {"subject_id": case.subject["id"], "target_program_id": str(case.program.id), "consent_id": case.consent["id"]}
     first = client.post("/api/v1/referrals", json=body, headers=headers)
-    again = client.post("/api/v1/referrals", json=body, headers=headers)
-    assert first.status_code == again.status_code == 201 and first.json["id"] == again.json["id"]
+    assert first.status_code == 201
     assert_problem(client.post("/api/v1/referrals", json={**body, "urgency": "emergency"}, headers=headers), 422)
+    again = client.post("/api/v1/referrals", json=body, headers=headers)
+    assert_problem(again, 409)  # succeeded before; a response with personal fields is not replayed
+    assert again.json["location"] == first.headers["Location"]
     assert count(db_session) == 1
-    assert again.json["subject"]["family_name"] == "Testcase"  # the replay carries the personal fields...
+
+
+def test_a_stored_response_without_personal_fields_is_replayed_and_kept_encrypted(client, db_session, network, parties):
+    source, _ = parties
+    subject = make_subject(client, source)
+    headers = {**source.headers, "Idempotency-Key": "consent-1"}
+    url = f"/api/v1/subjects/{subject['id']}/consents"
+    first = client.post(url, json=_consent(), headers=headers)
+    again = client.post(url, json=_consent(), headers=headers)
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
     stored_body = db_session.scalars(select(IdempotencyKey.response_body)).one()
-    assert b"Testcase" not in stored_body and b"need_description" not in stored_body  # ...stored encrypted
+    assert first.json["id"].encode() not in stored_body and stored_body.startswith(b"test1:")
 
 
 # --- subjects and consents -----------------------------------------------------------------------

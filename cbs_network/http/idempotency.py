@@ -4,7 +4,9 @@ The key row is written in the same transaction as the work it protects, so a sto
 exists exactly when the work committed. Concurrent requests with one key are told apart with a
 transaction-scoped advisory lock on PostgreSQL (409 while the first is in flight); SQLite
 serialises writers itself, so there the second request waits and then gets the replay.
-Stored responses are encrypted like personal fields: a response may carry a student's data.
+Stored responses are encrypted, and one that carried a student's personal fields is not kept at
+all: replaying it would disclose them again without the need-to-know check (a consent may have
+been revoked since), so its retry is told the request succeeded and where to read the record.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import Response, current_app, g, request
-from sqlalchemy import JSON, LargeBinary, String, UniqueConstraint, delete, select, text
+from sqlalchemy import JSON, Boolean, LargeBinary, String, UniqueConstraint, delete, select, text, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, IdMixin, utcnow
@@ -39,7 +41,8 @@ class IdempotencyKey(IdMixin, Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int]
     response_headers: Mapped[dict] = mapped_column(JSON)
-    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)  # ciphertext; empty when not replayable
+    replayable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -95,6 +98,14 @@ def begin(session: Session) -> Response | None:
             "This Idempotency-Key was already used with a different request.",
             errors={"headers": {"Idempotency-Key": ["Reused with a different request body or path."]}},
         )
+    if not stored.replayable:
+        location = stored.response_headers.get("Location")
+        raise Conflict(
+            f"The request with this Idempotency-Key already succeeded ({stored.response_status}); its response "
+            "carried personal data, which is not kept for replay. Read the record again"
+            + (f" at {location}." if location else "."),
+            **({"location": location} if location else {}),
+        )
     response = Response(keyring().decrypt(stored.response_body.decode(), context=body_context(stored.id)),
                         status=stored.response_status)
     for name, value in stored.response_headers.items():
@@ -103,12 +114,19 @@ def begin(session: Session) -> Response | None:
     return response
 
 
+def withhold_from_replay() -> None:
+    """This response carries personal data: do not keep it for an Idempotency-Key replay."""
+    g.idempotency_withheld = True
+
+
 def finish(session: Session, response: Response) -> None:
     """After a successful POST: store its response with the work, in the same transaction."""
     key = g.get("idempotency_key")
     if key is None:
         return
     ident = uuid.uuid4()
+    replayable = not g.get("idempotency_withheld", False)
+    body = keyring().encrypt(response.get_data(as_text=True), context=body_context(ident)).encode() if replayable else b""
     session.add(
         IdempotencyKey(
             id=ident,
@@ -119,7 +137,8 @@ def finish(session: Session, response: Response) -> None:
             fingerprint=_fingerprint(),
             response_status=response.status_code,
             response_headers={h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers},
-            response_body=keyring().encrypt(response.get_data(as_text=True), context=body_context(ident)).encode(),
+            response_body=body,
+            replayable=replayable,
         )
     )
     session.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from .. import context
+from ..http import idempotency
 from ..errors import Forbidden
 from ..identity.principal import Principal
 from ..identity.roles import Role
@@ -36,6 +37,7 @@ def record(
         consent_id=consent.id if consent else None, request_id=context.request_id.get(),
     )
     session.add(disclosure)
+    idempotency.withhold_from_replay()
     return disclosure
 
 

@@ -401,14 +401,15 @@ def reseal_all(session: Session, *, batch: int = 500) -> dict[str, int]:
     ):
         counts[name] = 0
         while rows := session.scalars(select(column.class_).where(
-                column.is_not(None), ~column.startswith(current)).limit(batch)).all():
+                column.is_not(None), ~column.startswith(current, autoescape=True)).limit(batch)).all():
             for row in rows:
                 plain = keyring().decrypt(getattr(row, column.key), context=f"{context}:{row.id}")
                 setattr(row, column.key, keyring().encrypt(plain, context=f"{context}:{row.id}"))
             counts[name] += len(rows)
             session.commit()
     # Stored responses live a day at most: few enough to read through (bytes do not LIKE alike everywhere).
-    stale = [row for row in session.scalars(select(IdempotencyKey)) if not row.response_body.startswith(current.encode())]
+    stale = [row for row in session.scalars(select(IdempotencyKey).where(IdempotencyKey.replayable))
+             if not row.response_body.startswith(current.encode())]
     for row in stale:
         plain = keyring().decrypt(row.response_body.decode(), context=body_context(row.id))
         row.response_body = keyring().encrypt(plain, context=body_context(row.id)).encode()
@@ -419,7 +420,8 @@ def reseal_all(session: Session, *, batch: int = 500) -> dict[str, int]:
 
 def flag_overdue(session: Session, principal: Principal) -> int:
     """Raise `referral.overdue` once for each referral left in requested past the deadline."""
-    late = session.scalars(select(Referral).where(overdue_clause(session), Referral.overdue_notified_at.is_(None))).all()
+    late = session.scalars(select(Referral).where(overdue_clause(session), Referral.overdue_notified_at.is_(None))
+                           .with_for_update(skip_locked=True)).all()  # two runs at once flag each referral once
     for referral in late:
         referral.overdue_notified_at = utcnow()
         _event(session, principal, referral, "referral.overdue")
