@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
-    from .referrals import crypto
+    from . import crypto
 
     crypto.init_app(app)
     app.register_blueprint(oauth_bp)

@@ -128,7 +128,7 @@ def rotate_keys_command() -> None:
     Put the new key first (keeping the old one after it), run this, then remove the old key.
     """
     from .db import session
-    from .referrals.crypto import keyring
+    from .crypto import keyring
     from .referrals.service import reseal_all
 
     counts = reseal_all(session())

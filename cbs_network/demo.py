@@ -55,7 +55,7 @@ from .organizations.models import (
     OrganizationStatus,
 )
 from .referrals import service as referrals, subjects
-from .referrals.crypto import keyring
+from .crypto import keyring
 from .referrals.models import ReferralState, ReferralTransition, Subject
 from .referrals.schemas import ConsentCreateSchema, ReferralCreateSchema, SubjectCreateSchema, TransitionCreateSchema
 from .referrals.transitions import TRANSITIONS, Party

@@ -22,7 +22,7 @@ from cbs_network.db import utcnow
 from cbs_network.events.models import Event
 from cbs_network.http.idempotency import IdempotencyKey
 from cbs_network.referrals import subjects
-from cbs_network.referrals.crypto import KeyRingError
+from cbs_network.crypto import KeyRingError
 from cbs_network.referrals.models import Disclosure, Referral, Subject
 
 from . import factories

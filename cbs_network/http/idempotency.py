@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base, IdMixin, utcnow
 from ..errors import Conflict, DomainError, ValidationFailed
-from ..referrals.crypto import keyring
+from ..crypto import keyring
 
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 

@@ -25,7 +25,7 @@ from ..identity.roles import Role
 from ..jsonable import jsonable
 from ..organizations.models import Organization
 from . import disclosures, policy, subjects
-from .crypto import keyring
+from ..crypto import keyring
 from .models import (
     Consent, DisclosureBasis, EmergencyReview, Referral, ReferralNote, ReferralState, ReferralTransition, Subject,
 )

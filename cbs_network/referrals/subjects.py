@@ -23,7 +23,7 @@ from ..http.etag import check_version
 from ..identity.principal import Principal
 from ..jsonable import jsonable
 from ..organizations.models import Organization
-from .crypto import keyring
+from ..crypto import keyring
 from .models import Consent, ConsentGiver, Subject
 
 PERSONAL_FIELDS = ("given_name", "family_name", "date_of_birth", "district_student_id", "contact", "guardian")

@@ -1,5 +1,5 @@
-"""Students' personal data at rest: AES-256-GCM under a key ring from configuration, and a
-keyed hash of the district student id.
+"""Personal data at rest (students' identifying fields, stored responses): AES-256-GCM under a
+key ring from configuration, and a keyed hash of the district student id.
 
 A ciphertext is "<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>". Its associated data names
 the record and field it belongs to, so a value copied into another row or column does not
