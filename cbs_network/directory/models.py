@@ -80,6 +80,8 @@ class School(IdMixin, TimestampMixin, VersionedMixin, Base):
     status: Mapped[SchoolStatus] = mapped_column(enum_column(SchoolStatus, "school_status"), default=SchoolStatus.active)
     # The school as a network member (its own organization record), when it has one.
     organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Whose committee and plan rules apply (committees.models.Jurisdiction); none: the root rules.
+    jurisdiction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
 
 
 class Program(IdMixin, TimestampMixin, VersionedMixin, Base):

@@ -20,6 +20,8 @@ SCOPES: dict[str, str] = {
     "subjects:read": "Read the students your organization refers, their consents, and referrals' personal fields",
     "subjects:write": "Record the students your organization refers and their guardians' consents",
     "disclosures:read": "List and export the records of who saw your organization's students' personal data (org admins)",
+    "committees:read": "Read school safety committees, safety plans, their needs and the network's gap views",
+    "committees:write": "Keep your schools' committees and plans current, or nominate your staff to committees",
     "audit:read": "Read the audit log (network admins only)",
     "events:read": "Read the event feed of what your organization may see",
 }
@@ -44,12 +46,14 @@ class Role(enum.StrEnum):
 _PERSONAL = {"subjects:read", "disclosures:read"}
 _READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"} - _PERSONAL
 _CASEWORK = _READ | {"capacity:write", "referrals:write", "subjects:read", "subjects:write"}
-_ADMIN = _CASEWORK | {"organizations:write", "users:write", "clients:write", "directory:write", "disclosures:read"}
+_ADMIN = _CASEWORK | {"organizations:write", "users:write", "clients:write", "directory:write", "disclosures:read",
+                      "committees:write"}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.viewer: frozenset(_READ),
     Role.caseworker: frozenset(_CASEWORK),
-    Role.coordinator: frozenset(_CASEWORK | {"directory:write"}),
+    # Coordinators run committees and plans (the school side) and nominate their staff (a CBO).
+    Role.coordinator: frozenset(_CASEWORK | {"directory:write", "committees:write"}),
     Role.org_admin: frozenset(_ADMIN),
     Role.network_admin: frozenset(SCOPES),
 }

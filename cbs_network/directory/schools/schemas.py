@@ -64,6 +64,8 @@ class _SchoolFields(Schema):
     is_bsap = ma.fields.Boolean(metadata={"description": "A Blueprint for Student Achievement Plan (BSAP) school"})
     status = ma.fields.Enum(SchoolStatus, by_value=True, metadata={"description": "Schools are never deleted: a closed school has status closed"})
     organization_id = ma.fields.UUID(allow_none=True, metadata={"description": "The school's own organization record, when it is a network member"})
+    jurisdiction_id = ma.fields.UUID(allow_none=True, metadata={
+        "description": "The jurisdiction whose committee and safety-plan rules apply (with its ancestors); none: the root rules"})
 
 
 @versioned

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ...audit import service as audit
 from ...db import utcnow
+from ...committees.models import Jurisdiction
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...events.service import record_event
 from ...http.etag import check_version
@@ -24,6 +25,7 @@ from .schemas import cross_field_errors
 AUDITED_FIELDS = (
     "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city",
     "state", "postal_code", "latitude", "longitude", "is_bsap", "status", "organization_id",
+    "jurisdiction_id",
 )
 GEOJSON_CAP = 10_000  # features in one collection; documented on the operation
 
@@ -139,6 +141,10 @@ def _check_references(session: Session, school: School | None, data: dict[str, A
     if data.get("organization_id") is not None and session.get(Organization, data["organization_id"]) is None:
         raise ValidationFailed(
             "The school's organization does not exist.", errors={"json": {"organization_id": ["Unknown organization."]}}
+        )
+    if data.get("jurisdiction_id") is not None and session.get(Jurisdiction, data["jurisdiction_id"]) is None:
+        raise ValidationFailed(
+            "The school's jurisdiction does not exist.", errors={"json": {"jurisdiction_id": ["Unknown jurisdiction."]}}
         )
 
 

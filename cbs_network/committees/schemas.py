@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import date
+
+import marshmallow as ma
+from marshmallow import validate
+
+from ..http.api import versioned
+from ..http.schemas import Schema, VersionedRecordSchema
+from .models import MemberRole
+
+SCHOOL_YEAR = validate.Regexp(r"^[0-9]{4}-[0-9]{2}$", error='A school year like "2026-27".')
+
+
+def check_school_year(value: str) -> None:
+    """The second year is the first plus one ("2026-27")."""
+    SCHOOL_YEAR(value)
+    if (int(value[:4]) + 1) % 100 != int(value[5:]):
+        raise ma.ValidationError('The years must follow each other, e.g. "2026-27".')
+
+
+class CompositionRuleSchema(Schema):
+    role = ma.fields.Enum(MemberRole, by_value=True, required=True)
+    minimum = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=20))
+    min_grade = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=-1, max=12),
+                                  metadata={"description": "Applies only to schools teaching this grade or above (K=0, TK=-1)"})
+    source = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                              metadata={"example": "Ed Code 32281(b)(2)"})
+
+
+CODE = validate.Regexp(r"^[A-Za-z0-9-]{2,40}$", error="2-40 letters, digits or -.")
+NAME = validate.Length(min=1, max=200)
+
+
+class _JurisdictionFields(Schema):
+    code = ma.fields.String(validate=CODE, metadata={"example": "LAUSD"})
+    name = ma.fields.String(validate=NAME)
+    parent_id = ma.fields.UUID(allow_none=True, metadata={"description": "The enclosing jurisdiction, whose rules also apply"})
+    plan_due_month = ma.fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=12))
+    plan_due_day = ma.fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=31))
+    composition_rules = ma.fields.List(ma.fields.Nested(CompositionRuleSchema), validate=validate.Length(max=30))
+    description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @ma.validates_schema
+    def _deadline(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        month, day = data.get("plan_due_month"), data.get("plan_due_day")
+        if ("plan_due_month" in data) != ("plan_due_day" in data) or (month is None) != (day is None):
+            raise ma.ValidationError("Give plan_due_month and plan_due_day together.", "plan_due_day")
+        if month is not None:
+            try:
+                date(2001, month, day)  # a year without February 29: the date must exist every year
+            except ValueError as error:
+                raise ma.ValidationError("Not a date that exists every year.", "plan_due_day") from error
+        roles = [rule["role"] for rule in data.get("composition_rules") or []]
+        if len(roles) != len(set(roles)):
+            raise ma.ValidationError("One rule per role.", "composition_rules")
+
+
+class JurisdictionCreateSchema(_JurisdictionFields):
+    code = ma.fields.String(required=True, validate=CODE, metadata={"example": "LAUSD"})
+    name = ma.fields.String(required=True, validate=NAME)
+    parent_id = ma.fields.UUID(load_default=None, allow_none=True)
+    plan_due_month = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=12))
+    plan_due_day = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=31))
+    composition_rules = ma.fields.List(ma.fields.Nested(CompositionRuleSchema), load_default=list, validate=validate.Length(max=30))
+    description = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class JurisdictionUpdateSchema(_JurisdictionFields):
+    @ma.validates_schema
+    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.")
+
+
+@versioned
+class JurisdictionSchema(VersionedRecordSchema, _JurisdictionFields):
+    pass
