@@ -88,6 +88,15 @@ def _check(session: Session, jurisdiction: Jurisdiction, data: dict[str, Any]) -
             errors["parent_id"] = ["Unknown jurisdiction."]
         elif any(a.id == jurisdiction.id for a in ancestors):
             errors["parent_id"] = ["A jurisdiction cannot be its own ancestor."]
+    month = data.get("plan_due_month", jurisdiction.plan_due_month)
+    day = data.get("plan_due_day", jurisdiction.plan_due_day)
+    if (month is None) != (day is None):
+        errors["plan_due_day"] = ["Give plan_due_month and plan_due_day together."]
+    elif month is not None:
+        try:
+            date(2001, month, day)  # a year without February 29: the date must exist every year
+        except ValueError:
+            errors["plan_due_day"] = ["Not a date that exists every year."]
     code = data.get("code")
     if code and code != jurisdiction.code and session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code)):
         raise Conflict(f"Another jurisdiction has the code {code}.")

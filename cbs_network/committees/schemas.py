@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 import marshmallow as ma
 from marshmallow import validate
 
@@ -20,7 +18,7 @@ def check_school_year(value: str) -> None:
 
 
 class CompositionRuleSchema(Schema):
-    role = ma.fields.Enum(MemberRole, by_value=True, required=True)
+    role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in MemberRole]))  # stored as text
     minimum = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=20))
     min_grade = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=-1, max=12),
                                   metadata={"description": "Applies only to schools teaching this grade or above (K=0, TK=-1)"})
@@ -42,15 +40,7 @@ class _JurisdictionFields(Schema):
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
 
     @ma.validates_schema
-    def _deadline(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        month, day = data.get("plan_due_month"), data.get("plan_due_day")
-        if ("plan_due_month" in data) != ("plan_due_day" in data) or (month is None) != (day is None):
-            raise ma.ValidationError("Give plan_due_month and plan_due_day together.", "plan_due_day")
-        if month is not None:
-            try:
-                date(2001, month, day)  # a year without February 29: the date must exist every year
-            except ValueError as error:
-                raise ma.ValidationError("Not a date that exists every year.", "plan_due_day") from error
+    def _one_rule_per_role(self, data, **_kwargs):  # type: ignore[no-untyped-def]
         roles = [rule["role"] for rule in data.get("composition_rules") or []]
         if len(roles) != len(set(roles)):
             raise ma.ValidationError("One rule per role.", "composition_rules")
