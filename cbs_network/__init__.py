@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .audit.routes import blp as audit_blp
     from .capacity.routes import blp as capacity_blp
     from .committees.jurisdiction_routes import blp as jurisdictions_blp
+    from .committees.views_routes import blp as school_safety_blp
     from .directory.locations.routes import blp as locations_blp
     from .directory.programs.routes import blp as programs_blp
     from .directory.schools.routes import blp as schools_blp
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         organizations_blp, identity_blp, clients_blp, audit_blp,
         schools_blp, programs_blp, locations_blp, directory_settings_blp, capacity_blp,
         subjects_blp, referrals_blp, referral_matching_blp,
-        jurisdictions_blp,
+        jurisdictions_blp, school_safety_blp,
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)

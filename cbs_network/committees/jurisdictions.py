@@ -41,10 +41,15 @@ def chain(session: Session, jurisdiction_id: uuid.UUID | None) -> list[Jurisdict
 
 def required_roles(session: Session, school: School) -> dict[str, dict[str, Any]]:
     """{role: {"minimum": n, "sources": [...]}} the school's committee must fill."""
+    return roles_required(chain(session, school.jurisdiction_id), school.grade_high)
+
+
+def roles_required(jurisdictions: list[Jurisdiction], grade_high: int | None) -> dict[str, dict[str, Any]]:
+    """What a chain of jurisdictions asks of a school teaching up to `grade_high`."""
     required: dict[str, dict[str, Any]] = {}
-    for jurisdiction in chain(session, school.jurisdiction_id):
+    for jurisdiction in jurisdictions:
         for rule in jurisdiction.composition_rules:
-            if rule.get("min_grade") is not None and (school.grade_high is None or school.grade_high < rule["min_grade"]):
+            if rule.get("min_grade") is not None and (grade_high is None or grade_high < rule["min_grade"]):
                 continue
             entry = required.setdefault(rule["role"], {"minimum": 0, "sources": []})
             entry["minimum"] = max(entry["minimum"], rule["minimum"])

@@ -4,8 +4,6 @@ organization that keeps the student's record."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any, Iterable
 
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .. import context
 from ..http import idempotency
+from ..http.csv_export import csv_response
 from ..errors import Forbidden
 from ..identity.principal import Principal
 from ..identity.roles import Role
@@ -56,12 +55,5 @@ def query(*, subject_id: uuid.UUID | None = None, referral_id: uuid.UUID | None 
     return statement
 
 
-def as_csv(rows: Iterable[Disclosure]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        values: list[Any] = [jsonable(getattr(row, name)) for name in CSV_COLUMNS]
-        values[CSV_COLUMNS.index("fields")] = " ".join(row.fields)
-        writer.writerow(["" if value is None else value for value in values])
-    return out.getvalue()
+def as_csv(rows: Iterable[Disclosure], filename: str) -> Any:
+    return csv_response(CSV_COLUMNS, ({name: jsonable(getattr(row, name)) for name in CSV_COLUMNS} for row in rows), filename)

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, url_for
+from flask import url_for
 
 from ..db import session
 from ..http.api import Blueprint, created
+from ..http.csv_export import CSV_RESPONSE
 from ..http.pagination import PageArgsSchema, keyset_rows, next_link_header, page_schema, paginate
 from ..identity.principal import current_principal
 from . import disclosures, service
@@ -45,7 +46,6 @@ EXAMPLE = {
                  "actor_user_id": IDS["source_user_id"], "actor_client_id": "district-sis", "reason": None}],
 }
 PAGE_EXAMPLE = {"items": [SUMMARY_EXAMPLE], "next_cursor": None}
-CSV_RESPONSE = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 NOTE_EXAMPLE = {
     "id": "6f5e4d3c-2b1a-4f9e-8d7c-6b5a4f3e2d1c", "referral_id": IDS["id"], "created_at": "2026-11-28T09:00:00+00:00",
     "organization_id": IDS["target_organization_id"], "author_user_id": None, "body": "Intake set for Tuesday 3pm.",
@@ -202,8 +202,7 @@ def disclosure_page(query: Any, args: dict[str, Any], filename: str) -> Any:
     """The records oldest first, a page at a time, or all of them as CSV."""
     if args["format"] == "csv":
         rows = session().scalars(query.order_by(Disclosure.created_at, Disclosure.id))
-        return Response(disclosures.as_csv(rows), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return disclosures.as_csv(rows, filename)
     rows, next_cursor = keyset_rows(session(), query, key="created_at", sort=Disclosure.created_at,
                                     id_column=Disclosure.id, limit=args["limit"], cursor=args.get("cursor"))
     return {"items": [row[0] for row in rows], "next_cursor": next_cursor}, next_link_header(next_cursor)

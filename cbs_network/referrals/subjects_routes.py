@@ -11,7 +11,8 @@ from ..http.schemas import WithFields
 from ..identity.principal import current_principal
 from . import disclosures, subjects
 from .models import Consent, DisclosureBasis, Subject
-from .routes import CSV_RESPONSE, DISCLOSURES_EXAMPLE, disclosure_page
+from ..http.csv_export import CSV_RESPONSE
+from .routes import DISCLOSURES_EXAMPLE, disclosure_page
 from .schemas import (
     ConsentCreateSchema, ConsentListSchema, ConsentSchema, DisclosurePageSchema, DisclosureQuerySchema, RevocationSchema,
     SubjectCreateSchema, SubjectLookupSchema, SubjectSchema, SubjectUpdateSchema,
