@@ -55,6 +55,10 @@ from .organizations.models import (
     OrganizationStatus,
 )
 from .referrals import service as referrals, subjects
+from .committees import jurisdictions
+from .committees.models import (
+    Committee, CommitteeMember, Jurisdiction, MemberStatus, PlanNeed, PlanNeedProgram, PlanTransition, SafetyPlan,
+)
 from .crypto import keyring
 from .referrals.models import ReferralState, ReferralTransition, Subject
 from .referrals.schemas import ConsentCreateSchema, ReferralCreateSchema, SubjectCreateSchema, TransitionCreateSchema
@@ -340,7 +344,7 @@ def _upsert(session: Session, model: type, ident: uuid.UUID, **fields: Any) -> A
     return row
 
 
-def _schools(session: Session, school_orgs: dict[str, Organization]) -> dict[str, School]:
+def _schools(session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction) -> dict[str, School]:
     schools = {}
     for r, region in enumerate(REGIONS):
         for n, name in enumerate(SCHOOLS[region]):
@@ -350,6 +354,7 @@ def _schools(session: Session, school_orgs: dict[str, Organization]) -> dict[str
                 session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
                 region=region, board_district=board, address_1=address, city=city, state="CA", postal_code=zip_code,
                 latitude=lat, longitude=lon, is_bsap=bsap, status=SchoolStatus.active, organization_id=school_orgs[name].id,
+                jurisdiction_id=jurisdiction.id,
             )
     session.flush()
     return schools
@@ -646,6 +651,108 @@ def _referrals(session: Session, members: dict[str, Organization], schools: dict
                                                 referral_id=referral.id, data=TransitionCreateSchema().load({"to": to, **body}))
 
 
+# --- school safety committees and plans ---------------------------------------------------------
+# LAUSD's own rules within the state's: its ISSP is due October 1, and (in this fictional network)
+# its high schools seat a student on the committee.
+LAUSD_RULES = [{"role": "pupil", "minimum": 1, "min_grade": 9, "source": "District policy: a student voice at high schools"}]
+STATE_SEATS = ("principal_or_designee", "teacher_rep", "parent", "classified_rep")
+# school -> (seats filled, CBO that sits on it or None, a pending CBO nomination (org key) or None)
+COMMITTEES: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
+    "Roosevelt High School": ((*STATE_SEATS, "pupil", "law_enforcement"), "cbo:0", None),
+    "Hollenbeck Middle School": (STATE_SEATS, "cbo:8", None),
+    "Garfield High School": ((*STATE_SEATS, "pupil"), None, None),
+    "Jefferson High School": (("principal_or_designee", "teacher_rep", "classified_rep", "pupil"), "cbo:1", None),
+    "Fremont High School": (STATE_SEATS, "cbo:1", None),
+    "Jordan High School": ((*STATE_SEATS, "pupil", "fire"), None, "cbo:6"),
+    "Locke High School": ((*STATE_SEATS, "pupil"), "cbo:6", None),
+    "Crenshaw High School": ((*STATE_SEATS, "pupil"), None, "cbo:3"),
+}
+# A member whose term ends soon, so compliance shows it coming.
+ENDING_SOON = ("Locke High School", "parent")
+# school -> (plan state, needs: (type, status, where, program key or None))
+PLANS: dict[str, tuple[str, list[tuple[str, str, str, str | None]]]] = {
+    "Roosevelt High School": ("approved", [("safe_passage", "in_progress", "Mathews St and 4th St; the Metro bus stop at Cesar Chavez Ave", "eastside-safe-passage")]),
+    "Hollenbeck Middle School": ("approved", [("mental_health", "met", "On campus", "wellness-counseling")]),
+    "Garfield High School": ("submitted", [("safe_passage", "met", "6th St between Atlantic Blvd and Woods Ave", None)]),
+    "Jefferson High School": ("public_meeting_held", [("safe_passage", "open", "41st St and Central Ave", "south-safe-passage")]),
+    "Fremont High School": ("drafting", [("restorative_justice", "open", "Conflicts after dismissal at the San Pedro St gate", None)]),
+    "Jordan High School": ("drafting", [("safe_passage", "open", "103rd St between Grape St and Wilmington Ave; the Metro A Line stop", None)]),
+    "Locke High School": ("drafting", [("safe_passage", "open", "111th St and San Pedro St; the bus stops on Avalon Blvd", None),
+                                       ("mental_health", "open", "On campus", None)]),
+    "Crenshaw High School": ("amended", [("safe_passage", "open", "Crenshaw Blvd between 48th St and Slauson Ave", "westside-safe-passage")]),
+    "Van Nuys High School": ("not_started", []),
+}
+# Schools with an open safe-passage need that no active safe-passage program serves (Crenshaw's
+# program is temporarily closed): what the coverage-gap view must find.
+SAFE_PASSAGE_GAPS = {"Jordan High School", "Locke High School", "Crenshaw High School"}
+PLAN_ORDER = ("not_started", "drafting", "public_meeting_held", "submitted", "approved", "amended")
+INVENTED_PEOPLE = ["Dolores Quintanar", "Marcus Whitfield", "Yesenia Arbelaez", "Gideon Park", "Ruth Okafor", "Tomas Villaseñor",
+                   "Alma Benavides", "Desmond Achterberg", "Paloma Irigoyen", "Ivan Sokolowski"]
+
+
+def current_school_year(today: date) -> str:
+    start = today.year if today.month >= 7 else today.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def _jurisdiction(session: Session) -> Jurisdiction:
+    state = session.scalars(select(Jurisdiction).where(Jurisdiction.code == "CA")).one()
+    return _upsert(session, Jurisdiction, demo_id("jurisdiction", "lausd"), code="LAUSD",
+                   name="Los Angeles Unified School District", parent_id=state.id, plan_due_month=10, plan_due_day=1,
+                   composition_rules=LAUSD_RULES, description="The Integrated School Safety Plan (ISSP) is due October 1.")
+
+
+def _committees(session: Session, members: dict[str, Organization], schools: dict[str, School]) -> None:
+    """Committees with complete and missing seats and pending CBO nominations, and safety plans in
+    every state with their needs; written directly with demo ids, like the directory."""
+    today = utcnow().date()
+    year = current_school_year(today)
+    term_start, term_end = jurisdictions.school_year_bounds(year)
+    staff = {org_key: person for org_key, (person, _role) in STAFF.items()}
+    for school_name, (seats, cbo, nominating) in COMMITTEES.items():
+        committee = _upsert(session, Committee, demo_id("committee", f"{school_name}:{year}"), school_id=schools[school_name].id,
+                            school_year=year, meeting_schedule="Second Tuesday of each month, 3:30 pm, library")
+        session.flush()
+        for n, role in enumerate(seats):
+            ends = today + timedelta(days=20) if (school_name, role) == ENDING_SOON else term_end
+            person = INVENTED_PEOPLE[(n + len(school_name)) % len(INVENTED_PEOPLE)]
+            _upsert(session, CommitteeMember, demo_id("member", f"{committee.id}:{role}"), committee_id=committee.id,
+                    role=role, name=person, email=_email(person), status=MemberStatus.active, term_start=term_start,
+                    term_end=ends, organization_id=members["school:" + school_name].id if role != "law_enforcement" else members["lapd-csp"].id)
+        for org_key, status in ((cbo, MemberStatus.active), (nominating, MemberStatus.nominated)):
+            if org_key is None:
+                continue
+            person = staff.get(org_key) or PEOPLE["cbo_admin"][0]
+            user = session.scalar(select(User).where(User.email == _email(person)))
+            _upsert(session, CommitteeMember, demo_id("member", f"{committee.id}:cbo:{org_key}"), committee_id=committee.id,
+                    role="cbo_representative", name=person, email=_email(person), user_id=user.id if user else None,
+                    organization_id=members[org_key].id, status=status, term_start=term_start, term_end=term_end,
+                    nominated_by_organization_id=members[org_key].id, nominated_by_user_id=user.id if user else None)
+    for school_name, (state, needs) in PLANS.items():
+        school = schools[school_name]
+        due_on, due_rule = jurisdictions.plan_deadline(session, school, year)
+        plan_id = demo_id("plan", f"{school_name}:{year}")
+        reached = PLAN_ORDER.index(state)
+        _upsert(session, SafetyPlan, plan_id, school_id=school.id, school_year=year, state=state, due_on=due_on,
+                due_rule=due_rule, public_meeting_on=due_on - timedelta(days=30) if reached >= 2 else None,
+                approved_at=LONG_AGO.replace(year=term_start.year, month=9, day=20) if reached >= 4 else None,
+                summary=f"{school_name}'s {year} comprehensive school safety plan.")
+        session.flush()
+        for step in range(1, reached + 1):
+            _upsert(session, PlanTransition, demo_id("plan-transition", f"{plan_id}:{step}"), plan_id=plan_id,
+                    from_state=PLAN_ORDER[step - 1], to_state=PLAN_ORDER[step],
+                    at=LONG_AGO.replace(year=term_start.year, month=8, day=step * 5))
+        for n, (need_type, status, where, program) in enumerate(needs):
+            need_id = demo_id("plan-need", f"{plan_id}:{n}")
+            _upsert(session, PlanNeed, need_id, plan_id=plan_id, need_type=need_type, status=status, priority="high",
+                    description=f"{need_type.replace('_', ' ').capitalize()} need found by the safety assessment.",
+                    location_description=where)
+            session.flush()
+            if program and session.get(PlanNeedProgram, (need_id, demo_id("program", program))) is None:
+                session.add(PlanNeedProgram(need_id=need_id, program_id=demo_id("program", program)))
+    session.flush()
+
+
 def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
     """Load (or refresh) the demo network; returns the demo credentials."""
     hub = _organization(session, "hub", kind=K.network_hub, name="CBS Network Hub", alternate_name="CBS Network",
@@ -680,12 +787,13 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
         users.append({"email": email, "password": password, "name": person, "role": role.value,
                       "organization": members[org_key].name})
 
-    schools = _schools(session, school_orgs)
+    schools = _schools(session, school_orgs, _jurisdiction(session))
     locations = _locations(session, orgs)
     verifier = session.scalar(select(User).where(User.email == users[0]["email"]))  # the network admin
     _programs(session, orgs, schools, locations, verifier)
     _capacity(session, verifier)
     _referrals(session, members, schools)
+    _committees(session, members, schools)
 
     clients = []
     for key, *_rest in AGENCIES:

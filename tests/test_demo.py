@@ -230,3 +230,56 @@ def test_the_demo_rows_hold_no_clear_personal_field(demo):
         for row in demo.execute(select(table)):
             text = repr(tuple(row))
             assert not [s for s in secrets if s in text], table.name
+
+
+# --- committees and plans -------------------------------------------------------------------------
+
+
+def _school_year() -> str:
+    from cbs_network.demo import current_school_year
+
+    return current_school_year(utcnow().date())
+
+
+def test_the_coverage_gap_view_finds_exactly_the_schools_seeded_without_safe_passage(client, network, demo):
+    from cbs_network.demo import SAFE_PASSAGE_GAPS
+
+    reader = network["district_viewer"]
+    rows = client.get("/api/v1/school-safety/safe-passage-gaps", headers=reader.headers).json["items"]
+    assert {row["school_name"] for row in rows} == SAFE_PASSAGE_GAPS
+    assert all(row["locations"] for row in rows)
+
+
+def test_committees_are_complete_or_missing_a_role_with_nominations_pending(client, network, demo):
+    from cbs_network.committees.models import CommitteeMember, MemberStatus
+    from cbs_network.demo import COMMITTEES
+
+    reader = network["district_viewer"]
+    gaps = {row["school_name"]: row for row in client.get(
+        "/api/v1/school-safety/committee-gaps", query_string={"school_year": _school_year()}, headers=reader.headers).json["items"]}
+    complete = {"Roosevelt High School", "Hollenbeck Middle School", "Locke High School"}
+    assert not complete & set(gaps)
+    assert gaps["Garfield High School"]["missing_roles"] == ["cbo_representative"]
+    assert gaps["Jefferson High School"]["missing_roles"] == ["parent"]
+    assert gaps["Fremont High School"]["missing_roles"] == ["pupil"]  # LAUSD seats a student at high schools
+    assert gaps["Jordan High School"]["lacks_cbo_representative"] and gaps["Crenshaw High School"]["lacks_cbo_representative"]
+    without = {name for name, row in gaps.items() if row["committee_id"] is None}
+    assert without and not without & set(COMMITTEES)
+    assert demo.scalar(select(func.count()).select_from(CommitteeMember).where(
+        CommitteeMember.status == MemberStatus.nominated)) == 2
+
+
+def test_plans_are_in_every_state_and_overdue_past_the_district_deadline(client, network, demo):
+    from cbs_network.committees.models import PlanState, SafetyPlan
+
+    plans = demo.scalars(select(SafetyPlan)).all()
+    assert {p.state for p in plans} == set(PlanState)
+    assert {(p.due_on.month, p.due_on.day) for p in plans} == {(10, 1)}  # LAUSD's ISSP date, not the state's
+    year = _school_year()
+    after = (plans[0].due_on + timedelta(days=1)).isoformat()
+    overdue = {row["school_name"]: row for row in client.get(
+        "/api/v1/school-safety/overdue-plans", query_string={"school_year": year, "as_of": after},
+        headers=network["district_viewer"].headers).json["items"]}
+    assert "Roosevelt High School" not in overdue and "Hollenbeck Middle School" not in overdue  # approved
+    assert overdue["Jordan High School"]["plan_state"] == "drafting"
+    assert overdue["Palms Middle School"]["plan_id"] is None  # never opened
