@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from .audit.routes import blp as audit_blp
     from .capacity.routes import blp as capacity_blp
+    from .committees.committee_routes import blp as committees_blp
     from .committees.jurisdiction_routes import blp as jurisdictions_blp
+    from .committees.plan_routes import blp as safety_plans_blp
     from .committees.views_routes import blp as school_safety_blp
     from .directory.locations.routes import blp as locations_blp
     from .directory.programs.routes import blp as programs_blp
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         organizations_blp, identity_blp, clients_blp, audit_blp,
         schools_blp, programs_blp, locations_blp, directory_settings_blp, capacity_blp,
         subjects_blp, referrals_blp, referral_matching_blp,
-        jurisdictions_blp, school_safety_blp,
+        jurisdictions_blp, committees_blp, school_safety_blp, safety_plans_blp,
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)

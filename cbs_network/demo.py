@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .capacity.models import CapacityHistory, CapacityProfile, SlotUnit
+from . import clock
 from .db import utcnow
 from .directory.models import (
     GRADES,
@@ -705,7 +706,7 @@ def _jurisdiction(session: Session) -> Jurisdiction:
 def _committees(session: Session, members: dict[str, Organization], schools: dict[str, School]) -> None:
     """Committees with complete and missing seats and pending CBO nominations, and safety plans in
     every state with their needs; written directly with demo ids, like the directory."""
-    today = utcnow().date()
+    today = clock.today()
     year = current_school_year(today)
     term_start, term_end = jurisdictions.school_year_bounds(year)
     staff = {org_key: person for org_key, (person, _role) in STAFF.items()}

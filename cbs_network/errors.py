@@ -51,3 +51,8 @@ class PreconditionRequired(DomainError):
 
 class ValidationFailed(DomainError):
     status, slug, title = 422, "validation-error", "Validation failed"
+
+
+def field_error(field: str, message: str, *, location: str = "json") -> ValidationFailed:
+    """A 422 naming one field of the body (or, with location="query", of the query string)."""
+    return ValidationFailed(message, errors={location: {field: [message]}})

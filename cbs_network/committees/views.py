@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ..directory.models import ProgramType, School, SchoolStatus
 from ..directory.service_areas import school_ids_served
 from ..errors import Conflict
-from . import jurisdictions
-from .models import Committee, CommitteeMember, MemberStatus, NeedStatus, PlanNeed, PlanState, SafetyPlan
+from . import committees, jurisdictions
+from .models import Committee, NeedStatus, PlanNeed, PlanState, SafetyPlan
 
 SCHOOL_COLUMNS = ("school_id", "cds_code", "school_name", "region", "board_district")
 
@@ -34,28 +34,22 @@ def _row(school: School, **details: Any) -> dict[str, Any]:
             "board_district": school.board_district, **details}
 
 
-def seated_on(member: CommitteeMember, on: date) -> bool:
-    """An active member whose term covers the day."""
-    return (member.status is MemberStatus.active and (member.term_start is None or member.term_start <= on)
-            and (member.term_end is None or member.term_end >= on))
-
-
 def committee_gaps(
     session: Session, *, school_year: str, as_of: date, region: str | None = None, board_district: int | None = None
 ) -> list[dict[str, Any]]:
     """Schools without a committee for the year, or whose committee lacks a required role."""
     schools = _schools(session, region, board_district)
-    committees = {c.school_id: c for c in session.scalars(
+    by_school = {c.school_id: c for c in session.scalars(
         select(Committee).where(Committee.school_year == school_year, Committee.school_id.in_([s.id for s in schools])))}
     chains: dict[uuid.UUID | None, list] = {}
     rows = []
     for school in schools:
-        committee = committees.get(school.id)
+        committee = by_school.get(school.id)
         if school.jurisdiction_id not in chains:
             chains[school.jurisdiction_id] = jurisdictions.chain(session, school.jurisdiction_id)
         required = jurisdictions.roles_required(chains[school.jurisdiction_id], school.grade_high)
-        seated = [m.role.value for m in committee.members if seated_on(m, as_of)] if committee else []
-        missing = sorted(role for role, rule in required.items() if seated.count(role) < rule["minimum"])
+        seated = [m.role.value for m in committee.members if committees.is_seated(m, as_of)] if committee else []
+        missing = committees.missing_roles(required, seated)
         if committee is None or missing:
             rows.append(_row(school, committee_id=committee.id if committee else None, missing_roles=missing,
                              lacks_cbo_representative="cbo_representative" not in seated))

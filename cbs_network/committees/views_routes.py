@@ -5,7 +5,8 @@ from typing import Any, Callable
 import marshmallow as ma
 from marshmallow import validate
 
-from ..db import session, utcnow
+from .. import clock
+from ..db import session
 from ..http.api import Blueprint
 from ..http.csv_export import CSV_RESPONSE, csv_response
 from ..http.schemas import Schema
@@ -27,7 +28,7 @@ class ViewArgsSchema(Schema):
 
 class YearViewArgsSchema(ViewArgsSchema):
     school_year = ma.fields.String(required=True, validate=check_school_year, metadata={"example": "2026-27"})
-    as_of = ma.fields.Date(load_default=None, metadata={"description": "Judge terms and deadlines on this day (default today, UTC)"})
+    as_of = ma.fields.Date(load_default=None, metadata={"description": "Judge terms and deadlines on this day (default today in Los Angeles)"})
 
 
 class SafePassageArgsSchema(ViewArgsSchema):
@@ -91,7 +92,7 @@ def committee_gaps(args):
     network's CBO representative, a district's pupil rule); members count while active and
     within their term on `as_of`.
     """
-    rows = _view(args, views.committee_gaps, school_year=args["school_year"], as_of=args["as_of"] or utcnow().date())
+    rows = _view(args, views.committee_gaps, school_year=args["school_year"], as_of=args["as_of"] or clock.today())
     return _answer(rows, CommitteeGapSchema, args, f"committee-gaps-{args['school_year']}.csv")
 
 
@@ -107,7 +108,7 @@ def overdue_plans(args):
 
     A school that never opened a plan counts too, against its jurisdiction's deadline.
     """
-    rows = _view(args, views.overdue_plans, school_year=args["school_year"], as_of=args["as_of"] or utcnow().date())
+    rows = _view(args, views.overdue_plans, school_year=args["school_year"], as_of=args["as_of"] or clock.today())
     return _answer(rows, OverduePlanSchema, args, f"overdue-plans-{args['school_year']}.csv")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, case, func, literal
 from sqlalchemy.orm import Session
 
-from ..errors import ValidationFailed
+from ..errors import field_error
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -62,25 +62,23 @@ def near_point(
     from .models import School
 
     if near_school is not None and (near_lat is not None or near_lon is not None):
-        raise _query_error("near_school", "Give near_school or near_lat and near_lon, not both.")
+        raise field_error("near_school", "Give near_school or near_lat and near_lon, not both.", location="query")
     if (near_lat is None) != (near_lon is None):
-        raise _query_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.")
+        raise field_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.", location="query")
     if near_school is None and near_lat is None:
         if radius_m is not None:
-            raise _query_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.")
+            raise field_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.", location="query")
         return None
     if radius_m is not None and radius_m > max_radius_m:
-        raise _query_error("radius_m", f"The radius may be at most {max_radius_m:g} meters.")
+        raise field_error("radius_m", f"The radius may be at most {max_radius_m:g} meters.", location="query")
     radius = radius_m if radius_m is not None else max_radius_m
     if near_school is None:
         return NearPoint(near_lat, near_lon, radius, None)  # type: ignore[arg-type]
     origin = session.get(School, near_school)
     if origin is None:
-        raise _query_error("near_school", "No school with this id.")
+        raise field_error("near_school", "No school with this id.", location="query")
     if origin.latitude is None or origin.longitude is None:
-        raise _query_error("near_school", "This school has no coordinates.")
+        raise field_error("near_school", "This school has no coordinates.", location="query")
     return NearPoint(origin.latitude, origin.longitude, radius, origin.id)
 
 
-def _query_error(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={"query": {field: [message]}})

@@ -5,7 +5,7 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from ..db import utcnow
+from .. import clock
 from ..directory.models import ProgramType
 from ..directory.programs.schemas import Grade, LanguageCode
 from ..directory.schools.schemas import GRADE_ENUM
@@ -24,7 +24,7 @@ REASON = validate.Length(min=1, max=2000)
 
 
 def _not_future(value: date) -> None:
-    if value > utcnow().date():
+    if value > clock.today():
         raise ma.ValidationError("Must not be in the future.")
 
 

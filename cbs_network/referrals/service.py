@@ -16,7 +16,7 @@ from ..db import utcnow
 from ..directory.models import Program, ProgramStatus, School
 from ..directory.programs import policy as programs_policy
 from ..directory.settings import service as settings_service
-from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, field_error
 from ..events.service import record_event
 from ..http.idempotency import IdempotencyKey, body_context
 from ..http.schemas import WithFields
@@ -30,15 +30,12 @@ from .models import (
     Consent, DisclosureBasis, EmergencyReview, Referral, ReferralNote, ReferralState, ReferralTransition, Subject,
 )
 from .policy import PersonalAccess
-from .transitions import OUTCOME_REQUIRED, REASON_REQUIRED, RELEASES_PLACE, TRANSITIONS, Party, allowed_for, allowed_from
+from ..workflow import allowed_for, allowed_from, invalid_transition
+from .transitions import OUTCOME_REQUIRED, REASON_REQUIRED, RELEASES_PLACE, TRANSITIONS, Party
 
 S = ReferralState
 AUDITED = ("state", "urgency", "need_type", "target_program_id", "consent_id", "school_id", "service_due_on",
            "holds_slot", "on_waitlist", "outcome_enrollment_status", "emergency_review")
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={"json": {field: [message]}})
 
 
 # --- deadlines ---------------------------------------------------------------------------------
@@ -86,7 +83,7 @@ def present(session: Session, principal: Principal, referral: Referral, *, detai
             "reviewed_by_user_id": referral.emergency_reviewed_by_user_id, "reviewed_at": referral.emergency_reviewed_at,
             "review_note": referral.emergency_review_note,
         } if referral.emergency_reason else None,
-        "allowed_transitions": allowed_for(referral.state, _parties(principal, referral))
+        "allowed_transitions": allowed_for(TRANSITIONS, referral.state, _parties(principal, referral))
         if principal.has_scope("referrals:write") else [],
     }
     if not detail:
@@ -141,7 +138,7 @@ def list_query(
 def _target_program(session: Session, principal: Principal, program_id: uuid.UUID) -> Program:
     program = session.scalar(select(Program).where(Program.id == program_id, programs_policy.visible(principal)))
     if program is None:
-        raise _invalid("target_program_id", "No program with this id.")
+        raise field_error("target_program_id", "No program with this id.")
     return program
 
 
@@ -156,14 +153,14 @@ def _check_accepting(session: Session, program: Program) -> None:
 def _check_consent(session: Session, referral: Referral, target: Organization, consent_id: uuid.UUID) -> Consent:
     consent = session.get(Consent, consent_id)
     if consent is None or consent.subject_id != referral.subject_id:
-        raise _invalid("consent_id", "No consent with this id for this subject.")
+        raise field_error("consent_id", "No consent with this id for this subject.")
     status = subjects.consent_status(consent, subjects.today())
     if status != "active":
-        raise _invalid("consent_id", f"The consent is {status.replace('_', ' ')}; it cannot be used to send a referral.")
+        raise field_error("consent_id", f"The consent is {status.replace('_', ' ')}; it cannot be used to send a referral.")
     if str(target.id) not in consent.covers_organization_ids and target.kind.value not in consent.covers_organization_kinds:
-        raise _invalid("consent_id", "The consent does not cover the receiving organization.")
+        raise field_error("consent_id", "The consent does not cover the receiving organization.")
     if referral.need_type.value not in consent.purposes:
-        raise _invalid("consent_id", f"The consent does not cover the purpose {referral.need_type.value}.")
+        raise field_error("consent_id", f"The consent does not cover the purpose {referral.need_type.value}.")
     return consent
 
 
@@ -175,7 +172,7 @@ def _send(
     program = session.get(Program, referral.target_program_id)
     _check_accepting(session, program)
     if consent_id is not None and emergency_reason:
-        raise _invalid("emergency_reason", "Send either a consent or an emergency exception, not both.")
+        raise field_error("emergency_reason", "Send either a consent or an emergency exception, not both.")
     if consent_id is not None:
         referral.consent_id = _check_consent(session, referral, session.get(Organization, program.organization_id), consent_id).id
     elif emergency_reason:
@@ -184,7 +181,7 @@ def _send(
         referral.emergency_declared_at = utcnow()
         referral.emergency_review = EmergencyReview.pending
     else:
-        raise _invalid("consent_id", "A referral is sent with a consent covering the receiver and purpose, "
+        raise field_error("consent_id", "A referral is sent with a consent covering the receiver and purpose, "
                                      "or with an emergency exception (emergency_reason).")
     referral.requested_at = utcnow()
 
@@ -193,10 +190,10 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
     try:
         subject = subjects.get(session=session, principal=principal, subject_id=data["subject_id"])
     except NotFound:
-        raise _invalid("subject_id", "Your organization records no subject with this id.") from None
+        raise field_error("subject_id", "Your organization records no subject with this id.") from None
     program = _target_program(session, principal, data["target_program_id"])
     if data.get("school_id") and session.get(School, data["school_id"]) is None:
-        raise _invalid("school_id", "No school with this id.")
+        raise field_error("school_id", "No school with this id.")
     referral = Referral(
         id=uuid.uuid4(), source_organization_id=principal.organization_id, source_user_id=principal.user_id,
         target_program_id=program.id, target_organization_id=program.organization_id, subject_id=subject.id,
@@ -210,7 +207,7 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
         referral.state = S.requested
         _send(session, principal, referral, consent_id=data.get("consent_id"), emergency_reason=data.get("emergency_reason"))
     elif data.get("consent_id") or data.get("emergency_reason"):
-        raise _invalid("state", "A draft carries no consent or emergency exception yet: give them when sending it.")
+        raise field_error("state", "A draft carries no consent or emergency exception yet: give them when sending it.")
     session.add(referral)
     session.add(ReferralTransition(id=uuid.uuid4(), referral_id=referral.id, from_state=None, to_state=referral.state,
                                    **_actor(principal)))
@@ -243,15 +240,15 @@ def _event(session: Session, principal: Principal | None, referral: Referral, ty
 
 def _check_body(to: S, data: dict[str, Any]) -> None:
     if to in REASON_REQUIRED and not data.get("reason"):
-        raise _invalid("reason", f"A reason is required to move a referral to {to.value}.")
+        raise field_error("reason", f"A reason is required to move a referral to {to.value}.")
     if to in OUTCOME_REQUIRED and not data.get("outcome"):
-        raise _invalid("outcome", f"The outcome (enrollment status, services delivered) is required for {to.value}.")
+        raise field_error("outcome", f"The outcome (enrollment status, services delivered) is required for {to.value}.")
     if data.get("outcome") and to not in OUTCOME_REQUIRED:
-        raise _invalid("outcome", "An outcome is recorded only when the referral is completed or failed.")
+        raise field_error("outcome", "An outcome is recorded only when the referral is completed or failed.")
     if data.get("waitlist_if_full") and to is not S.accepted:
-        raise _invalid("waitlist_if_full", "Only an acceptance can go to the waitlist.")
+        raise field_error("waitlist_if_full", "Only an acceptance can go to the waitlist.")
     if (data.get("consent_id") or data.get("emergency_reason")) and to is not S.requested:
-        raise _invalid("consent_id", "A consent or emergency exception is given only when sending a draft.")
+        raise field_error("consent_id", "A consent or emergency exception is given only when sending a draft.")
 
 
 def _take_place(session: Session, principal: Principal, referral: Referral, *, waitlist_if_full: bool) -> None:
@@ -290,15 +287,11 @@ def transition(*, session: Session, principal: Principal, referral_id: uuid.UUID
     start, to = referral.state, data["to"]
     party = TRANSITIONS.get((start, to))
     if party is None:
-        raise InvalidTransition(
-            f"A referral in state {start.value} cannot move to {to.value}; "
-            f"allowed: {', '.join(t['to'] + ' (by the ' + t['by'] + ')' for t in allowed_from(start)) or 'none, it is final'}.",
-            current_state=start.value, allowed_transitions=allowed_from(start),
-        )
+        raise invalid_transition("A referral", TRANSITIONS, start, to)
     if party not in _parties(principal, referral):
         who = "referring" if party is Party.requester else "receiving"
         raise Forbidden(f"Only the {who} organization may move a referral from {start.value} to {to.value}.",
-                        allowed_transitions=allowed_from(start))
+                        allowed_transitions=allowed_from(TRANSITIONS, start))
     _check_body(to, data)
     before = audit.snapshot(referral, AUDITED)
     if to is S.requested:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
+from .. import clock
 from ..db import utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..http.etag import check_version
@@ -33,9 +34,7 @@ CONSENT_FIELDS = (
 )
 
 
-def today() -> date:
-    """The date consents are judged by (UTC: an expiry ends at most hours early, never late)."""
-    return utcnow().date()
+today = clock.today  # the date consents are judged by
 
 
 def _context(subject_id: uuid.UUID) -> str:

@@ -47,11 +47,3 @@ TRANSITIONS: dict[tuple[S, S], Party] = {
     **{(state, S.entered_in_error): Party.requester for state in S if state is not S.entered_in_error},
 }
 
-
-def allowed_from(state: S) -> list[dict[str, str]]:
-    """The moves out of `state`, each with the party that may make it."""
-    return [{"to": to.value, "by": party.value} for (start, to), party in TRANSITIONS.items() if start is state]
-
-
-def allowed_for(state: S, parties: set[Party]) -> list[str]:
-    return [to.value for (start, to), party in TRANSITIONS.items() if start is state and party in parties]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ...capacity.models import CapacityProfile
 from ...db import utcnow
-from ...errors import ValidationFailed
+from ...errors import field_error
 from ...http.pagination import keyset_rows, next_link_header, paginate
 from ...identity.principal import Principal
 from .. import geo
@@ -33,14 +33,10 @@ def max_radius_m() -> float:
     return float(current_app.config["CBS_SETTINGS"].directory_max_radius_m)
 
 
-def _query_error(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={"query": {field: [message]}})
-
-
 def _school(session: Session, school_id: uuid.UUID, field: str) -> School:
     school = session.get(School, school_id)
     if school is None:
-        raise _query_error(field, "Unknown school.")
+        raise field_error(field, "Unknown school.", location="query")
     return school
 
 

@@ -40,10 +40,6 @@ def get(*, session: Session, principal: Principal | None, school_id: uuid.UUID) 
 # --- search -------------------------------------------------------------------------------------
 
 
-def _query_error(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={"query": {field: [message]}})
-
-
 def search(
     *,
     session: Session,
