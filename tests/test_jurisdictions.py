@@ -98,6 +98,9 @@ def test_only_network_admins_keep_the_rules_with_if_match(client, network):
                          headers=if_match(admin.headers, 1))
     assert_problem(cycle, 422)
     assert_problem(client.get(f"{URL}/{uuid.uuid4()}", headers=admin.headers), 404)
+    # A deadline rule for a jurisdiction that does not exist.
+    assert_problem(client.patch(f"{URL}/{uuid.uuid4()}", json={"plan_due_month": 10, "plan_due_day": 1},
+                                headers=if_match(admin.headers, 1)), 404)
 
 
 def test_a_school_is_placed_in_a_known_jurisdiction_only(client, db_session, network):
