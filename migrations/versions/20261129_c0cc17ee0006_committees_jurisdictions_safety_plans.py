@@ -205,6 +205,8 @@ def upgrade() -> None:
                         "grades 9-12 (AB 3199) is not listed: add it here once enacted.",
          "version": 1, "created_at": now, "updated_at": now},
     ])
+    # The network's schools are California public schools: the state's rules apply to those already listed.
+    op.execute(sa.text("UPDATE schools SET jurisdiction_id = :ca").bindparams(sa.bindparam("ca", CALIFORNIA_ID, type_=sa.Uuid())))
 
 
 def downgrade() -> None:
