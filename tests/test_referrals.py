@@ -17,7 +17,7 @@ from cbs_network.referrals.models import Referral, ReferralState
 from cbs_network.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
 
 from .helpers import assert_problem
-from .referral_setup import BODIES, OUTCOME, REASON, make_consent, make_program, make_subject, move, new_case, referral_in_state
+from .referral_setup import BODIES, OUTCOME, PERSON, REASON, consent_body, make_consent, make_program, make_subject, move, new_case, referral_in_state
 
 SOURCE, TARGET = "district_coordinator", "cbo_caseworker"
 STATES = [s.value for s in ReferralState]
@@ -72,7 +72,7 @@ def test_sending_records_the_first_transition_audit_and_an_event_without_persona
     assert audit.changes["need_description"]["after"] == "***"
 
 
-def test_a_draft_is_sent_later_with_its_consent(client, db_session, network, parties):
+def test_a_draft_is_sent_later_with_itsconsent_body(client, db_session, network, parties):
     source, target = parties
     case = new_case(client, db_session, network)
     draft = case.send(client, source, state="draft", consent_id=None).json
@@ -222,8 +222,8 @@ def test_a_stored_response_without_personal_fields_is_replayed_and_kept_encrypte
     subject = make_subject(client, source)
     headers = {**source.headers, "Idempotency-Key": "consent-1"}
     url = f"/api/v1/subjects/{subject['id']}/consents"
-    first = client.post(url, json=_consent(), headers=headers)
-    again = client.post(url, json=_consent(), headers=headers)
+    first = client.post(url, json=consent_body(), headers=headers)
+    again = client.post(url, json=consent_body(), headers=headers)
     assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json == first.json
     stored_body = db_session.scalars(select(IdempotencyKey.response_body)).one()
@@ -240,15 +240,9 @@ def test_subject_input_is_validated(client, network, db_session, parties):
                            ({"grade": "13"}, "grade"), ({"preferred_language": "xx"}, "preferred_language"),
                            ({"district_student_id": "S 1;DROP"}, "district_student_id"),
                            ({"guardian": {"phone": "123"}}, "guardian")):
-        response = client.post("/api/v1/subjects", json={**_person(), **changes}, headers=source.headers)
+        response = client.post("/api/v1/subjects", json={**dict(PERSON), **changes}, headers=source.headers)
         assert_problem(response, 422)
         assert field in response.json["errors"]["json"], (field, response.json)
-
-
-def _person():
-    from .referral_setup import PERSON
-
-    return dict(PERSON)
 
 
 def test_a_subject_is_corrected_with_if_match(client, network, parties):
@@ -272,18 +266,12 @@ def test_consent_is_given_by_the_guardian_of_a_minor_or_the_eligible_student(cli
     source, _ = parties
     subject = make_subject(client, source, date_of_birth=date_of_birth)
     response = client.post(f"/api/v1/subjects/{subject['id']}/consents",
-                           json=_consent(given_by=given_by), headers=source.headers)
+                           json=consent_body(given_by=given_by), headers=source.headers)
     if ok:
         assert response.status_code == 201 and response.json["status"] == "active"
     else:
         assert_problem(response, 422)
         assert "given_by" in response.json["errors"]["json"]
-
-
-def _consent(**changes):
-    from .referral_setup import consent_body
-
-    return consent_body(**changes)
 
 
 def test_consent_input_is_validated(client, network, parties):
@@ -295,7 +283,7 @@ def test_consent_input_is_validated(client, network, parties):
                            ({"covers_organization_kinds": []}, "covers_organization_ids"), ({"purposes": []}, "purposes"),
                            ({"covers_organization_ids": [str(uuid.uuid4())]}, "covers_organization_ids"),
                            ({"method": "verbal"}, "method")):
-        response = client.post(url, json=_consent(**changes), headers=source.headers)
+        response = client.post(url, json=consent_body(**changes), headers=source.headers)
         assert_problem(response, 422)
         assert field in response.json["errors"]["json"], (field, response.json)
     assert client.get(url, headers=source.headers).json["items"] == []

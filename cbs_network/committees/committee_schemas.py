@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from ..http.api import versioned
 from ..http.pagination import SyncPageArgsSchema, page_schema
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
 from .models import MemberRole, MemberStatus
 from .schemas import check_school_year
 
@@ -17,13 +17,6 @@ REASON = validate.Length(min=1, max=2000)
 # A CBO puts its staff forward to represent the organization or the community, not to fill the
 # seats the law reserves for school staff, parents and pupils.
 NOMINABLE_ROLES = (MemberRole.cbo_representative, MemberRole.community_member, MemberRole.other)
-
-
-class _NotEmpty(Schema):
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        if not data:
-            raise ma.ValidationError("Send at least one field to change.")
 
 
 # --- committees --------------------------------------------------------------------------------
@@ -37,7 +30,7 @@ class CommitteeCreateSchema(Schema):
     notes = ma.fields.String(load_default=None, allow_none=True, validate=TEXT)
 
 
-class CommitteeUpdateSchema(_NotEmpty):
+class CommitteeUpdateSchema(ChangeSchema):
     meeting_schedule = ma.fields.String(allow_none=True, validate=TEXT)
     notes = ma.fields.String(allow_none=True, validate=TEXT)
 
@@ -104,7 +97,7 @@ class MemberCreateSchema(Schema):
     term_end = ma.fields.Date(load_default=None, allow_none=True)
 
 
-class MemberUpdateSchema(_NotEmpty):
+class MemberUpdateSchema(ChangeSchema):
     name = ma.fields.String(validate=NAME)
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
     organization_id = ma.fields.UUID(allow_none=True)

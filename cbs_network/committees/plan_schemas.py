@@ -6,20 +6,13 @@ from marshmallow import validate
 from ..directory.models import ProgramType
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema, page_schema
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
 from .models import NeedPriority, NeedStatus, PlanState
 from .schemas import check_school_year
 
 SUMMARY = validate.Length(max=10_000)
 NOTE = validate.Length(min=1, max=2000)
 MEETING_DESCRIPTION = "The public meeting on the plan at the school (Ed Code 32288); may be set ahead as the planned date"
-
-
-class _NotEmpty(Schema):
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        if not data:
-            raise ma.ValidationError("Send at least one field to change.")
 
 
 # --- plans -------------------------------------------------------------------------------------
@@ -32,7 +25,7 @@ class SafetyPlanCreateSchema(Schema):
     public_meeting_on = ma.fields.Date(load_default=None, allow_none=True, metadata={"description": MEETING_DESCRIPTION})
 
 
-class SafetyPlanUpdateSchema(_NotEmpty):
+class SafetyPlanUpdateSchema(ChangeSchema):
     summary = ma.fields.String(allow_none=True, validate=SUMMARY)
     public_meeting_on = ma.fields.Date(allow_none=True, metadata={"description": MEETING_DESCRIPTION})
 
@@ -79,7 +72,7 @@ class PlanNeedCreateSchema(_NeedFields):
     program_ids = ma.fields.List(ma.fields.UUID(), load_default=list, validate=validate.Length(max=50))
 
 
-class PlanNeedUpdateSchema(_NeedFields, _NotEmpty):
+class PlanNeedUpdateSchema(_NeedFields, ChangeSchema):
     pass
 
 

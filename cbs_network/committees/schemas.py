@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..http.api import versioned
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
 from .models import MemberRole
 
 SCHOOL_YEAR = validate.Regexp(r"^[0-9]{4}-[0-9]{2}$", error='A school year like "2026-27".')
@@ -56,11 +56,8 @@ class JurisdictionCreateSchema(_JurisdictionFields):
     description = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
-class JurisdictionUpdateSchema(_JurisdictionFields):
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        if not data:
-            raise ma.ValidationError("Send at least one field to change.")
+class JurisdictionUpdateSchema(_JurisdictionFields, ChangeSchema):
+    pass
 
 
 @versioned

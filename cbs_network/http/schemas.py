@@ -34,3 +34,12 @@ class WithFields:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._obj, name)
+
+
+class ChangeSchema(Schema):
+    """A PATCH body: any of its fields, and at least one."""
+
+    @ma.validates_schema
+    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.")

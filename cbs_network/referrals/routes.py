@@ -11,7 +11,7 @@ from ..http.csv_export import CSV_RESPONSE
 from ..http.pagination import PageArgsSchema, keyset_rows, next_link_header, page_schema, paginate
 from ..identity.principal import current_principal
 from . import disclosures, service
-from .models import Disclosure, ReferralNote
+from .models import Disclosure, Referral, ReferralNote
 from .schemas import (
     DisclosurePageSchema, DisclosureQuerySchema, EmergencyReviewSchema, NoteCreateSchema, NoteSchema, ReferralCreateSchema,
     ReferralPageSchema, ReferralQuerySchema, ReferralSchema, TransitionCreateSchema,
@@ -67,7 +67,7 @@ def _detail(referral: Any) -> Any:
 def _page(box: str, args: dict[str, Any]) -> Any:
     principal = current_principal()
     body, headers = paginate(session(), service.list_query(session=session(), principal=principal, box=box, **args),
-                             service.Referral, args)
+                             Referral, args)
     body["items"] = [service.present(session(), principal, referral) for referral in body["items"]]
     return body, headers
 

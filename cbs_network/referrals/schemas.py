@@ -11,7 +11,7 @@ from ..directory.programs.schemas import Grade, LanguageCode
 from ..directory.schools.schemas import GRADE_ENUM
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema, page_schema
-from ..http.schemas import RecordSchema, Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, RecordSchema, Schema, VersionedRecordSchema
 from ..organizations.models import OrganizationKind
 from .models import (
     ConsentGiver, ConsentMethod, DisclosureBasis, EmergencyReview, EnrollmentStatus, ReferralState, Urgency,
@@ -68,13 +68,8 @@ class SubjectCreateSchema(SubjectPersonalSchema):
     preferred_language = LanguageCode(load_default=None, allow_none=True)
 
 
-class SubjectUpdateSchema(SubjectCreateSchema):
+class SubjectUpdateSchema(SubjectCreateSchema, ChangeSchema):
     """Any of the fields; omitted ones keep their values (used with partial=True)."""
-
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        if not data:
-            raise ma.ValidationError("Send at least one field to change.")
 
 
 @versioned
