@@ -366,6 +366,7 @@ def test_inviting_an_existing_user_adds_a_membership(client, network, db_session
     assert response.status_code == 201
     body = response.get_json()
     assert body["user"]["id"] == str(existing.id)
+    assert body["status"] == "pending"
     assert body["invitation_url"] is None and body["invitation_expires_at"] is None
     user = fresh(db_session, User, existing.id)
     assert user.password_hash == password_hash and user.invitation_token_hash is None
@@ -528,9 +529,10 @@ def test_the_last_admin_cannot_be_removed(client, network, db_session):
 def test_removing_a_membership_revokes_the_users_tokens_for_that_organization(client, network, db_session):
     admin = network["district_admin"]
     member = network["district_coordinator"]
-    # The member also works for the city, with a token acting there.
+    # The member also works for the city, with a token acting there (through a network-wide client).
     factories.MembershipFactory(user=member.user, organization=network.city, role=Role.viewer)
-    city_token = issue(db_session, client=member.client, user=member.user, organization=network.city)
+    explorer = factories.OAuthClientFactory(organization=network.hub, network_wide=True)
+    city_token = issue(db_session, client=explorer, user=member.user, organization=network.city)
     db_session.expunge_all()
     membership = membership_of(db_session, member.user, network.district)
     url = f"/api/v1/memberships/{membership.id}"
@@ -604,6 +606,8 @@ def test_reissue_an_invitation(client, network, db_session):
 
 def test_reissue_is_only_for_invited_users(client, network, db_session):
     target = network["district_viewer"].user
+    db_session.get(User, target.id).created_by_organization_id = network.district.id
+    db_session.commit()
     assert_problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["district_admin"].headers), 409)
     assert fresh(db_session, User, target.id).invitation_token_hash is None
     assert_problem(client.post(f"/api/v1/users/{target.id}/invitation", headers=network["city_admin"].headers), 404)
@@ -686,11 +690,19 @@ def _deactivate(client, network, db_session, user_id):
     assert response.status_code == 200
 
 
-def test_a_deactivated_user_is_not_silently_added_to_another_organization(client, network, db_session):
+def test_a_deactivated_user_is_only_offered_a_membership_and_the_answer_tells_nothing(client, network, db_session):
     target = network["district_viewer"].user
     _deactivate(client, network, db_session, target.id)
-    assert_problem(invite(client, network["city_admin"], network.city, email=target.email, role="viewer"), 409)
-    assert membership_of(db_session, target, network.city) is None
+    active_target = network["city_admin"].user  # another existing account, still active
+
+    answers = [invite(client, network["city_admin"], network.city, email=user.email, role="viewer")
+               for user in (target, active_target)]
+
+    assert [a.status_code for a in answers] == [201, 409]  # the city admin is already a member of the city
+    body = answers[0].get_json()
+    assert body["status"] == "pending"
+    assert body["user"]["is_active"] is None and body["user"]["is_invited"] is None and body["user"]["last_login_at"] is None
+    assert membership_of(db_session, target, network.city).status.value == "pending"
 
 
 def test_no_new_invitation_link_for_a_deactivated_user(client, network, db_session):

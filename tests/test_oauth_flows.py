@@ -27,7 +27,7 @@ from cbs_network import create_app
 from cbs_network.audit.models import AuditRecord
 from cbs_network.identity.models import User
 from cbs_network.identity.roles import Role
-from cbs_network.oauth.models import OAuthToken, token_hash
+from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 from cbs_network.organizations.models import Organization, OrganizationKind, OrganizationStatus
 
 from . import factories
@@ -92,8 +92,10 @@ def seed(hub: Hub) -> Seed:
                      token_endpoint_auth_method="client_secret_post"),
         "web": dict(organization=cbo, grant_types=["authorization_code", "refresh_token"], scope=user_scopes,
                     redirect_uris=[REDIRECT_URI, OTHER_REDIRECT_URI]),
+        # The hub's own public client, network-wide like the explorer; "web" is the CBO's and acts only for it.
         "spa": dict(organization=hub_org, grant_types=["authorization_code", "refresh_token"], scope=user_scopes,
-                    redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none", client_secret_hash=None),
+                    redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none", client_secret_hash=None,
+                    network_wide=True),
         "introspector": dict(organization=hub_org, grant_types=["client_credentials"], scope="organizations:read"),
     }
     clients = {name: factories.OAuthClientFactory(**spec).client_id for name, spec in specs.items()}
@@ -274,14 +276,15 @@ def test_suspended_organization_gets_no_token_and_its_tokens_are_refused(hub, se
 
 @pytest.mark.parametrize("name", ["web", "spa"])
 def test_authorization_code_with_pkce(hub, seed, name):
-    client, token = user_token(hub, seed, name, organization_id=str(seed.district.id))
+    acting = seed.district if name == "spa" else seed.cbo  # the CBO's own client acts only for the CBO
+    client, token = user_token(hub, seed, name, organization_id=str(acting.id))
     assert token["scope"] == "organizations:read"
     assert token["refresh_token"]
     assert client.get(hub.endpoint("/api/v1/organizations")).status_code == 200
     with hub.db() as s:
         row = s.scalar(select(OAuthToken).where(OAuthToken.access_token_hash == token_hash(token["access_token"])))
         assert row.user_id == seed.user_id
-        assert row.organization_id == seed.district.id  # the organization chosen at consent
+        assert row.organization_id == acting.id  # the organization chosen at consent
         assert row.refresh_token_hash == token_hash(token["refresh_token"])
         assert row.refresh_expires_at is not None
 
@@ -291,17 +294,42 @@ def test_consent_page_lists_client_scopes_and_active_organizations(hub, seed):
         suspended = factories.OrganizationFactory(name="Suspended Org", status=OrganizationStatus.suspended)
         factories.MembershipFactory(user=s.get(User, seed.user_id), organization=suspended)
         s.commit()
-    client = code_client(hub, seed, scope="organizations:read users:read")
+    client = code_client(hub, seed, "spa", scope="organizations:read users:read")
     url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=generate_token(48))
     browser = requests.Session()
     sign_in(hub, browser, seed.email)
     page = browser.get(url)
     assert page.status_code == 200
-    assert "Safe Passages CBO" in page.text  # the client's organization and a membership
     assert "Read the network&#39;s member organizations" in page.text
     assert "Read the users and memberships of your organization" in page.text
     assert set(option_values(page.text)) == {str(seed.cbo.id), str(seed.district.id)}
     assert "Suspended Org" not in page.text
+
+
+def test_a_client_an_organization_registered_acts_only_for_it(hub, seed):
+    """Consent phishing: the CBO's client must not get a token acting for the district, though its
+    user belongs to both."""
+    client = code_client(hub, seed, "web")
+    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=generate_token(48))
+    browser = requests.Session()
+    sign_in(hub, browser, seed.email)
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert "Safe Passages CBO" in page.text and "acts only for Safe Passages CBO" in page.text
+    assert option_values(page.text) == [str(seed.cbo.id)]
+    forged = browser.post(url, allow_redirects=False, data={
+        "csrf_token": form_value(page.text, "csrf_token"), "organization_id": str(seed.district.id), "decision": "allow"})
+    assert forged.status_code == 400 and "Location" not in forged.headers
+
+
+def test_a_token_of_an_organization_bound_client_acting_elsewhere_is_refused(hub, seed):
+    """Tokens issued before a client lost network-wide reach (or forged rows) are refused at once."""
+    with hub.db() as s:
+        web = s.scalar(select(OAuthClient).where(OAuthClient.client_id == seed.clients["web"]))
+        elsewhere = factories.issue_token(s, client=web, user=s.get(User, seed.user_id), organization=s.get(Organization, seed.district.id))
+        own = factories.issue_token(s, client=web, user=s.get(User, seed.user_id), organization=s.get(Organization, seed.cbo.id))
+    assert api_status(hub, elsewhere) == 401
+    assert api_status(hub, own) == 200
 
 
 def test_consent_deny_returns_access_denied(hub, seed):
@@ -420,7 +448,7 @@ def test_user_without_active_membership_cannot_authorize(hub, seed):
     assert sign_in(hub, browser, email).status_code == 303
     page = browser.get(url, allow_redirects=False)
     assert page.status_code == 403
-    assert "not a member of any active organization" in page.text
+    assert "not an active member of any organization this application" in page.text
     assert 'value="allow"' not in page.text
     forged = browser.post(url, allow_redirects=False, data={
         "csrf_token": form_value(page.text, "csrf_token"), "organization_id": org_id, "decision": "allow"})

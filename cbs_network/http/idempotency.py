@@ -4,9 +4,13 @@ The key row is written in the same transaction as the work it protects, so a sto
 exists exactly when the work committed. Concurrent requests with one key are told apart with a
 transaction-scoped advisory lock on PostgreSQL (409 while the first is in flight); SQLite
 serialises writers itself, so there the second request waits and then gets the replay.
-Stored responses are encrypted, and one that carried a student's personal fields is not kept at
-all: replaying it would disclose them again without the need-to-know check (a consent may have
-been revoked since), so its retry is told the request succeeded and where to read the record.
+A key belongs to its caller: the OAuth client and, for a person's token, the user and the
+organization acting. Every person signs in through the same explorer client, so a key scoped to
+the client alone would hand one tenant's stored response to another who sends the same key.
+Stored responses are encrypted, and one that carried a secret (a client secret, an invitation
+link) or a student's personal fields is not kept at all: replaying it would hand the secret out
+again or disclose the fields without the need-to-know check (a consent may have been revoked
+since), so its retry is told the request succeeded and where to read the record.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..db import Base, IdMixin, utcnow
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..crypto import keyring
+from ..identity.principal import Principal
 
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 
@@ -32,8 +37,9 @@ class BadIdempotencyKey(DomainError):
 
 class IdempotencyKey(IdMixin, Base):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("client_id", "key"),)
+    __table_args__ = (UniqueConstraint("caller", "key"),)
 
+    caller: Mapped[str] = mapped_column(String(64))  # _caller(): client, user and acting organization
     client_id: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     method: Mapped[str] = mapped_column(String(10))
@@ -68,8 +74,14 @@ def _fingerprint() -> str:
     ).hexdigest()
 
 
-def _advisory_lock_id(client_id: str, key: str) -> int:
-    digest = hashlib.sha256(f"idempotency:{client_id}:{key}".encode()).digest()
+def _caller(principal: Principal) -> str:
+    return hashlib.sha256(
+        f"{principal.client_id}\n{principal.user_id or ''}\n{principal.organization_id}".encode()
+    ).hexdigest()
+
+
+def _advisory_lock_id(caller: str, key: str) -> int:
+    digest = hashlib.sha256(f"idempotency:{caller}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -78,17 +90,17 @@ def begin(session: Session) -> Response | None:
     key = _key()
     if key is None:
         return None
-    client_id = g.principal.client_id
+    caller = _caller(g.principal)
     if session.get_bind().dialect.name == "postgresql":
         locked = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _advisory_lock_id(client_id, key)}
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _advisory_lock_id(caller, key)}
         ).scalar()
         if not locked:
             raise Conflict("A request with this Idempotency-Key is still being processed; retry later.")
     ttl = timedelta(hours=current_app.config["CBS_SETTINGS"].idempotency_ttl_hours)
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - ttl))
     stored = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.client_id == client_id, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(IdempotencyKey.caller == caller, IdempotencyKey.key == key)
     )
     g.idempotency_key = key
     if stored is None:
@@ -102,7 +114,7 @@ def begin(session: Session) -> Response | None:
         location = stored.response_headers.get("Location")
         raise Conflict(
             f"The request with this Idempotency-Key already succeeded ({stored.response_status}); its response "
-            "carried personal data, which is not kept for replay. Read the record again"
+            "carried a secret or personal data, which is not kept for replay. Read the record again"
             + (f" at {location}." if location else "."),
             **({"location": location} if location else {}),
         )
@@ -115,7 +127,7 @@ def begin(session: Session) -> Response | None:
 
 
 def withhold_from_replay() -> None:
-    """This response carries personal data: do not keep it for an Idempotency-Key replay."""
+    """This response carries a secret or personal data: do not keep it for an Idempotency-Key replay."""
     g.idempotency_withheld = True
 
 
@@ -130,6 +142,7 @@ def finish(session: Session, response: Response) -> None:
     session.add(
         IdempotencyKey(
             id=ident,
+            caller=_caller(g.principal),
             client_id=g.principal.client_id,
             key=key,
             method=request.method,

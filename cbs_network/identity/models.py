@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -21,6 +22,9 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
     invitation_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invitation_expires_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # The organization whose admin created the account: only it (or network admins) manages the
+    # account's activation. None for accounts the operator created (seed, CLI).
+    created_by_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -29,6 +33,11 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
     @property
     def is_invited(self) -> bool:
         return self.password_hash is None
+
+
+class MembershipStatus(enum.StrEnum):
+    pending = "pending"  # offered to an existing account; grants nothing until its owner accepts
+    active = "active"
 
 
 class Membership(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -40,6 +49,10 @@ class Membership(IdMixin, TimestampMixin, VersionedMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
     role: Mapped[Role] = mapped_column(enum_column(Role, "membership_role"))
+    status: Mapped[MembershipStatus] = mapped_column(
+        enum_column(MembershipStatus, "membership_status"), default=MembershipStatus.active,
+        server_default=MembershipStatus.active.value, index=True,
+    )
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="joined")
     organization: Mapped[Organization] = relationship(lazy="joined")

@@ -5,6 +5,7 @@ import uuid
 from flask import current_app, url_for
 
 from ..db import session
+from ..http import idempotency
 from ..http.api import Blueprint, created
 from ..http.pagination import page_schema, paginate
 from ..http.schemas import WithFields
@@ -35,17 +36,26 @@ USER_EXAMPLE = {
     "id": "0b6a9c8e-4f1e-4d6b-8f7a-1c2d3e4f5a6b", "email": "ana.reyes@example.org", "name": "Ana Reyes",
     "is_active": True, "is_invited": False, "last_login_at": None, "version": 1,
 }
-MEMBERSHIP_EXAMPLE = {"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "user": USER_EXAMPLE, "organization": ORG_REF, "role": "coordinator", "version": 1}
+MEMBERSHIP_EXAMPLE = {"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "user": USER_EXAMPLE, "organization": ORG_REF,
+                      "role": "coordinator", "status": "active", "version": 1}
 
 
 def _invitation_url(token: str) -> str:
+    idempotency.withhold_from_replay()  # the link is shown once, never again from a replay cache
     return f"{current_app.config['CBS_SETTINGS'].public_url}/account/activate?token={token}"
+
+
+def _page_of(page: tuple[dict, dict], present) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    body, headers = page
+    principal = current_principal()
+    return {**body, "items": [present(principal, item) for item in body["items"]]}, headers
 
 
 @blp.route("/me", methods=["GET"])
 @blp.requires()
 @blp.response(200, MeSchema, example={"user": USER_EXAMPLE, "client_id": "cbs-explorer", "organization": ORG_REF,
-                                      "role": "coordinator", "scopes": ["organizations:read"], "memberships": [{"organization": ORG_REF, "role": "coordinator"}]})
+                                      "role": "coordinator", "scopes": ["organizations:read"],
+                                      "memberships": [{"id": MEMBERSHIP_EXAMPLE["id"], "organization": ORG_REF, "role": "coordinator", "status": "active"}]})
 def me():
     """Who this token acts as: user, organization, role and effective scopes"""
     principal = current_principal()
@@ -67,7 +77,7 @@ def me():
 def list_users(args):
     """List the users of your organization (network admins: all users)"""
     query = service.users_query(principal=current_principal(), email=args.get("email"))
-    return paginate(session(), query, User, args)
+    return _page_of(paginate(session(), query, User, args), service.present_user)
 
 
 @blp.route("/users/<uuid:user_id>", methods=["GET"])
@@ -75,7 +85,8 @@ def list_users(args):
 @blp.response(200, UserSchema, example=USER_EXAMPLE)
 def get_user(user_id: uuid.UUID):
     """Get a user who belongs to your organization"""
-    return service.get_user(session=session(), principal=current_principal(), user_id=user_id)
+    principal = current_principal()
+    return service.present_user(principal, service.get_user(session=session(), principal=principal, user_id=user_id))
 
 
 @blp.route("/users/<uuid:user_id>", methods=["PATCH"])
@@ -85,15 +96,17 @@ def get_user(user_id: uuid.UUID):
 @blp.response(200, UserSchema, example=USER_EXAMPLE)
 def update_user(data, user_id: uuid.UUID, expected_version: int):
     """Rename or (network admins) deactivate a user; deactivation revokes their tokens"""
-    return service.update_user(session=session(), principal=current_principal(), user_id=user_id,
-                               data=data, expected_version=expected_version)
+    principal = current_principal()
+    user = service.update_user(session=session(), principal=principal, user_id=user_id, data=data,
+                               expected_version=expected_version)
+    return service.present_user(principal, user)
 
 
 @blp.route("/users/<uuid:user_id>/invitation", methods=["POST"])
 @blp.requires("users:write")
 @blp.response(201, InvitationSchema, example={"invitation_url": "https://hub.example.org/account/activate?token=…", "invitation_expires_at": "2026-12-06T10:00:00+00:00"})
 def reissue_invitation(user_id: uuid.UUID):
-    """Send a new one-time activation link to a user who has not set a password yet"""
+    """Send a new one-time activation link to an account your organization created that has not set a password yet"""
     user, invitation = service.reissue_invitation(session=session(), principal=current_principal(), user_id=user_id)
     return (
         {"invitation_url": _invitation_url(invitation.token), "invitation_expires_at": invitation.expires_at},
@@ -108,7 +121,7 @@ def reissue_invitation(user_id: uuid.UUID):
 def list_memberships(args, organization_id: uuid.UUID):
     """List an organization's members (your own organization; network admins: any)"""
     query = service.memberships_query(session=session(), principal=current_principal(), organization_id=organization_id, **args)
-    return paginate(session(), query, Membership, args)
+    return _page_of(paginate(session(), query, Membership, args), service.present_membership)
 
 
 @blp.route("/organizations/<uuid:organization_id>/memberships", methods=["POST"])
@@ -116,12 +129,14 @@ def list_memberships(args, organization_id: uuid.UUID):
 @blp.arguments(MembershipCreateSchema, example={"email": "ana.reyes@example.org", "name": "Ana Reyes", "role": "coordinator"})
 @blp.response(201, MembershipCreatedSchema, example={**MEMBERSHIP_EXAMPLE, "invitation_url": "https://hub.example.org/account/activate?token=…", "invitation_expires_at": "2026-12-06T10:00:00+00:00"})
 def invite_member(data, organization_id: uuid.UUID):
-    """Add a member; a new email gets a user and a one-time activation link (shown once)"""
+    """Add a member: a new email gets an account and a one-time activation link (shown once); an existing
+    account gets a pending membership that its owner accepts after signing in"""
+    principal = current_principal()
     membership, invitation = service.invite_member(
-        session=session(), principal=current_principal(), organization_id=organization_id, **data
+        session=session(), principal=principal, organization_id=organization_id, **data
     )
     body = WithFields(
-        membership,
+        service.present_membership(principal, membership),
         invitation_url=_invitation_url(invitation.token) if invitation else None,
         invitation_expires_at=invitation.expires_at if invitation else None,
     )
@@ -133,7 +148,9 @@ def invite_member(data, organization_id: uuid.UUID):
 @blp.response(200, MembershipSchema, example=MEMBERSHIP_EXAMPLE)
 def get_membership(membership_id: uuid.UUID):
     """Get a membership"""
-    return service.get_membership(session=session(), principal=current_principal(), membership_id=membership_id)
+    principal = current_principal()
+    return service.present_membership(
+        principal, service.get_membership(session=session(), principal=principal, membership_id=membership_id))
 
 
 @blp.route("/memberships/<uuid:membership_id>", methods=["PATCH"])
@@ -143,8 +160,30 @@ def get_membership(membership_id: uuid.UUID):
 @blp.response(200, MembershipSchema, example=MEMBERSHIP_EXAMPLE)
 def update_membership(data, membership_id: uuid.UUID, expected_version: int):
     """Change a member's role"""
-    return service.update_membership(session=session(), principal=current_principal(), membership_id=membership_id,
-                                     role=data["role"], expected_version=expected_version)
+    principal = current_principal()
+    membership = service.update_membership(session=session(), principal=principal, membership_id=membership_id,
+                                           role=data["role"], expected_version=expected_version)
+    return service.present_membership(principal, membership)
+
+
+@blp.route("/memberships/<uuid:membership_id>/accept", methods=["POST"])
+@blp.requires()
+@blp.response(200, MembershipSchema, example=MEMBERSHIP_EXAMPLE)
+def accept_membership(membership_id: uuid.UUID):
+    """Accept a membership an organization offered you (yours only; it must be pending)"""
+    principal = current_principal()
+    membership = service.accept_membership(session=session(), user_id=principal.user_id, membership_id=membership_id,
+                                           principal=principal)
+    return service.present_membership(principal, membership)
+
+
+@blp.route("/memberships/<uuid:membership_id>/decline", methods=["POST"])
+@blp.requires()
+@blp.response(204)
+def decline_membership(membership_id: uuid.UUID):
+    """Decline a membership an organization offered you (yours only; it must be pending)"""
+    principal = current_principal()
+    service.decline_membership(session=session(), user_id=principal.user_id, membership_id=membership_id, principal=principal)
 
 
 @blp.route("/memberships/<uuid:membership_id>", methods=["DELETE"])

@@ -6,16 +6,19 @@ from marshmallow import validate
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema
 from ..http.schemas import Schema, VersionedRecordSchema
+from .models import MembershipStatus
 from .roles import Role
+
+_ACCOUNT_ONLY = " Null unless you manage the account: network admins, the person, and the admins of the organization that created it."
 
 
 @versioned
 class UserSchema(VersionedRecordSchema):
     email = ma.fields.Email()
     name = ma.fields.String()
-    is_active = ma.fields.Boolean()
-    is_invited = ma.fields.Boolean(metadata={"description": "Invited but has not set a password yet"})
-    last_login_at = ma.fields.AwareDateTime(allow_none=True)
+    is_active = ma.fields.Boolean(allow_none=True, metadata={"description": "False: signed out everywhere and refused." + _ACCOUNT_ONLY})
+    is_invited = ma.fields.Boolean(allow_none=True, metadata={"description": "Invited but has not set a password yet." + _ACCOUNT_ONLY})
+    last_login_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "Last sign-in." + _ACCOUNT_ONLY})
 
 
 class UserUpdateSchema(Schema):
@@ -34,6 +37,9 @@ class MembershipSchema(VersionedRecordSchema):
     user = ma.fields.Nested(UserSchema)
     organization = ma.fields.Nested(OrganizationRefSchema)
     role = ma.fields.Enum(Role, by_value=True)
+    status = ma.fields.Enum(MembershipStatus, by_value=True, metadata={
+        "description": "pending: offered to an existing account and granting nothing until its owner accepts it "
+                       "(POST /api/v1/memberships/{id}/accept, or on the hub's sign-in page)"})
 
 
 class MembershipCreateSchema(Schema):
@@ -60,6 +66,7 @@ class MembershipCreatedSchema(MembershipSchema, InvitationSchema):
 
 class MembershipQuerySchema(SyncPageArgsSchema):
     role = ma.fields.Enum(Role, by_value=True)
+    status = ma.fields.Enum(MembershipStatus, by_value=True)
 
 
 class UserQuerySchema(PageArgsSchema):
@@ -76,5 +83,7 @@ class MeSchema(Schema):
 
 
 class MembershipSummarySchema(Schema):
+    id = ma.fields.UUID()
     organization = ma.fields.Nested(OrganizationRefSchema)
     role = ma.fields.Enum(Role, by_value=True)
+    status = ma.fields.Enum(MembershipStatus, by_value=True)

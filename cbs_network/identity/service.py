@@ -1,4 +1,10 @@
-"""Users, memberships and invitations."""
+"""Users, memberships and invitations.
+
+An account belongs to the person, not to any one organization. The organization whose admin
+created it manages its activation; any other organization can only offer it a membership, which
+stays pending (and grants nothing) until the person accepts it after signing in. No other
+organization's admin learns the account's sign-in facts or re-issues its activation link.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ from ..db import utcnow
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..events.service import record_event
 from ..http.etag import check_version
+from ..http.schemas import WithFields
 from ..oauth.models import OAuthToken, token_hash
 from ..oauth.service import revoke_tokens
 from ..organizations.models import Organization, OrganizationKind
-from .models import Membership, User
+from .models import Membership, MembershipStatus, User
 from .passwords import MIN_LENGTH, hash_password
 from .principal import Principal
 from .roles import Role
@@ -35,6 +42,31 @@ class Invitation:
 
 def _user_view(user: User) -> dict[str, Any]:
     return {"email": user.email, "name": user.name, "is_active": user.is_active}
+
+
+def manages_account(principal: Principal, user: User) -> bool:
+    """Network admins, the person, and the admins of the organization that created the account."""
+    return (
+        principal.is_network_admin
+        or principal.user_id == user.id
+        or (user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))
+    )
+
+
+def present_user(principal: Principal, user: User) -> WithFields:
+    """Whether the account is active, activated and when it last signed in are the account's
+    own business: shown only to those who manage it."""
+    shown = manages_account(principal, user)
+    return WithFields(
+        user,
+        is_active=user.is_active if shown else None,
+        is_invited=user.is_invited if shown else None,
+        last_login_at=user.last_login_at if shown else None,
+    )
+
+
+def present_membership(principal: Principal, membership: Membership) -> WithFields:
+    return WithFields(membership, user=present_user(principal, membership.user))
 
 
 def _can_see_user(session: Session, principal: Principal, user: User) -> bool:
@@ -110,16 +142,22 @@ def _check_grant(session: Session, principal: Principal, organization: Organizat
 
 
 def _membership_view(membership: Membership) -> dict[str, Any]:
-    return {"user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role}
+    return {"user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role,
+            "status": membership.status}
 
 
-def memberships_query(*, session: Session, principal: Principal, organization_id: uuid.UUID, role: Role | None = None, **_page: Any) -> Select:
+def memberships_query(
+    *, session: Session, principal: Principal, organization_id: uuid.UUID, role: Role | None = None,
+    status: MembershipStatus | None = None, **_page: Any,
+) -> Select:
     organization = session.get(Organization, organization_id)
     if organization is None or not (principal.is_network_admin or principal.organization_id == organization_id):
         raise NotFound("No organization with this id among those whose members you may see.")
     query = select(Membership).where(Membership.organization_id == organization_id)
     if role is not None:
         query = query.where(Membership.role == role)
+    if status is not None:
+        query = query.where(Membership.status == status)
     return query
 
 
@@ -144,7 +182,10 @@ def _new_invitation(user: User) -> Invitation:
 def invite_member(
     *, session: Session, principal: Principal, organization_id: uuid.UUID, email: str, role: Role, name: str | None = None
 ) -> tuple[Membership, Invitation | None]:
-    """Add a user to an organization, creating (and inviting) the user if the email is new."""
+    """Add a member. A new email gets an account this organization manages, active membership and a
+    one-time activation link; an existing account is only offered a pending membership, which its
+    owner accepts or declines after signing in (whatever the account's state, so the answer tells
+    nothing about it)."""
     organization = session.get(Organization, organization_id)
     if organization is None:  # organizations are the network's public directory: others get 403
         raise NotFound("No organization with this id.")
@@ -152,29 +193,71 @@ def invite_member(
     email = email.strip().lower()
     user = session.scalar(select(User).where(User.email == email))
     invitation = None
+    status = MembershipStatus.pending
     if user is None:
         if not name:
             raise ValidationFailed("A name is needed to invite a new user.", errors={"json": {"name": ["Required for a new user."]}})
-        user = User(id=uuid.uuid4(), email=email, name=name, is_active=True)
+        user = User(id=uuid.uuid4(), email=email, name=name, is_active=True, created_by_organization_id=organization_id)
         invitation = _new_invitation(user)
+        status = MembershipStatus.active
         session.add(user)
         session.flush()
         audit.record(session, principal=principal, action="user.invited", object_type="user", object_id=user.id,
                      changes=audit.diff({}, _user_view(user)))
-    elif not user.is_active:
-        raise Conflict("This user is deactivated; a network admin must reactivate them first.")
     elif session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)):
-        raise Conflict("The user is already a member of this organization; change the membership's role instead.")
-    membership = Membership(id=uuid.uuid4(), user=user, organization=organization, role=role)
+        raise Conflict("The user is already a member of this organization (or has been offered a membership); "
+                       "change the membership's role instead.")
+    membership = Membership(id=uuid.uuid4(), user=user, organization=organization, role=role, status=status)
     session.add(membership)
     session.flush()
     audit.record(session, principal=principal, action="membership.created", object_type="membership",
                  object_id=membership.id, changes=audit.diff({}, _membership_view(membership)))
     record_event(session, type="membership.created", object_type="membership", object_id=membership.id,
                  principal=principal, payload={"membership_id": membership.id, "user_id": user.id,
-                                               "organization_id": organization_id, "role": role},
+                                               "organization_id": organization_id, "role": role, "status": status},
                  audience=[organization_id])
     return membership, invitation
+
+
+def _require_own_pending(session: Session, user_id: uuid.UUID | None, membership_id: uuid.UUID) -> Membership:
+    membership = session.get(Membership, membership_id)
+    if membership is None or user_id is None or membership.user_id != user_id:
+        raise NotFound("No membership of yours with this id.")
+    if membership.status is not MembershipStatus.pending:
+        raise Conflict("This membership is not waiting for your answer.", current_status=membership.status.value)
+    return membership
+
+
+def accept_membership(
+    *, session: Session, user_id: uuid.UUID | None, membership_id: uuid.UUID, principal: Principal | None = None
+) -> Membership:
+    """The person accepts a membership offered to their account; from now on they may act for it.
+    `principal` is None when they answer on the hub's signed-in page rather than with a token."""
+    membership = _require_own_pending(session, user_id, membership_id)
+    membership.status = MembershipStatus.active
+    session.flush()
+    _record_answer(session, principal, membership, "membership.accepted",
+                   audit.diff({"status": MembershipStatus.pending}, {"status": MembershipStatus.active}))
+    return membership
+
+
+def decline_membership(
+    *, session: Session, user_id: uuid.UUID | None, membership_id: uuid.UUID, principal: Principal | None = None
+) -> None:
+    """The person declines a membership offered to their account: the offer is withdrawn."""
+    membership = _require_own_pending(session, user_id, membership_id)
+    before = _membership_view(membership)
+    session.delete(membership)
+    session.flush()
+    _record_answer(session, principal, membership, "membership.declined", audit.diff(before, {}))
+
+
+def _record_answer(session: Session, principal: Principal | None, membership: Membership, action: str, changes: dict) -> None:
+    audit.record(session, principal=principal, action=action, object_type="membership", object_id=membership.id,
+                 changes=changes)
+    record_event(session, type=action, object_type="membership", object_id=membership.id, principal=principal,
+                 payload={"membership_id": membership.id, "organization_id": membership.organization_id},
+                 audience=[membership.organization_id])
 
 
 def _admins_left(session: Session, organization_id: uuid.UUID, excluding: uuid.UUID) -> int:
@@ -233,12 +316,14 @@ def remove_membership(*, session: Session, principal: Principal, membership_id: 
 
 def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[User, Invitation]:
     user = get_user(session=session, principal=principal, user_id=user_id)
+    # Who may is checked first, so that no one else learns whether the account is activated.
+    if not (principal.is_network_admin or (
+            user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))):
+        raise Forbidden("Only the organization that created this account, or network admins, send its activation link.")
     if not user.is_invited:
         raise Conflict("The user has already set a password.")
     if not user.is_active:
         raise Conflict("This user is deactivated; a network admin must reactivate them first.")
-    if not (principal.is_network_admin or any(principal.is_admin_of(m.organization_id) for m in user.memberships)):
-        raise Forbidden("Only an admin of one of the user's organizations may re-invite them.")
     invitation = _new_invitation(user)
     session.flush()
     audit.record(session, principal=principal, action="user.reinvited", object_type="user", object_id=user.id)
@@ -248,7 +333,8 @@ def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.
 def accept_invitation(*, session: Session, token: str, password: str) -> User:
     """An invited user sets a password through the one-time link."""
     user = session.scalar(select(User).where(User.invitation_token_hash == token_hash(token)))
-    if user is None or user.invitation_expires_at is None or user.invitation_expires_at <= utcnow() or not user.is_active:
+    if (user is None or not user.is_invited or user.invitation_expires_at is None
+            or user.invitation_expires_at <= utcnow() or not user.is_active):
         raise NotFound("This invitation link is invalid or has expired; ask an admin to send a new one.")
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(

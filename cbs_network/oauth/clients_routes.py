@@ -5,6 +5,7 @@ import uuid
 from flask import current_app, url_for
 
 from ..db import session
+from ..http import idempotency
 from ..http.api import Blueprint, created
 from ..http.pagination import page_schema, paginate
 from ..http.schemas import WithFields
@@ -37,6 +38,8 @@ def _allow_insecure() -> bool:
 
 
 def _with_secret(client: OAuthClient, secret: str | None) -> WithFields:
+    if secret is not None:
+        idempotency.withhold_from_replay()  # a secret is shown once, never again from a replay cache
     return WithFields(client, client_secret=secret)
 
 

@@ -23,7 +23,8 @@ from ..organizations.models import Organization
 from .models import OAuthClient, OAuthToken, token_hash
 from .service import revoke_tokens
 
-AUDITED = ("name", "description", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method", "role_ceiling", "is_active")
+AUDITED = ("name", "description", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method", "role_ceiling", "is_active",
+           "network_wide")
 
 
 def new_secret() -> str:
@@ -74,6 +75,11 @@ def _check_ceiling(principal: Principal, role: Role) -> None:
         raise Forbidden(f"You cannot register a client with a role ceiling ({role}) above your own role ({principal.role}).")
 
 
+def _check_network_wide(principal: Principal, data: dict[str, Any]) -> None:
+    if data.get("network_wide") and not principal.is_network_admin:
+        raise Forbidden("Only network admins let a client act for organizations other than its own.")
+
+
 def _view(client: OAuthClient) -> dict[str, Any]:
     return audit.snapshot(client, AUDITED)
 
@@ -109,6 +115,7 @@ def register(
     if session.get(Organization, organization_id) is None:
         raise ValidationFailed("No organization with this id.", errors={"json": {"organization_id": ["Unknown organization."]}})
     _check_ceiling(principal, data["role_ceiling"])
+    _check_network_wide(principal, data)
     _check_shape(data, allow_insecure=allow_insecure_redirects)
     public = data["token_endpoint_auth_method"] == "none"
     secret = None if public else new_secret()
@@ -124,6 +131,7 @@ def register(
         scope=" ".join(sorted(set(data["scopes"]))),
         token_endpoint_auth_method=data["token_endpoint_auth_method"],
         role_ceiling=data["role_ceiling"],
+        network_wide=data.get("network_wide", False),
         created_by_user_id=principal.user_id,
     )
     session.add(client)
@@ -146,6 +154,8 @@ def update_client(
     check_version(client, expected_version)
     if "role_ceiling" in data:
         _check_ceiling(principal, data["role_ceiling"])
+    if data.get("network_wide", client.network_wide) != client.network_wide:
+        _check_network_wide(principal, {"network_wide": True})
     if "scopes" in data:
         data["scope"] = " ".join(sorted(set(data.pop("scopes"))))
     shape = {"grant_types": client.grant_types, "token_endpoint_auth_method": client.token_endpoint_auth_method,

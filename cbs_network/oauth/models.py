@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
@@ -37,6 +37,9 @@ class OAuthClient(IdMixin, TimestampMixin, VersionedMixin, Base, ClientMixin):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(40), default="client_secret_basic")
     role_ceiling: Mapped[Role] = mapped_column(enum_column(Role, "client_role_ceiling"), default=Role.viewer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A client acts only for the organization that registered it, unless network admins let it
+    # act for any organization its users belong to (the explorer).
+    network_wide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     secret_rotated_at: Mapped[datetime | None]
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 

@@ -24,6 +24,9 @@ class _ClientFields(Schema):
         Role, by_value=True,
         metadata={"description": "The highest role the client's tokens carry; client-credentials tokens act with exactly this role"},
     )
+    network_wide = ma.fields.Boolean(metadata={
+        "description": "Network admins only: the client's users may let it act for any organization they belong to. "
+                       "Otherwise it acts only for the organization that registered it."})
 
 
 @versioned

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import service as audit
 from ..db import utcnow
-from ..identity.models import Membership, User
+from ..identity.models import Membership, MembershipStatus, User
 from ..identity.passwords import hash_password, needs_rehash, verify_password
 from ..organizations.models import Organization, OrganizationStatus
 from .models import OAuthClient, OAuthToken, token_hash
@@ -88,13 +88,21 @@ def revoke_family_after_reuse(session: Session, token: OAuthToken, *, reason: st
     session.commit()
 
 
+def acts_for(client: OAuthClient, organization_id: uuid.UUID) -> bool:
+    """A client acts for the organization that registered it, or for any when network-wide: a
+    client one organization registered must not be handed another's authority by a user who
+    belongs to both (consent phishing)."""
+    return client.network_wide or client.organization_id == organization_id
+
+
 def may_act_for(session: Session, user: User | None, organization_id: uuid.UUID) -> bool:
-    """The user is active and still a member of the organization, which may still act."""
+    """The user is active and still an active member of the organization, which may still act."""
     if user is None or not user.is_active:
         return False
     membership = session.scalar(
         select(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == organization_id
+            Membership.user_id == user.id, Membership.organization_id == organization_id,
+            Membership.status == MembershipStatus.active,
         )
     )
     return membership is not None and membership.organization.status not in BARRED_STATUSES
@@ -108,9 +116,13 @@ def refusal(
     the API (cbs_network.http.security) and introspection both apply."""
     if client is None or not client.is_active:
         return "The client this token was issued to is disabled."
+    if not acts_for(client, token.organization_id):
+        return "The client this token was issued to acts only for the organization that registered it."
     if organization is None or organization.status in BARRED_STATUSES:
         return "The organization this token acts for is not active in the network."
-    if token.user_id is not None and (user is None or not user.is_active or membership is None):
+    if token.user_id is not None and (
+        user is None or not user.is_active or membership is None or membership.status is not MembershipStatus.active
+    ):
         return "The user no longer belongs to the organization this token acts for."
     return None
 
@@ -160,10 +172,20 @@ def authenticate_user(session: Session, email: str, password: str) -> User | Non
     return user
 
 
-def active_memberships(user: User) -> list[Membership]:
-    """Memberships a user may authorize a client for, by organization name."""
-    memberships = [m for m in user.memberships if m.organization.status == OrganizationStatus.active]
+def active_memberships(user: User, client: OAuthClient) -> list[Membership]:
+    """Memberships a user may authorize this client for, by organization name."""
+    memberships = [
+        m for m in user.memberships
+        if m.status is MembershipStatus.active and m.organization.status == OrganizationStatus.active
+        and acts_for(client, m.organization_id)
+    ]
     return sorted(memberships, key=lambda m: m.organization.name.lower())
+
+
+def pending_memberships(user: User) -> list[Membership]:
+    """Memberships organizations offered the user, waiting for an answer."""
+    return sorted((m for m in user.memberships if m.status is MembershipStatus.pending),
+                  key=lambda m: m.organization.name.lower())
 
 
 # --- failed-login throttle ----------------------------------------------------------------
