@@ -19,6 +19,10 @@ keepalive = 5
 max_requests = 1000
 max_requests_jitter = 100
 accesslog = "-"
+# The default format logs the request line with its query string, and the Referer: both can carry
+# secrets (invitation tokens in /account/activate?token=..., cursors, authorization codes). Log
+# the path alone; the request id ties a line to the hub's own JSON access log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 # Heartbeat files on tmpfs: a container's overlay filesystem can stall them (gunicorn docs, "Blocking OS calls").
 if os.path.isdir("/dev/shm"):

@@ -19,10 +19,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from .http import observability, ratelimit
+    from .http import headers, observability, ratelimit
 
     observability.configure_logging(settings.log_level)
     observability.init_app(app)
+    headers.init_app(app)
     Database(settings.database_url, echo=settings.sql_echo).init_app(app)
     ratelimit.init_app(app)
 

@@ -99,8 +99,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         for name, arity, function in _SQLITE_MATH:
             dbapi_connection.create_function(name, arity, function, deterministic=True)
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A writer waits this long for another's lock before the request gives up with a 503.
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Write-ahead log: readers neither wait for the writer nor hold it up (ignored in memory).
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Write requests take SQLite's one write lock when their transaction begins, so concurrent
+    writers queue for it (busy_timeout) and then see each other's commits, as on PostgreSQL.
+
+    A plain (deferred) BEGIN reads first and asks for the lock at its first write; when another
+    writer holds it or has committed since, SQLite cannot wait without risking a deadlock and
+    fails at once ("database is locked"), a 503 where PostgreSQL would answer. Reads, and work
+    outside a request, keep the deferred BEGIN: they never block a writer."""
+    from flask import has_request_context, request
+
+    immediate = has_request_context() and request.method in WRITE_METHODS
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -110,7 +130,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

@@ -4,6 +4,8 @@ are wired into every operation and documented in the spec."""
 from __future__ import annotations
 
 import http
+import json
+import math
 from copy import deepcopy
 from functools import wraps
 from typing import Any, Callable
@@ -73,7 +75,9 @@ IDEMPOTENCY_PARAMETER = {
     "description": (
         "A unique key for this request (e.g. a UUID). A retry with the same key and body gets "
         "the stored response; the same key with another body gets 422; while the first request "
-        "is still being processed, 409. Keys are scoped to the OAuth client and kept 24 hours."
+        "is still being processed, 409. A key belongs to its caller (the OAuth client and, for a person's "
+        "token, the user and the organization acting) and is kept 24 hours; responses that carry a secret or "
+        "personal fields are not kept: their retry gets 409 with where to read the record."
     ),
     "schema": {"type": "string", "maxLength": 255},
 }
@@ -213,28 +217,90 @@ def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
     return response
 
 
+# Hostile bodies must be refused before anything parses them for real: Python's parser gives
+# up on deep nesting with a RecursionError and on thousands of digits with a ValueError (both
+# 500s), and an integer past 64 bits fails in the database driver.
+MAX_JSON_DEPTH = 32
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+NUL_DETAIL = "Text may not contain NUL (U+0000) characters."
+DEPTH_DETAIL = f"The JSON body may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep."
+INTEGER_DETAIL = f"Integers in the JSON body must lie between {INT64_MIN} and {INT64_MAX} (64-bit signed)."
+NUMBER_DETAIL = "Numbers in the JSON body must be finite (no NaN, Infinity or overflowing exponents)."
+
+
+class _Refused(ValueError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 20:  # refused before int() spends quadratic time on thousands of digits
+        raise _Refused(INTEGER_DETAIL)
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _Refused(INTEGER_DETAIL)
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _Refused(NUMBER_DETAIL)
+    return value
+
+
+def _parse_constant(_name: str) -> float:
+    raise _Refused(NUMBER_DETAIL)
+
+
 def _require_json_body() -> Response | None:
     """415 for a write to the API whose body is not JSON (an empty body is fine); 400 for a NUL
-    character anywhere in the query or body (PostgreSQL cannot store one in text)."""
+    character anywhere in the query or body (PostgreSQL cannot store one in text), for a body
+    nested too deeply, and for numbers no column can hold. Malformed JSON is left to the
+    argument parser's own 400."""
     if not request.path.startswith("/api/"):
         return None
     if request.method in WRITE_METHODS and request.content_length and not request.is_json:
         return problems.problem_response(415, detail="Send the request body as application/json.")
-    body = request.get_json(silent=True) if request.is_json else None
     query_values = [value for _name, values in request.args.lists() for value in values]
-    if "\x00" in request.path or _contains_nul(query_values) or _contains_nul(body):
-        return problems.problem_response(400, detail="Text may not contain NUL (U+0000) characters.")
+    if "\x00" in request.path or _contains_nul(query_values):
+        return problems.problem_response(400, detail=NUL_DETAIL)
+    if not request.is_json or not request.get_data(cache=True):
+        return None
+    try:
+        body = json.loads(
+            request.get_data(cache=True),
+            parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant,
+        )
+    except _Refused as refused:
+        return problems.problem_response(400, detail=refused.detail)
+    except RecursionError:
+        return problems.problem_response(400, detail=DEPTH_DETAIL)
+    except ValueError:
+        return None
+    detail = _body_problem(body)
+    return problems.problem_response(400, detail=detail) if detail else None
+
+
+def _body_problem(body: Any) -> str | None:
+    """Walked without recursion, so no depth can overflow the stack here either."""
+    stack = [(body, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return NUL_DETAIL
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                return DEPTH_DETAIL
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
     return None
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
+def _contains_nul(values: list[str]) -> bool:
+    return any("\x00" in value for value in values)
 
 
 def _set_etag(response: Response) -> None:

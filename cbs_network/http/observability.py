@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
             extra={
                 "method": request.method,
                 "route": request.url_rule.rule if request.url_rule else None,
-                "path": request.path,
+                "path": request.path,  # never the query string: invitation tokens, cursors, codes
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 2),
                 "client_id": principal.client_id if principal else None,

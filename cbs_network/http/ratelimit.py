@@ -1,8 +1,7 @@
-"""Rate limits: per OAuth token (or per address without one), shared through Redis in production."""
+"""Rate limits: per OAuth client (or per address without a usable token), shared through Redis
+in production."""
 
 from __future__ import annotations
-
-import hashlib
 
 from flask import Flask, request
 from flask_limiter import Limiter
@@ -12,10 +11,17 @@ EXEMPT_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/static", "/problem
 
 
 def rate_limit_key() -> str:
-    authorization = request.headers.get("Authorization", "")
-    if authorization.lower().startswith("bearer "):
-        return "token:" + hashlib.sha256(authorization[7:].strip().encode()).hexdigest()[:32]
-    return "addr:" + (get_remote_address() or "unknown")
+    """A usable token counts against its client (and user), so minting more tokens buys no more
+    requests; anything else, including unknown, expired or revoked tokens, counts against the
+    address, so made-up bearer strings buy none either."""
+    from .security import usable_token_row
+
+    row = usable_token_row()  # the same lookup authentication then reuses
+    if row is None:
+        return "addr:" + (get_remote_address() or "unknown")
+    token = row[0]
+    # One public client (the explorer) serves every person: each user keeps a budget of their own.
+    return f"client:{token.client_id}" + (f":user:{token.user_id}" if token.user_id else "")
 
 
 def init_app(app: Flask) -> Limiter:

@@ -6,7 +6,7 @@ in the acting organization; object policy is applied by each domain's service.
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -32,26 +32,64 @@ class InsufficientScope(DomainError):
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
+TokenRow = tuple[OAuthToken, OAuthClient, Organization, User | None, Membership | None]
+
+
+def bearer_token_string() -> str | None:
+    """The bearer token of the request's Authorization header, split as Authlib splits it."""
+    parts = request.headers.get("Authorization", "").split(None, 1)
+    return parts[1] if len(parts) == 2 and parts[0].lower() == "bearer" else None
+
+
+def lookup_token(token_string: str) -> TokenRow | None:
+    """One query for everything a request's permission depends on, checked on every request
+    so revocation, suspension and membership changes apply at once on every instance.
+
+    Memoized for the request: the rate limiter's key and authentication both need it, and a
+    second query per request would cost every API call."""
+    digest = token_hash(token_string)
+    this_request = request._get_current_object()  # type: ignore[attr-defined]
+    memo = g.get("token_lookup")
+    # g can outlive a request (an app context pushed around several): never reuse another's answer
+    if memo is not None and memo[0] is this_request and memo[1] == digest:
+        return memo[2]
+    row = db_session().execute(
+        select(OAuthToken, OAuthClient, Organization, User, Membership)
+        .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+        .join(Organization, Organization.id == OAuthToken.organization_id)
+        .outerjoin(User, User.id == OAuthToken.user_id)
+        .outerjoin(
+            Membership,
+            (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
+        )
+        .where(OAuthToken.access_token_hash == digest)
+        # only the rows themselves: eager loads configured for the API's responses would add queries
+        .options(
+            lazyload(Organization.identifiers), lazyload(Organization.contacts),
+            lazyload(Membership.organization), lazyload(Membership.user),
+        )
+    ).first()
+    found = None if row is None else tuple(row)
+    g.token_lookup = (this_request, digest, found)
+    return found  # type: ignore[return-value]
+
+
+def usable_token_row() -> TokenRow | None:
+    """The request's token if the API would accept it now (found, unexpired, unrevoked, not
+    refused), else None."""
+    token_string = bearer_token_string()
+    row = lookup_token(token_string) if token_string else None
+    if row is None:
+        return None
+    token = row[0]
+    if token.is_expired() or token.is_revoked() or refusal(*row):
+        return None
+    return row
+
+
 class HashedBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        """One query for everything a request's permission depends on, checked on every request
-        so revocation, suspension and membership changes apply at once on every instance."""
-        row = db_session().execute(
-            select(OAuthToken, OAuthClient, Organization, User, Membership)
-            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
-            .join(Organization, Organization.id == OAuthToken.organization_id)
-            .outerjoin(User, User.id == OAuthToken.user_id)
-            .outerjoin(
-                Membership,
-                (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
-            )
-            .where(OAuthToken.access_token_hash == token_hash(token_string))
-            # only the rows themselves: eager loads configured for the API's responses would add queries
-            .options(
-                lazyload(Organization.identifiers), lazyload(Organization.contacts),
-                lazyload(Membership.organization), lazyload(Membership.user),
-            )
-        ).first()
+        row = lookup_token(token_string)
         if row is None:
             return None
         token, client, organization, user, membership = row

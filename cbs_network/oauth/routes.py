@@ -28,10 +28,10 @@ from flask import (
 )
 
 from ..db import session as db_session
-from ..errors import NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..identity.models import User
 from ..identity.roles import SCOPES
-from ..identity.service import accept_invitation
+from ..identity.service import accept_invitation, accept_membership, decline_membership
 from . import service
 from .server import authorization, metadata
 
@@ -42,19 +42,8 @@ SESSION_MAX_AGE_SECONDS = 12 * 3600
 GENERIC_LOGIN_ERROR = "Wrong email or password."
 
 
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    # Pages must never be framed (clickjacking the consent button) or cached (tokens, CSRF
-    # tokens, personal pages). No form-action: the consent form legitimately ends in a redirect
-    # to the client, which browsers check against form-action.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"  # URLs carry state, codes, invitation tokens
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-    )
-    return response
+# Security headers (strict CSP, no framing, no caching, no referrer) come from
+# cbs_network/http/headers.py, like every page's.
 
 
 @bp.errorhandler(OAuth2Error)
@@ -127,7 +116,9 @@ def _current_user() -> User | None:
 
 
 def _page(template: str, status: int = 200, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    return render_template(template, csrf_token=_csrf_token(), user=_current_user(), **context), status
+    user = _current_user()
+    pending = service.pending_memberships(user) if user else []
+    return render_template(template, csrf_token=_csrf_token(), user=user, pending=pending, **context), status
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -202,8 +193,8 @@ def authorize():  # type: ignore[no-untyped-def]
     if user is None:
         return redirect(url_for("oauth.login", next=request.full_path), 303)
 
-    memberships = service.active_memberships(user)
     client = grant.client
+    memberships = service.active_memberships(user, client)
     scopes = [(name, SCOPES.get(name, "")) for name in (grant.request.scope or "").split()]
     context = dict(client=client, scopes=scopes, memberships=memberships, action=request.full_path)
     if request.method == "GET":
@@ -233,6 +224,25 @@ def _authorize_error(error: OAuth2Error):  # type: ignore[no-untyped-def]
 
 
 # --- invitation ---------------------------------------------------------------------------
+
+
+@bp.post("/account/memberships/<uuid:membership_id>")
+def answer_membership(membership_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """Accept or decline, on the signed-in page, a membership an organization offered you."""
+    if not _csrf_ok():
+        return _csrf_failed()
+    user = _current_user()
+    if user is None:
+        return redirect(url_for("oauth.login"), 303)
+    db = db_session()
+    answer = accept_membership if request.form.get("decision") == "accept" else decline_membership
+    try:
+        answer(session=db, user_id=user.id, membership_id=membership_id)
+    except (NotFound, Conflict) as error:
+        db.rollback()
+        return _page("oauth_message.html", error.status, title="Invitation", message=error.detail, sign_in_link=True)
+    db.commit()
+    return redirect(url_for("oauth.login"), 303)
 
 
 @bp.route("/account/activate", methods=["GET", "POST"])
