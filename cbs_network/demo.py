@@ -2,6 +2,9 @@
 
 Agencies carry their real public names; every person and every CBO is invented, and so are the
 schools' CDS codes, street numbers and coordinates (plausible, in the right part of the city).
+Beside LAUSD sits a second, small and wholly fictional district, Harbor Gateway Unified (HGUSD),
+with its own schools, rules, committees, plans, staff and client: each district keeps its own
+schools and only reads the other's.
 Deterministic and idempotent: every id is a uuid5 of a stable key, and running the seed again
 updates the same records to the same content (organizations are still matched by their `demo`
 identifier, so databases seeded before ids were deterministic keep theirs). The only random data
@@ -120,6 +123,8 @@ AGENCIES = [
     ("parks-after-dark", K.county_agency, "LA County Parks After Dark", "PAD", "County of Los Angeles", "LA County Department of Parks and Recreation"),
     ("dmh", K.county_agency, "LA County Department of Mental Health", "DMH", "County of Los Angeles", "Welfare and Institutions Code; Board of Supervisors"),
     ("bscc", K.state_agency, "Board of State and Community Corrections (CalVIP)", "BSCC", "State of California", "California Penal Code §13800 et seq.; CalVIP grant terms"),
+    # Not a real agency: the demo's second district (see HARBOR_SCHOOLS).
+    ("hgusd", K.school_district, "Harbor Gateway Unified School District", "HGUSD", "Harbor Gateway Unified School District (fictional)", "A fictional board of trustees (demo only)"),
 ]
 CBOS = [
     ("Eastside Peacekeepers Collective", "Safe passages and community intervention around Boyle Heights schools"),
@@ -318,7 +323,8 @@ def _client(session: Session, client_id: str, organization: Organization, *, nam
     client.is_active = True
     client.role_ceiling = role
     secret = None
-    if public_url is not None:  # the explorer: a public client, PKCE only
+    client.network_wide = public_url is not None
+    if public_url is not None:  # the explorer: a public client, PKCE only, for every member organization
         client.token_endpoint_auth_method = "none"
         client.client_secret_hash = None
         client.grant_types = ["authorization_code", "refresh_token"]
@@ -345,7 +351,8 @@ def _upsert(session: Session, model: type, ident: uuid.UUID, **fields: Any) -> A
     return row
 
 
-def _schools(session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction) -> dict[str, School]:
+def _schools(session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction,
+             district: Organization) -> dict[str, School]:
     schools = {}
     for r, region in enumerate(REGIONS):
         for n, name in enumerate(SCHOOLS[region]):
@@ -355,7 +362,7 @@ def _schools(session: Session, school_orgs: dict[str, Organization], jurisdictio
                 session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
                 region=region, board_district=board, address_1=address, city=city, state="CA", postal_code=zip_code,
                 latitude=lat, longitude=lon, is_bsap=bsap, status=SchoolStatus.active, organization_id=school_orgs[name].id,
-                jurisdiction_id=jurisdiction.id,
+                district_id=district.id, jurisdiction_id=jurisdiction.id,
             )
     session.flush()
     return schools
@@ -703,14 +710,64 @@ def _jurisdiction(session: Session) -> Jurisdiction:
                    composition_rules=LAUSD_RULES, description="The Integrated School Safety Plan (ISSP) is due October 1.")
 
 
-def _committees(session: Session, members: dict[str, Organization], schools: dict[str, School]) -> None:
+# --- the second district ------------------------------------------------------------------------
+# Harbor Gateway Unified is invented (no such district exists; Harbor Gateway is a Los Angeles
+# neighborhood), and so are its schools, trustee areas, addresses and rules. Its schools' own
+# organizations sit directly under it; its plans are due November 15 and its committees seat a
+# neighborhood resident.
+HARBOR_KEY = "hgusd"
+HARBOR_DESCRIPTION = "A fictional school district, the demo's second district: it keeps its own schools and only reads LAUSD's."
+HARBOR_RULES = [{"role": "community_member", "minimum": 1, "source": "District policy: a neighborhood resident on every committee"}]
+# name: (grades, trustee area, invented street number on a street of the area, city, ZIP, approximate coordinates)
+HARBOR_SCHOOLS = {
+    "Tidewater High School": ("9", "12", 1, "1520 W 190th St", "Los Angeles", "90248", 33.8576, -118.3012),
+    "Figueroa Crossing Middle School": ("6", "8", 2, "17430 S Figueroa St", "Los Angeles", "90248", 33.8694, -118.2827),
+    "Lighthouse Lane Elementary School": ("K", "5", 3, "1260 W 205th St", "Los Angeles", "90502", 33.8429, -118.2954),
+}
+HARBOR_PEOPLE = [("Rosalind Marchbanks", Role.org_admin), ("Ezequiel Tanaka-Brandt", Role.coordinator)]
+# Like COMMITTEES and PLANS: one complete committee, one missing seats, one school with neither.
+HARBOR_COMMITTEES: dict[str, tuple[tuple[str, ...], str | None, str | None]] = {
+    "Tidewater High School": ((*STATE_SEATS, "community_member"), "cbo:4", None),
+    "Figueroa Crossing Middle School": (STATE_SEATS, None, None),
+}
+HARBOR_PLANS: dict[str, tuple[str, list[tuple[str, str, str, str | None]]]] = {
+    "Tidewater High School": ("submitted", [("mental_health", "open", "On campus; counseling after a fight near the bus stop", None)]),
+    "Figueroa Crossing Middle School": ("drafting", [("restorative_justice", "open", "Conflicts at lunch in the quad", None)]),
+}
+
+
+def _harbor_jurisdiction(session: Session) -> Jurisdiction:
+    state = session.scalars(select(Jurisdiction).where(Jurisdiction.code == "CA")).one()
+    return _upsert(session, Jurisdiction, demo_id("jurisdiction", HARBOR_KEY), code="HGUSD",
+                   name="Harbor Gateway Unified School District (fictional)", parent_id=state.id, plan_due_month=11,
+                   plan_due_day=15, composition_rules=HARBOR_RULES, description="A fictional district's rules: plans due November 15.")
+
+
+def _harbor_schools(session: Session, school_orgs: dict[str, Organization], district: Organization) -> dict[str, School]:
+    """The second district's schools; CDS codes with an invented county-district part (1999999)."""
+    jurisdiction = _harbor_jurisdiction(session)
+    schools = {}
+    for n, (name, (low, high, area, address, city, zip_code, lat, lon)) in enumerate(HARBOR_SCHOOLS.items()):
+        cds = f"1999999{9_500_001 + n:07d}"
+        schools[name] = _upsert(
+            session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
+            region=None, board_district=area, address_1=address, city=city, state="CA", postal_code=zip_code, latitude=lat,
+            longitude=lon, is_bsap=False, status=SchoolStatus.active, organization_id=school_orgs[name].id,
+            district_id=district.id, jurisdiction_id=jurisdiction.id,
+        )
+    session.flush()
+    return schools
+
+
+def _committees(session: Session, members: dict[str, Organization], schools: dict[str, School],
+                committee_specs: dict[str, tuple] = COMMITTEES, plan_specs: dict[str, tuple] = PLANS) -> None:
     """Committees with complete and missing seats and pending CBO nominations, and safety plans in
     every state with their needs; written directly with demo ids, like the directory."""
     today = clock.today()
     year = current_school_year(today)
     term_start, term_end = jurisdictions.school_year_bounds(year)
     staff = {org_key: person for org_key, (person, _role) in STAFF.items()}
-    for school_name, (seats, cbo, nominating) in COMMITTEES.items():
+    for school_name, (seats, cbo, nominating) in committee_specs.items():
         committee = _upsert(session, Committee, demo_id("committee", f"{school_name}:{year}"), school_id=schools[school_name].id,
                             school_year=year, meeting_schedule="Second Tuesday of each month, 3:30 pm, library")
         session.flush()
@@ -729,7 +786,7 @@ def _committees(session: Session, members: dict[str, Organization], schools: dic
                     role="cbo_representative", name=person, email=_email(person), user_id=user.id if user else None,
                     organization_id=members[org_key].id, status=status, term_start=term_start, term_end=term_end,
                     nominated_by_organization_id=members[org_key].id, nominated_by_user_id=user.id if user else None)
-    for school_name, (state, needs) in PLANS.items():
+    for school_name, (state, needs) in plan_specs.items():
         school = schools[school_name]
         due_on, due_rule = jurisdictions.plan_deadline(session, school, year)
         plan_id = demo_id("plan", f"{school_name}:{year}")
@@ -771,6 +828,11 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
         for n, school in enumerate(SCHOOLS[region]):
             school_orgs[school] = _organization(session, f"school-{region.lower()}-{n}", kind=K.school, name=school,
                                                 parent_id=office.id, jurisdiction="Los Angeles Unified School District")
+    harbor = orgs[HARBOR_KEY]
+    harbor.description = HARBOR_DESCRIPTION
+    for n, school in enumerate(HARBOR_SCHOOLS):
+        school_orgs[school] = _organization(session, f"{HARBOR_KEY}-school-{n}", kind=K.school, name=school, parent_id=harbor.id,
+                                            jurisdiction=harbor.name)
     for n, (name, description) in enumerate(CBOS):
         orgs[f"cbo:{n}"] = _organization(session, f"cbo-{n}", kind=K.cbo, name=name, description=description,
                                          jurisdiction="Los Angeles County",
@@ -782,19 +844,21 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
     people = [(person, org_key, Role.org_admin if role_key == "cbo_admin" else Role(role_key))
               for role_key, (person, org_key) in PEOPLE.items()]
     users = []
-    for person, org_key, role in [*people, *((person, org_key, role) for org_key, (person, role) in STAFF.items())]:
+    for person, org_key, role in [*people, *((person, org_key, role) for org_key, (person, role) in STAFF.items()),
+                                  *((person, HARBOR_KEY, role) for person, role in HARBOR_PEOPLE)]:
         email = _email(person)
         password = _user(session, email, person, members[org_key], role)
         users.append({"email": email, "password": password, "name": person, "role": role.value,
                       "organization": members[org_key].name})
 
-    schools = _schools(session, school_orgs, _jurisdiction(session))
+    schools = {**_schools(session, school_orgs, _jurisdiction(session), lausd), **_harbor_schools(session, school_orgs, harbor)}
     locations = _locations(session, orgs)
     verifier = session.scalar(select(User).where(User.email == users[0]["email"]))  # the network admin
     _programs(session, orgs, schools, locations, verifier)
     _capacity(session, verifier)
     _referrals(session, members, schools)
     _committees(session, members, schools)
+    _committees(session, members, schools, HARBOR_COMMITTEES, HARBOR_PLANS)
 
     clients = []
     for key, *_rest in AGENCIES:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from cbs_network.directory.models import School
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.passwords import hash_password
 from cbs_network.identity.roles import SCOPES, Role
@@ -42,6 +43,17 @@ class OrganizationFactory(_Base):
     kind = OrganizationKind.cbo
     name = factory.Sequence(lambda n: f"Test Organization {n}")
     status = OrganizationStatus.active
+
+
+class SchoolFactory(_Base):
+    """A school of the roster; give `district_id` (and an `organization_id` under it) as the test needs."""
+
+    class Meta:
+        model = School
+
+    id = factory.LazyFunction(uuid.uuid4)
+    cds_code = factory.LazyFunction(lambda: f"{uuid.uuid4().int % 10**14:014d}")
+    name = factory.Sequence(lambda n: f"Test School {n}")
 
 
 class UserFactory(_Base):
@@ -126,10 +138,14 @@ class Network:
     district: Organization
     city: Organization
     cbo: Organization
+    # A second tenant of each kind that has one (Network.build(second_tenants=True)): another
+    # district and another CBO, so tests can check one cannot act on the other's objects.
+    district2: Organization | None = None
+    cbo2: Organization | None = None
     actors: dict[str, Actor] = field(default_factory=dict)
 
     @classmethod
-    def build(cls) -> Network:
+    def build(cls, *, second_tenants: bool = False) -> Network:
         session = OrganizationFactory._meta.sqlalchemy_session
         net = cls(
             hub=OrganizationFactory(kind=OrganizationKind.network_hub, name="CBS Network Hub"),
@@ -147,7 +163,23 @@ class Network:
             ("cbo_caseworker", net.cbo, Role.caseworker),
         ):
             net.actors[name] = net.actor(session, org, role)
+        if second_tenants:
+            net.district2 = OrganizationFactory(kind=OrganizationKind.school_district, name="Second Test Unified School District")
+            net.cbo2 = OrganizationFactory(kind=OrganizationKind.cbo, name="Second Test Mentoring CBO")
+            for name, org, role in (
+                ("district2_admin", net.district2, Role.org_admin),
+                ("district2_coordinator", net.district2, Role.coordinator),
+                ("cbo2_admin", net.cbo2, Role.org_admin),
+                ("cbo2_caseworker", net.cbo2, Role.caseworker),
+            ):
+                net.actors[name] = net.actor(session, org, role)
         return net
+
+    def school(self, district: Organization | None = None, **fields) -> School:
+        """A school of `district` (default: the first) with its own school organization under the district."""
+        district = district or self.district
+        organization = OrganizationFactory(kind=OrganizationKind.school, name=fields.get("name", "Test School"), parent_id=district.id)
+        return SchoolFactory(district_id=district.id, organization_id=organization.id, **fields)
 
     @staticmethod
     def actor(session, organization: Organization, role: Role, scopes=None) -> Actor:

@@ -45,11 +45,14 @@ def pupil_jurisdiction(db_session) -> Jurisdiction:
 
 def make_school(db_session, network, *, jurisdiction_code: str | None = "CA", grade_high: int = 12,
                 jurisdiction: Jurisdiction | None = None, region: str | None = None, board_district: int | None = None) -> School:
-    organization = OrganizationFactory(kind=OrganizationKind.school, name=f"School org {uuid.uuid4().hex[:6]}")
+    """A school of the network's district, with its own organization under the district."""
+    organization = OrganizationFactory(kind=OrganizationKind.school, name=f"School org {uuid.uuid4().hex[:6]}",
+                                       parent_id=network.district.id)
     if jurisdiction is None and jurisdiction_code is not None:
         jurisdiction = _jurisdiction(db_session, jurisdiction_code)
     school = School(id=uuid.uuid4(), cds_code=str(next(_codes)), name="Test High", grade_low=9 if grade_high >= 12 else 6,
-                    grade_high=grade_high, organization_id=organization.id, region=region, board_district=board_district,
+                    grade_high=grade_high, organization_id=organization.id, district_id=network.district.id,
+                    region=region, board_district=board_district,
                     jurisdiction_id=jurisdiction.id if jurisdiction else None)
     db_session.add(school)
     db_session.commit()

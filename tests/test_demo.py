@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.db import Base, make_engine, utcnow
-from cbs_network.demo import CAPACITY, CASES, PROGRAMS, demo_id, seed_demo
+from cbs_network.demo import CAPACITY, CASES, HARBOR_KEY, HARBOR_SCHOOLS, PROGRAMS, demo_id, seed_demo
 from cbs_network.directory.models import (
     DirectorySettings,
     Location,
@@ -117,13 +117,26 @@ def test_every_program_type_is_present_with_languages_and_schedules(demo):
 
 def test_schools_are_linked_to_their_organizations(demo):
     schools = demo.scalars(select(School)).all()
-    assert len(schools) == 24 and any(s.is_bsap for s in schools) and not all(s.is_bsap for s in schools)
+    assert len(schools) == 24 + len(HARBOR_SCHOOLS) and any(s.is_bsap for s in schools) and not all(s.is_bsap for s in schools)
     for school in schools:
         assert len(school.cds_code) == 14 and school.cds_code.isdigit()
         assert demo.get(Organization, school.organization_id).name == school.name
         assert 33.7 < school.latitude < 34.35 and -118.5 < school.longitude < -118.1
-        assert school.region in ("North", "East", "South", "West") and 1 <= school.board_district <= 7
+        regions = (None,) if school.name in HARBOR_SCHOOLS else ("North", "East", "South", "West")  # HGUSD has none
+        assert school.region in regions and 1 <= school.board_district <= 7
         assert school.grade_low <= school.grade_high
+
+
+def test_every_school_answers_to_the_district_above_its_organization(demo):
+    lausd, harbor = demo_id("organization", "lausd"), demo_id("organization", HARBOR_KEY)
+    for school in demo.scalars(select(School)):
+        assert school.district_id == (harbor if school.name in HARBOR_SCHOOLS else lausd), school.name
+        assert demo.get(Organization, school.district_id).kind == "school_district"
+        ancestors, organization = [], demo.get(Organization, school.organization_id)
+        while organization.parent_id is not None:
+            ancestors.append(organization.parent_id)
+            organization = demo.get(Organization, organization.parent_id)
+        assert school.district_id in ancestors, school.name
 
 
 def test_exactly_one_confidential_location_with_a_front_door(demo):
@@ -272,7 +285,8 @@ def test_committees_are_complete_or_missing_a_role_with_nominations_pending(clie
 def test_plans_are_in_every_state_and_overdue_past_the_district_deadline(client, network, demo):
     from cbs_network.committees.models import PlanState, SafetyPlan
 
-    plans = demo.scalars(select(SafetyPlan)).all()
+    lausd = demo_id("organization", "lausd")
+    plans = demo.scalars(select(SafetyPlan).join(School, School.id == SafetyPlan.school_id).where(School.district_id == lausd)).all()
     assert {p.state for p in plans} == set(PlanState)
     assert {(p.due_on.month, p.due_on.day) for p in plans} == {(10, 1)}  # LAUSD's ISSP date, not the state's
     year = _school_year()
@@ -283,3 +297,92 @@ def test_plans_are_in_every_state_and_overdue_past_the_district_deadline(client,
     assert "Roosevelt High School" not in overdue and "Hollenbeck Middle School" not in overdue  # approved
     assert overdue["Jordan High School"]["plan_state"] == "drafting"
     assert overdue["Palms Middle School"]["plan_id"] is None  # never opened
+
+
+# --- the second district --------------------------------------------------------------------------
+
+
+def _district_actor(demo, org_key: str, person: str):
+    """A token for a demo user acting for their district, through a client of that district."""
+    from cbs_network.demo import _email
+    from cbs_network.identity.models import User
+
+    from . import factories
+
+    organization = demo.get(Organization, demo_id("organization", org_key))
+    user = demo.scalar(select(User).where(User.email == _email(person)))
+    client = factories.OAuthClientFactory(organization=organization)
+    token = factories.issue_token(demo, client=client, user=user, organization=organization)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_second_district_has_its_own_staff_client_rules_committees_and_plans(demo):
+    from cbs_network.committees.models import Committee, Jurisdiction, SafetyPlan
+    from cbs_network.demo import HARBOR_COMMITTEES, HARBOR_PEOPLE, HARBOR_PLANS
+    from cbs_network.identity.models import Membership
+    from cbs_network.oauth.models import OAuthClient
+
+    harbor = demo.get(Organization, demo_id("organization", HARBOR_KEY))
+    assert harbor.kind == "school_district" and "fictional" in harbor.description
+    roles = {m.role for m in demo.scalars(select(Membership).where(Membership.organization_id == harbor.id))}
+    assert roles == {role for _person, role in HARBOR_PEOPLE} == {Role.org_admin, Role.coordinator}
+    assert demo.scalar(select(OAuthClient).where(OAuthClient.client_id == f"demo-{HARBOR_KEY}")).organization_id == harbor.id
+    schools = demo.scalars(select(School).where(School.district_id == harbor.id)).all()
+    assert {s.name for s in schools} == set(HARBOR_SCHOOLS)
+    assert {demo.get(Jurisdiction, s.jurisdiction_id).code for s in schools} == {"HGUSD"}
+    ids = [s.id for s in schools]
+    assert len(demo.scalars(select(Committee).where(Committee.school_id.in_(ids))).all()) == len(HARBOR_COMMITTEES)
+    plans = demo.scalars(select(SafetyPlan).where(SafetyPlan.school_id.in_(ids))).all()
+    assert len(plans) == len(HARBOR_PLANS) and {(p.due_on.month, p.due_on.day) for p in plans} == {(11, 15)}
+
+
+def test_the_credentials_list_the_second_districts_users_and_client(demo):
+    credentials = seed_demo(session=demo, public_url="http://hub.test")
+    harbor = "Harbor Gateway Unified School District"
+    assert {u["role"] for u in credentials["users"] if u["organization"] == harbor} == {"org_admin", "coordinator"}
+    assert [c["client_id"] for c in credentials["clients"] if c["organization"] == harbor] == [f"demo-{HARBOR_KEY}"]
+    assert credentials["users"][0]["role"] == "network_admin" and credentials["clients"][0]["client_id"] == "demo-lausd"
+
+
+@pytest.mark.parametrize(("me", "person", "theirs", "their_school"), [
+    (HARBOR_KEY, "Ezequiel Tanaka-Brandt", "lausd", "Garfield High School"),
+    ("lausd", "Terrence Oyelaran", HARBOR_KEY, "Tidewater High School"),
+])
+def test_each_district_reads_but_cannot_change_the_others_schools_committees_and_plans(
+    client, demo, me, person, theirs, their_school
+):
+    from cbs_network.committees.models import Committee, SafetyPlan
+
+    headers = _district_actor(demo, me, person)
+    school = demo.scalar(select(School).where(School.name == their_school))
+    committee = demo.scalar(select(Committee).where(Committee.school_id == school.id))
+    plan = demo.scalar(select(SafetyPlan).where(SafetyPlan.school_id == school.id))
+    assert plan.state == "submitted"
+    versions = (school.version, committee.version, plan.version)
+
+    def with_version(version: int) -> dict[str, str]:
+        return {**headers, "If-Match": f'"{version}"'}
+
+    # Sees: the school, its committee (without the members' emails), its plan (without moves).
+    assert client.get(f"/api/v1/schools/{school.id}", headers=headers).json["district_id"] == str(demo_id("organization", theirs))
+    shown = client.get(f"/api/v1/committees/{committee.id}", headers=headers).json
+    assert shown["members"] and {m["email"] for m in shown["members"]} == {None}
+    assert client.get(f"/api/v1/safety-plans/{plan.id}", headers=headers).json["allowed_transitions"] == []
+    # Cannot change them.
+    refused = [
+        client.patch(f"/api/v1/schools/{school.id}", json={"name": "Taken over"}, headers=with_version(school.version)),
+        client.patch(f"/api/v1/committees/{committee.id}", json={"notes": "x"}, headers=with_version(committee.version)),
+        client.post(f"/api/v1/committees/{committee.id}/members", json={"role": "parent", "name": "X"}, headers=headers),
+        client.patch(f"/api/v1/safety-plans/{plan.id}", json={"summary": "x"}, headers=with_version(plan.version)),
+        client.post(f"/api/v1/safety-plans/{plan.id}/transitions", json={"to": "approved"}, headers=headers),
+        client.post(f"/api/v1/safety-plans/{plan.id}/needs", json={"need_type": "other", "description": "x"}, headers=headers),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    demo.expire_all()
+    assert (demo.get(School, school.id).version, demo.get(Committee, committee.id).version,
+            demo.get(SafetyPlan, plan.id).version) == versions
+    # Their own district approves it.
+    own = _district_actor(demo, theirs, "Terrence Oyelaran" if theirs == "lausd" else "Ezequiel Tanaka-Brandt")
+    assert client.get(f"/api/v1/safety-plans/{plan.id}", headers=own).json["allowed_transitions"] == ["approved"]
+    approved = client.post(f"/api/v1/safety-plans/{plan.id}/transitions", json={"to": "approved"}, headers=own)
+    assert approved.status_code == 200 and approved.json["state"] == "approved"

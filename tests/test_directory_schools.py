@@ -12,8 +12,9 @@ from cbs_network.directory.geo import EARTH_RADIUS_M, haversine_m
 from cbs_network.directory.models import GRADES, Program, ProgramRegion, ProgramSchool, ProgramStatus, ProgramType, School
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
+from cbs_network.organizations.models import OrganizationKind
 
-from .factories import Network
+from .factories import Network, OrganizationFactory
 from .helpers import assert_problem, if_match, counted_get
 
 LAT, LON = 34.0522, -118.2437  # downtown Los Angeles
@@ -90,6 +91,7 @@ def test_grades_are_strings_tk_and_k_included(client, network):
 def test_district_coordinator_and_admin_edit(client, network):
     created = client.post(URL, json=NEW, headers=network["district_coordinator"].headers)
     assert created.status_code == 201
+    assert created.json["district_id"] == str(network.district.id)  # the school joins its creator's district
     url = created.headers["Location"]
     response = client.patch(url, json={"board_district": 5}, headers=if_match(network["district_admin"].headers, 1))
     assert response.status_code == 200 and response.json["board_district"] == 5 and response.json["version"] == 2
@@ -97,7 +99,7 @@ def test_district_coordinator_and_admin_edit(client, network):
 
 @pytest.mark.parametrize("actor", ["cbo_admin", "city_admin", "cbo_caseworker", "district_viewer"])
 def test_others_cannot_create_or_edit_schools(client, network, db_session, actor):
-    school = make_school(db_session, name="Untouched")
+    school = make_school(db_session, name="Untouched", district_id=network.district.id)
     before = school_count(db_session)
     headers = network[actor].headers
     assert_problem(client.post(URL, json=NEW, headers=headers), 403)
@@ -108,7 +110,7 @@ def test_others_cannot_create_or_edit_schools(client, network, db_session, actor
 
 def test_a_coordinator_of_a_cbo_cannot_edit(client, network, db_session):
     coordinator = Network.actor(db_session, network.cbo, Role.coordinator)
-    school = make_school(db_session)
+    school = make_school(db_session, district_id=network.district.id)
     assert_problem(client.patch(f"{URL}/{school.id}", json={"name": "X"}, headers=if_match(coordinator.headers, 1)), 403)
 
 
@@ -136,6 +138,8 @@ def test_duplicate_cds_code_is_409(client, network, db_session):
     ({"status": "demolished"}, "status"),
     ({"state": "California"}, "state"),
     ({"organization_id": str(uuid.uuid4())}, "organization_id"),
+    ({"district_id": str(uuid.uuid4())}, "district_id"),
+    ({"district_id": "not-a-uuid"}, "district_id"),
 ])
 def test_bad_input_is_422_naming_the_field(client, network, db_session, change, field):
     response = client.post(URL, json={**NEW, **change}, headers=network["network_admin"].headers)
@@ -144,7 +148,8 @@ def test_bad_input_is_422_naming_the_field(client, network, db_session, change, 
 
 
 def test_patch_is_checked_against_the_stored_values(client, network, db_session):
-    school = make_school(db_session, grade_low=GRADES["K"], grade_high=GRADES["5"], latitude=LAT, longitude=LON)
+    school = make_school(db_session, grade_low=GRADES["K"], grade_high=GRADES["5"], latitude=LAT, longitude=LON,
+                         district_id=network.district.id)
     headers = if_match(network["district_admin"].headers, 1)
     url = f"{URL}/{school.id}"
     assert "grade_low" in assert_problem(client.patch(url, json={"grade_low": "6"}, headers=headers), 422)["errors"]["json"]
@@ -154,7 +159,7 @@ def test_patch_is_checked_against_the_stored_values(client, network, db_session)
 
 
 def test_patch_needs_the_current_version_and_closing_replaces_delete(client, network, db_session):
-    school = make_school(db_session)
+    school = make_school(db_session, district_id=network.district.id)
     url, headers = f"{URL}/{school.id}", network["district_admin"].headers
     assert_problem(client.patch(url, json={"status": "closed"}, headers=headers), 428)
     assert_problem(client.patch(url, json={"status": "closed"}, headers=if_match(headers, 7)), 412)
@@ -162,6 +167,91 @@ def test_patch_needs_the_current_version_and_closing_replaces_delete(client, net
     assert closed.status_code == 200 and closed.json["status"] == "closed"
     assert_problem(client.delete(url, headers=if_match(headers, 2)), 405)
     assert_problem(client.get(f"{URL}/{uuid.uuid4()}", headers=headers), 404)
+
+
+# --- the school's district -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def districts(db_session):
+    return Network.build(second_tenants=True)
+
+
+def test_a_district_keeps_its_own_schools_only(client, districts, db_session):
+    mine, theirs = districts.school(name="Mine"), districts.school(districts.district2, name="Theirs")
+    admin, other = districts["district_admin"], districts["district2_coordinator"]
+    refused = client.patch(f"{URL}/{mine.id}", json={"name": "Taken over"}, headers=if_match(other.headers, 1))
+    assert "own district" in assert_problem(refused, 403)["detail"]
+    assert client.get(f"{URL}/{mine.id}", headers=other.headers).json["name"] == "Mine"  # reading is for everyone
+    assert client.patch(f"{URL}/{mine.id}", json={"name": "Still mine"}, headers=if_match(admin.headers, 1)).status_code == 200
+    assert client.patch(f"{URL}/{theirs.id}", json={"name": "X"}, headers=if_match(admin.headers, 1)).status_code == 403
+    assert client.patch(f"{URL}/{theirs.id}", json={"name": "Theirs too"}, headers=if_match(other.headers, 1)).status_code == 200
+    listed = client.get(f"{URL}?district_id={districts.district2.id}", headers=admin.headers).json["items"]
+    assert [item["name"] for item in listed] == ["Theirs too"]
+
+
+def test_a_district_adds_schools_to_itself_only(client, districts, db_session):
+    coordinator = districts["district2_coordinator"]
+    before = school_count(db_session)
+    other = client.post(URL, json={**NEW, "district_id": str(districts.district.id)}, headers=coordinator.headers)
+    assert "district_id" in assert_problem(other, 403)["detail"]
+    assert school_count(db_session) == before
+    own = client.post(URL, json={**NEW, "district_id": str(districts.district2.id)}, headers=coordinator.headers)
+    assert own.status_code == 201 and own.json["district_id"] == str(districts.district2.id)
+
+
+def test_only_network_admins_move_a_school_to_another_district(client, districts, db_session):
+    school = districts.school(name="Moving")
+    body = {"district_id": str(districts.district2.id), "organization_id": None}
+    for actor in ("district_admin", "district2_admin"):
+        assert_problem(client.patch(f"{URL}/{school.id}", json=body, headers=if_match(districts[actor].headers, 1)), 403)
+    # Giving the current district again is no move.
+    same = client.patch(f"{URL}/{school.id}", json={"district_id": str(districts.district.id), "name": "Same"},
+                        headers=if_match(districts["district_admin"].headers, 1))
+    assert same.status_code == 200 and same.json["version"] == 2
+    moved = client.patch(f"{URL}/{school.id}", json=body, headers=if_match(districts["network_admin"].headers, 2))
+    assert moved.status_code == 200 and moved.json["district_id"] == str(districts.district2.id)
+    changes = db_session.scalars(select(AuditRecord.changes).where(AuditRecord.object_id == str(school.id))).all()
+    assert {"before": str(districts.district.id), "after": str(districts.district2.id)} in [c.get("district_id") for c in changes]
+
+
+def test_a_school_without_a_district_is_kept_by_network_admins_only(client, districts, db_session):
+    school = make_school(db_session, name="Unassigned")
+    for actor in ("district_admin", "district2_coordinator"):
+        assert_problem(client.patch(f"{URL}/{school.id}", json={"name": "X"}, headers=if_match(districts[actor].headers, 1)), 403)
+    created = client.post(URL, json=NEW, headers=districts["network_admin"].headers)
+    assert created.status_code == 201 and created.json["district_id"] is None
+    placed = client.patch(f"{URL}/{school.id}", json={"district_id": str(districts.district.id)},
+                          headers=if_match(districts["network_admin"].headers, 1))
+    assert placed.status_code == 200 and placed.json["district_id"] == str(districts.district.id)
+
+
+def test_the_district_must_be_a_school_district_above_the_schools_organization(client, districts, db_session):
+    admin = if_match(districts["network_admin"].headers, 1)
+    school = districts.school(name="Tree")
+    url = f"{URL}/{school.id}"
+    before = school_count(db_session)
+    not_a_district = client.post(URL, json={**NEW, "district_id": str(districts.cbo.id)}, headers=admin)
+    assert "school_district" in assert_problem(not_a_district, 422)["errors"]["json"]["district_id"][0]
+    assert school_count(db_session) == before
+    # The school's organization sits under the first district, not the second.
+    elsewhere = client.patch(url, json={"district_id": str(districts.district2.id)}, headers=admin)
+    assert "organization tree" in assert_problem(elsewhere, 422)["errors"]["json"]["district_id"][0]
+    stray = OrganizationFactory(kind=OrganizationKind.school, name="Stray school org")
+    wrong_org = client.patch(url, json={"organization_id": str(stray.id)}, headers=if_match(districts["district_admin"].headers, 1))
+    assert "organization_id" in assert_problem(wrong_org, 422)["errors"]["json"]
+    # A loop in the tree is refused, not followed forever.
+    looped_a = OrganizationFactory(kind=OrganizationKind.district_office, name="Loop A")
+    looped_b = OrganizationFactory(kind=OrganizationKind.district_office, name="Loop B", parent_id=looped_a.id)
+    looped_a.parent_id = looped_b.id
+    in_loop = OrganizationFactory(kind=OrganizationKind.school, name="In the loop", parent_id=looped_a.id)
+    assert_problem(client.patch(url, json={"organization_id": str(in_loop.id)}, headers=admin), 422)
+    db_session.expire_all()
+    assert db_session.get(School, school.id).version == 1
+    # Deeper trees are fine: a region office between the school and its district.
+    office = OrganizationFactory(kind=OrganizationKind.district_office, name="Region", parent_id=districts.district.id)
+    nested = OrganizationFactory(kind=OrganizationKind.school, name="Nested", parent_id=office.id)
+    assert client.patch(url, json={"organization_id": str(nested.id)}, headers=admin).status_code == 200
 
 
 # --- filters --------------------------------------------------------------------------------------
@@ -434,4 +524,41 @@ def test_csv_columns_must_match(app, db_session, network, tmp_path):
     result = _run(app, path)
     assert result.exit_code == 1
     assert "line 1: grade_low: Missing column." in result.stderr and "line 1: colour: Unknown column." in result.stderr
+    assert "district_id" not in result.stderr  # an optional column
     assert school_count(db_session) == 0
+
+
+def test_csv_district_id_column_is_optional_and_checked(app, db_session, network, tmp_path):
+    header = HEADER.rstrip("\n") + ",district_id\n"
+    existing = make_school(db_session, cds_code="19647330000102", name="Boyle Heights Middle", district_id=network.district.id)
+    path = tmp_path / "districts.csv"
+    path.write_text(header + f"19647330000101,Aurora Elementary,TK,5,East,2,,,,,,,,,{network.district.id}\n"
+                    "19647330000102,Boyle Heights Middle,,,,,,,,,,,,,\n")  # empty: keeps its district
+    result = _run(app, path)
+    assert result.exit_code == 0, result.output
+    assert "imported: 1 created, 0 updated, 1 unchanged." in result.stdout
+    db_session.expire_all()
+    assert db_session.scalars(select(School.district_id).where(School.cds_code == "19647330000101")).one() == network.district.id
+    assert db_session.get(School, existing.id).district_id == network.district.id
+
+    schools, audits = school_count(db_session), _audit_count(db_session)
+    path.write_text(header + f"19647330000103,Not A District,K,5,,,,,,,,,,,{network.cbo.id}\n"
+                    f"19647330000104,Nowhere,K,5,,,,,,,,,,,{uuid.uuid4()}\n"
+                    "19647330000105,Garbled,K,5,,,,,,,,,,,district-9\n")
+    bad = _run(app, path)
+    assert bad.exit_code == 1
+    for line in (2, 3, 4):
+        assert f"line {line}: district_id" in bad.stderr, bad.stderr
+    db_session.expire_all()
+    assert school_count(db_session) == schools and _audit_count(db_session) == audits
+
+
+def test_csv_district_id_must_sit_above_the_schools_organization(app, db_session, network, tmp_path):
+    other = OrganizationFactory(kind=OrganizationKind.school_district, name="Other district")
+    organization = OrganizationFactory(kind=OrganizationKind.school, name="Under the first", parent_id=network.district.id)
+    make_school(db_session, cds_code="19647330000102", name="Boyle Heights Middle", organization_id=organization.id,
+                district_id=network.district.id)
+    path = tmp_path / "moved.csv"
+    path.write_text(HEADER.rstrip("\n") + f",district_id\n19647330000102,Boyle Heights Middle,,,,,,,,,,,,,{other.id}\n")
+    result = _run(app, path)
+    assert result.exit_code == 1 and "line 2: district_id: The school's organization does not sit under" in result.stderr

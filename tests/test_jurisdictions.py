@@ -25,9 +25,9 @@ def add(client, actor, **body):
     return client.post(URL, json={"name": body.pop("name", body["code"]), **body}, headers=actor.headers)
 
 
-def school(db_session, jurisdiction_id=None, grade_high=12) -> School:
+def school(db_session, jurisdiction_id=None, grade_high=12, district_id=None) -> School:
     row = School(id=uuid.uuid4(), cds_code=f"{uuid.uuid4().int % 10**14:014d}", name="Test High", grade_low=9,
-                 grade_high=grade_high, jurisdiction_id=jurisdiction_id)
+                 grade_high=grade_high, jurisdiction_id=jurisdiction_id, district_id=district_id)
     db_session.add(row)
     db_session.commit()
     return row
@@ -105,7 +105,7 @@ def test_only_network_admins_keep_the_rules_with_if_match(client, network):
 
 def test_a_school_is_placed_in_a_known_jurisdiction_only(client, db_session, network):
     admin = network["district_admin"]
-    row = school(db_session)
+    row = school(db_session, district_id=network.district.id)  # the district keeps its own school
     url = f"/api/v1/schools/{row.id}"
     unknown = client.patch(url, json={"jurisdiction_id": str(uuid.uuid4())}, headers=if_match(admin.headers, row.version))
     assert_problem(unknown, 422)

@@ -40,9 +40,9 @@ def jurisdiction_id(db_session, code: str) -> uuid.UUID:
     return db_session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code))
 
 
-def make_school(db_session, *, jurisdiction: str | None = "CA", organization=None, **fields) -> School:
+def make_school(db_session, *, jurisdiction: str | None = "CA", organization=None, district=None, **fields) -> School:
     school = School(id=uuid.uuid4(), cds_code=f"{uuid.uuid4().int % 10**14:014d}", name=fields.pop("name", "Test Elementary"),
-                    organization_id=organization.id if organization else None,
+                    organization_id=organization.id if organization else None, district_id=district.id if district else None,
                     jurisdiction_id=jurisdiction_id(db_session, jurisdiction) if jurisdiction else None, **fields)
     db_session.add(school)
     db_session.commit()
@@ -50,8 +50,8 @@ def make_school(db_session, *, jurisdiction: str | None = "CA", organization=Non
 
 
 @pytest.fixture
-def school_org(db_session):
-    return factories.OrganizationFactory(kind=OrganizationKind.school, name="Test Elementary School")
+def school_org(db_session, network):
+    return factories.OrganizationFactory(kind=OrganizationKind.school, name="Test Elementary School", parent_id=network.district.id)
 
 
 @pytest.fixture
@@ -61,8 +61,9 @@ def principal(db_session, school_org):
 
 
 @pytest.fixture
-def school(db_session, school_org):
-    return make_school(db_session, organization=school_org, region="South", board_district=7)
+def school(db_session, school_org, network):
+    """A school of the network's district, with its own organization under the district."""
+    return make_school(db_session, organization=school_org, district=network.district, region="South", board_district=7)
 
 
 def make_program(db_session, organization, **fields) -> Program:

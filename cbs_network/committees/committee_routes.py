@@ -85,7 +85,7 @@ def list_committees(args):
 def create_committee(data):
     """Create a school's committee for a school year
 
-    The school side only (the school, its district, network admins). One per school and year:
+    The school side only (the school, its own district, network admins). One per school and year:
     a second is 409.
     """
     committee = service.create(session=session(), principal=current_principal(), data=data)

@@ -26,7 +26,7 @@ from ..http.etag import check_version
 from ..http.schemas import WithFields
 from ..identity.models import Membership, User
 from ..identity.principal import Principal
-from ..organizations.models import Organization, OrganizationKind
+from ..organizations.models import Organization
 from . import jurisdictions, policy
 from .models import Committee, CommitteeMember, Jurisdiction, MemberRole, MemberStatus
 
@@ -37,7 +37,7 @@ MEMBER_FIELDS = ("role", "name", "email", "user_id", "organization_id", "term_st
 
 
 class Party(enum.StrEnum):
-    school = "school"  # the school, its district, network admins (policy.is_school_side)
+    school = "school"  # the school, its own district, network admins (policy.is_school_side)
     represented = "represented"  # the organization the member represents
 
 
@@ -77,11 +77,11 @@ def _school(session: Session, committee: Committee) -> School:
     return session.get(School, committee.school_id)
 
 
-def _parties(session: Session, principal: Principal, school: School, member: CommitteeMember) -> set[Party]:
+def _parties(principal: Principal, school: School, member: CommitteeMember) -> set[Party]:
     parties = set()
-    if policy.is_school_side(session, principal, school):
+    if policy.is_school_side(principal, school):
         parties.add(Party.school)
-    if member.organization_id is not None and member.organization_id == principal.organization_id:
+    if policy.is_represented(principal, member.organization_id):
         parties.add(Party.represented)
     return parties
 
@@ -90,9 +90,10 @@ def present_member(session: Session, principal: Principal, member: CommitteeMemb
     """Names are public to the network; email and the decision's reason only to the school side
     and the organization the member represents."""
     school = school or session.get(School, session.get(Committee, member.committee_id).school_id)
-    parties = _parties(session, principal, school, member)
-    return WithFields(member, email=member.email if parties else None,
-                      decision_reason=member.decision_reason if parties else None,
+    parties = _parties(principal, school, member)
+    contact = policy.can_see_member_contact(principal, school, member.organization_id)
+    return WithFields(member, email=member.email if contact else None,
+                      decision_reason=member.decision_reason if contact else None,
                       allowed_transitions=allowed_for(MEMBER_TRANSITIONS, member.status, parties))
 
 
@@ -208,14 +209,14 @@ def _committee_recorded(session: Session, principal: Principal, committee: Commi
     record_event(session, type=f"committee.{action}", object_type="committee", object_id=committee.id, principal=principal,
                  payload={"committee_id": committee.id, "school_id": committee.school_id,
                           "school_year": committee.school_year, "changed": sorted(changes)},
-                 audience=[o for o in (school.organization_id,) if o is not None])
+                 audience=[o for o in (school.organization_id, school.district_id) if o is not None])
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Committee:
     school = session.get(School, data["school_id"])
     if school is None:
         raise field_error("school_id", "No school with this id.")
-    policy.require_school_side(session, principal, school, "creates its committee")
+    policy.require_school_side(principal, school, "creates its committee")
     existing = session.scalar(select(Committee.id).where(Committee.school_id == school.id,
                                                          Committee.school_year == data["school_year"]))
     if existing is not None:
@@ -232,7 +233,7 @@ def update(
     *, session: Session, principal: Principal, committee_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> Committee:
     committee = get(session=session, committee_id=committee_id)
-    policy.require_school_side(session, principal, _school(session, committee), "changes its committee")
+    policy.require_school_side(principal, _school(session, committee), "changes its committee")
     check_version(committee, expected_version)
     before = audit.snapshot(committee, COMMITTEE_FIELDS)
     for name, value in data.items():
@@ -273,7 +274,7 @@ def _member_recorded(
     audit.record(session, principal=principal, action=f"committee_member.{action}", object_type="committee_member",
                  object_id=member.id, changes=changes)
     school = _school(session, committee)
-    audience = {school.organization_id, member.nominated_by_organization_id, member.organization_id} - {None}
+    audience = {school.organization_id, school.district_id, member.nominated_by_organization_id, member.organization_id} - {None}
     record_event(session, type=f"committee_member.{action}", object_type="committee_member", object_id=member.id,
                  principal=principal, audience=sorted(audience, key=str), payload={
                      "committee_id": committee.id, "school_id": committee.school_id, "member_id": member.id,
@@ -293,7 +294,7 @@ def _check_references(session: Session, data: dict[str, Any]) -> None:
 def add_member(*, session: Session, principal: Principal, committee_id: uuid.UUID, data: dict[str, Any]) -> CommitteeMember:
     """The school side seats a member directly (active)."""
     committee = get(session=session, committee_id=committee_id)
-    policy.require_school_side(session, principal, _school(session, committee), "seats members on its committee")
+    policy.require_school_side(principal, _school(session, committee), "seats members on its committee")
     _check_terms(data.get("term_start"), data.get("term_end"))
     _check_references(session, data)
     _check_not_seated(session, committee, data.get("user_id"))
@@ -313,7 +314,7 @@ def update_member(
 ) -> CommitteeMember:
     committee = get(session=session, committee_id=committee_id)
     member = get_member(session=session, committee_id=committee.id, member_id=member_id)
-    policy.require_school_side(session, principal, _school(session, committee), "changes its committee's members")
+    policy.require_school_side(principal, _school(session, committee), "changes its committee's members")
     check_version(member, expected_version)
     if member.status in (M.declined, M.ended):
         raise Conflict(f"The member is {member.status.value}: a closed seat is kept as it was.",
@@ -334,9 +335,7 @@ def update_member(
 def nominate(*, session: Session, principal: Principal, committee_id: uuid.UUID, data: dict[str, Any]) -> CommitteeMember:
     """A CBO puts one of its own staff forward; the member waits in `nominated`."""
     committee = get(session=session, committee_id=committee_id)
-    organization = session.get(Organization, principal.organization_id)
-    if organization is None or organization.kind is not OrganizationKind.cbo:
-        raise Forbidden("Only community-based organizations nominate representatives; the school side seats members directly.")
+    organization = policy.require_nominator(session, principal)
     _check_terms(data.get("term_start"), data.get("term_end"))
     user = session.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
         User.id == data["user_id"], Membership.organization_id == organization.id))
@@ -365,8 +364,8 @@ def _move(
     if allowed is None:
         raise invalid_transition("A committee member", MEMBER_TRANSITIONS, start, to)
     school = _school(session, committee)
-    if not allowed & _parties(session, principal, school, member):
-        who = "the school side (the school, its district or network admins)"
+    if not allowed & _parties(principal, school, member):
+        who = "the school side (the school, its own district or network admins)"
         if Party.represented in allowed:
             who += " or the organization the member represents"
         raise Forbidden(f"Only {who} may move a member from {start.value} to {to.value}.")

@@ -113,8 +113,9 @@ def transition_plan(data, plan_id: uuid.UUID):
     """Move a safety plan to its next state
 
     not_started → drafting → public_meeting_held → submitted → approved → amended → submitted.
-    The school's side makes every move but approval, which belongs to a school district's
-    coordinators and org admins or network admins (never the school itself: 403).
+    The school's side makes every move but approval, which belongs to the school's own
+    district (the coordinators and org admins of its `district_id`) or network admins (never the
+    school itself, nor another district: 403).
     public_meeting_held needs `public_meeting_on` (in the body or already on the plan), not in
     the future. Any other move is 409 naming the current state and the allowed next ones.
     """

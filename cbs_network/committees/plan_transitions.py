@@ -1,9 +1,9 @@
 """The safety-plan state machine, in one table.
 
-The school side (the school, a school district, network admins) drafts a plan, records its
-public meeting, submits it and amends it; only the district (a school district organization's
-coordinators and org admins) or network admins approve it, never the school itself. An amended
-plan is submitted and approved again.
+The school side (the school, its own district, network admins) drafts a plan, records its
+public meeting, submits it and amends it; only the school's own district (the coordinators and
+org admins of the organization its district_id names) or network admins approve it, never the
+school itself. An amended plan is submitted and approved again (policy.py says who is who).
 """
 
 from __future__ import annotations

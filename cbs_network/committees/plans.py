@@ -1,8 +1,8 @@
 """Safety plans: opening one per school and year with its jurisdiction's deadline, moving it
 through the plan state machine, the overdue flag, and the needs its assessment found.
 
-Every network member reads plans; the school side writes them (policy.py) and the district
-approves them (plan_transitions.py).
+Every network member reads plans; the school side writes them and the school's own district
+approves them (policy.py, plan_transitions.py).
 
 Overdue: a plan is overdue when today is after its due date and it is not approved. An amended
 plan counts as not approved until it is approved again, so amending after the deadline makes
@@ -28,7 +28,6 @@ from ..events.service import record_event
 from ..http.etag import check_version
 from ..http.schemas import WithFields
 from ..identity.principal import Principal
-from ..organizations.models import Organization, OrganizationKind
 from . import jurisdictions, policy
 from .models import PlanNeed, PlanNeedProgram, PlanState, PlanTransition, SafetyPlan
 from ..workflow import allowed_for, allowed_from, invalid_transition
@@ -44,22 +43,11 @@ today = clock.today  # the date deadlines and meeting dates are judged by (tests
 # --- who may do what ---------------------------------------------------------------------------
 
 
-def _is_district(session: Session, principal: Principal, school: School) -> bool:
-    """A school district organization's coordinators and org admins (committees:write), or network
-    admins; never the school's own organization, which cannot approve its own plan."""
-    if principal.is_network_admin:
-        return True
-    if not principal.has_scope("committees:write") or principal.organization_id == school.organization_id:
-        return False
-    organization = session.get(Organization, principal.organization_id)
-    return organization is not None and organization.kind is OrganizationKind.school_district
-
-
-def parties(session: Session, principal: Principal, school: School) -> set[Party]:
+def parties(principal: Principal, school: School) -> set[Party]:
     found = set()
-    if policy.is_school_side(session, principal, school):
+    if policy.is_school_side(principal, school):
         found.add(Party.school)
-    if _is_district(session, principal, school):
+    if policy.is_district(principal, school):
         found.add(Party.district)
     return found
 
@@ -87,7 +75,7 @@ def present(session: Session, principal: Principal, plan: SafetyPlan, *, detail:
     school = session.get(School, plan.school_id)
     fields: dict[str, Any] = {
         "overdue": is_overdue(plan),
-        "allowed_transitions": allowed_for(TRANSITIONS, plan.state, parties(session, principal, school))
+        "allowed_transitions": allowed_for(TRANSITIONS, plan.state, parties(principal, school))
         if principal.has_scope("committees:write") else [],
     }
     if detail:
@@ -148,7 +136,7 @@ def _event(session: Session, principal: Principal, plan: SafetyPlan, type: str, 
     record_event(session, type=type, object_type="safety_plan", object_id=plan.id, principal=principal, payload={
         "plan_id": plan.id, "school_id": plan.school_id, "school_year": plan.school_year, "state": plan.state,
         "due_on": plan.due_on, **payload,
-    }, audience=[school.organization_id] if school.organization_id else [])
+    }, audience=[o for o in (school.organization_id, school.district_id) if o is not None])
 
 
 def _check_meeting_kept(plan: SafetyPlan, meeting_on: date | None) -> None:
@@ -163,7 +151,7 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> S
     school = session.get(School, data["school_id"])
     if school is None:
         raise field_error("school_id", "No school with this id.")
-    policy.require_school_side(session, principal, school, "opens its safety plan")
+    policy.require_school_side(principal, school, "opens its safety plan")
     existing = session.scalar(select(SafetyPlan.id).where(
         SafetyPlan.school_id == school.id, SafetyPlan.school_year == data["school_year"]))
     if existing is not None:
@@ -186,7 +174,7 @@ def update(
 ) -> SafetyPlan:
     """The summary and the public meeting date; the state moves only by transitions."""
     plan = get(session=session, plan_id=plan_id, lock=True)
-    policy.require_school_side(session, principal, _school(session, plan), "changes its safety plan")
+    policy.require_school_side(principal, _school(session, plan), "changes its safety plan")
     check_version(plan, expected_version)
     if plan.state is S.approved:
         raise Conflict("An approved plan is changed by amending it: move it to amended first.",
@@ -208,16 +196,16 @@ def update(
 def transition(*, session: Session, principal: Principal, plan_id: uuid.UUID, data: dict[str, Any]) -> SafetyPlan:
     plan = get(session=session, plan_id=plan_id, lock=True)
     school = _school(session, plan)
-    mine = parties(session, principal, school)
+    mine = parties(principal, school)
     if not mine:
-        raise Forbidden("Only the school's side (the school, its district, or network admins) moves its safety plan.")
+        raise Forbidden("Only the school's side (the school, its own district, or network admins) moves its safety plan.")
     start, to = plan.state, data["to"]
     party = TRANSITIONS.get((start, to))
     if party is None:
         raise invalid_transition("A safety plan", TRANSITIONS, start, to)
     if party not in mine:
         raise Forbidden(
-            "A safety plan is approved by its district (a school district's coordinators or org admins) or network "
+            "A safety plan is approved by the school's own district (its coordinators or org admins) or network "
             "admins, not by the school itself." if party is Party.district
             else f"Only the school's side may move a safety plan from {start.value} to {to.value}.",
             allowed_transitions=allowed_from(TRANSITIONS, start),
@@ -288,7 +276,7 @@ def _need_event(session: Session, principal: Principal, plan: SafetyPlan, need_i
 
 def _writable_plan(session: Session, principal: Principal, plan_id: uuid.UUID) -> SafetyPlan:
     plan = get(session=session, plan_id=plan_id)
-    policy.require_school_side(session, principal, _school(session, plan), "records its safety plan's needs")
+    policy.require_school_side(principal, _school(session, plan), "records its safety plan's needs")
     return plan
 
 

@@ -1,12 +1,18 @@
-"""Who keeps a school's committee and plan: the school side.
+"""Who keeps a school's committee and plan.
 
-That is the school's own organization and any school district organization (coordinators and
-org admins, who hold committees:write), and network admins. Everyone in the network reads
-committees and plans; a member's email is shown only to the school side and to the
-organization the member represents.
+The school side: the school's own organization and the school's own district (the organization
+its `district_id` names), acting with committees:write (coordinators and org admins), and
+network admins. Another district is not the school side, whatever its kind. The district party
+(who approves a plan) is the school's own district or network admins, never the school itself. A
+school without a district has no district party but network admins.
+
+Everyone in the network reads committees and plans; a member's email and a decision's reason
+are shown only to the school side and to the organization the member represents.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy.orm import Session
 
@@ -16,17 +22,41 @@ from ..identity.principal import Principal
 from ..organizations.models import Organization, OrganizationKind
 
 
-def is_school_side(session: Session, principal: Principal, school: School) -> bool:
+def _acts_for(principal: Principal, organization_id: uuid.UUID | None) -> bool:
+    return organization_id is not None and principal.organization_id == organization_id and principal.has_scope("committees:write")
+
+
+def is_school_side(principal: Principal, school: School) -> bool:
+    return principal.is_network_admin or _acts_for(principal, school.organization_id) or _acts_for(principal, school.district_id)
+
+
+def require_school_side(principal: Principal, school: School, what: str) -> None:
+    if not is_school_side(principal, school):
+        raise Forbidden(f"Only the school's side (the school, its own district, or network admins) {what}.")
+
+
+def is_district(principal: Principal, school: School) -> bool:
+    """The school's own district (its coordinators and org admins) or network admins; the school's
+    own organization never approves its own plan."""
     if principal.is_network_admin:
         return True
-    if not principal.has_scope("committees:write"):
-        return False
-    if school.organization_id is not None and school.organization_id == principal.organization_id:
-        return True
+    return _acts_for(principal, school.district_id) and principal.organization_id != school.organization_id
+
+
+def is_represented(principal: Principal, member_organization_id: uuid.UUID | None) -> bool:
+    """The principal acts for the organization a committee member represents."""
+    return member_organization_id is not None and member_organization_id == principal.organization_id
+
+
+def can_see_member_contact(principal: Principal, school: School, member_organization_id: uuid.UUID | None) -> bool:
+    """A member's email and a decision's reason: the school side and the organization the member represents."""
+    return is_school_side(principal, school) or is_represented(principal, member_organization_id)
+
+
+def require_nominator(session: Session, principal: Principal) -> Organization:
+    """A CBO (with committees:write, which the route requires) puts its own staff forward for any
+    school's committee; the school side decides. Returns the nominating organization."""
     organization = session.get(Organization, principal.organization_id)
-    return organization is not None and organization.kind is OrganizationKind.school_district
-
-
-def require_school_side(session: Session, principal: Principal, school: School, what: str) -> None:
-    if not is_school_side(session, principal, school):
-        raise Forbidden(f"Only the school's side (the school, its district, or network admins) {what}.")
+    if organization is None or organization.kind is not OrganizationKind.cbo:
+        raise Forbidden("Only community-based organizations nominate representatives; the school side seats members directly.")
+    return organization

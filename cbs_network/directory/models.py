@@ -80,6 +80,9 @@ class School(IdMixin, TimestampMixin, VersionedMixin, Base):
     status: Mapped[SchoolStatus] = mapped_column(enum_column(SchoolStatus, "school_status"), default=SchoolStatus.active)
     # The school as a network member (its own organization record), when it has one.
     organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # The school_district organization the school answers to (its roster entry, committee and
+    # plan); none: only network admins (and the school's own organization) keep them.
+    district_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     # Whose committee and plan rules apply (committees.models.Jurisdiction); none: the root rules.
     jurisdiction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
 

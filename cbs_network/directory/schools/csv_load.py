@@ -1,8 +1,9 @@
 """Bulk load of schools from CSV: upsert by CDS code, every row validated by the API's own
 schema, all or nothing.
 
-Cells are trimmed; an empty cell is null, except is_bsap and status, where it keeps the
-school's current value (false and active for a new school).
+Cells are trimmed; an empty cell is null, except is_bsap, status and district_id, where it keeps
+the school's current value (false, active and no district for a new school). The district_id
+column is optional.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from sqlalchemy.orm import Session
 from ...identity.principal import Principal
 from .. import csv_rows
 from ..csv_rows import RowError, flatten_messages
+from ...errors import ValidationFailed
 from ..models import School
 from . import service
 from .schemas import SchoolCreateSchema
 
 COLUMNS = (
     "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city", "state",
-    "postal_code", "latitude", "longitude", "is_bsap", "status",
+    "postal_code", "latitude", "longitude", "is_bsap", "status", "district_id",
 )
-KEEP_WHEN_EMPTY = ("is_bsap", "status")
+OPTIONAL_COLUMNS = ("district_id",)  # files written before schools had a district still load
+KEEP_WHEN_EMPTY = ("is_bsap", "status", "district_id")
 
 
 @dataclass
@@ -42,7 +45,7 @@ class Plan:
 
 
 def read_rows(stream: TextIO) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    return csv_rows.read_rows(stream, columns=COLUMNS, required=COLUMNS)
+    return csv_rows.read_rows(stream, columns=COLUMNS, required=[c for c in COLUMNS if c not in OPTIONAL_COLUMNS])
 
 
 def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progress: Callable[[], None] = lambda: None) -> Plan:
@@ -66,6 +69,13 @@ def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progre
             continue
         seen[code] = line
         school = existing.get(code)
+        if data.get("district_id") is not None:
+            try:
+                service.check_district(session, data["district_id"], school.organization_id if school else None,
+                                       field="district_id")
+            except ValidationFailed as error:
+                result.errors += [RowError(line, f, m) for f, m in flatten_messages(error.errors["json"])]
+                continue
         if school is None:
             result.creates.append((line, data))
         else:
@@ -94,8 +104,10 @@ def apply(session: Session, principal: Principal, load: Plan, *, progress: Calla
 def import_schools_command(file: TextIO, dry_run: bool) -> None:
     """Create or update schools from a CSV file (upsert by cds_code), all or nothing.
 
-    Columns: cds_code,name,grade_low,grade_high,region,board_district,address_1,city,state,
-    postal_code,latitude,longitude,is_bsap,status.
+    Columns: cds_code, name, grade_low, grade_high, region, board_district, address_1, city,
+    state, postal_code, latitude, longitude, is_bsap, status; and optionally district_id, the id
+    of the school_district organization the school belongs to (an empty cell: a new school gets
+    none, an existing one keeps its district).
     """
     from ...db import session as current_session
     from ...identity.principal import system_principal

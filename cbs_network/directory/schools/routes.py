@@ -31,7 +31,8 @@ EXAMPLE = {
     "id": "6b1d3c52-7f0e-4a8e-9b61-2f3c4d5e6f70", "cds_code": "19647331930247", "name": "Garfield Senior High",
     "grade_low": "9", "grade_high": "12", "region": "East", "board_district": 2, "address_1": "5101 E 6th St",
     "city": "Los Angeles", "state": "CA", "postal_code": "90022", "latitude": 34.0268, "longitude": -118.1608,
-    "is_bsap": True, "status": "active", "organization_id": None, "version": 1,
+    "is_bsap": True, "status": "active", "organization_id": None,
+    "district_id": "0b7f3a2c-5d1e-4c6a-9f8b-1e2d3c4b5a69", "version": 1,
     "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-08-01T16:00:00+00:00",
 }
 FEATURE_EXAMPLE = {
@@ -90,10 +91,17 @@ def schools_geojson(args):
 
 @blp.route("/schools", methods=["POST"])
 @blp.requires("directory:write")
-@blp.arguments(SchoolCreateSchema, example={k: v for k, v in EXAMPLE.items() if k not in ("id", "version", "created_at", "updated_at", "organization_id")})
+@blp.arguments(SchoolCreateSchema, example={k: v for k, v in EXAMPLE.items() if k not in ("id", "version", "created_at", "updated_at", "organization_id", "district_id")})
 @blp.response(201, SchoolSchema, example=EXAMPLE)
 def create_school(data):
-    """Add a school (district admins and coordinators, network admins)"""
+    """Add a school (a school district's admins and coordinators, network admins)
+
+    A district's admins and coordinators add schools to their own district: `district_id`
+    defaults to their organization and may not name another (403). Network admins give the
+    district, or none (a school without a district is kept by network admins alone). The
+    school's `organization_id`, when given, must sit under the district in the organization
+    tree (422).
+    """
     school = service.create(session=session(), principal=current_principal(), data=data)
     return school, created(url_for(".get_school", school_id=school.id))
 
@@ -112,9 +120,10 @@ def get_school(school_id: uuid.UUID):
 @blp.if_match
 @blp.response(200, SchoolSchema, example=EXAMPLE)
 def update_school(data, school_id: uuid.UUID, expected_version: int):
-    """Update a school (district admins and coordinators, network admins)
+    """Update a school (its own district's admins and coordinators, network admins)
 
-    Schools are never deleted: a school that closes gets `status` closed.
+    Another district's staff get 403. Only network admins change `district_id`. Schools are
+    never deleted: a school that closes gets `status` closed.
     """
     return service.update(
         session=session(), principal=current_principal(), school_id=school_id, data=data,

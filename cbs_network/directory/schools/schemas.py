@@ -15,6 +15,12 @@ CDS_CODE = validate.Regexp(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
 STATE = validate.Regexp(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")
 GRADE_ENUM = [*GRADES, None]  # documented choices of a nullable grade
 POSTAL_CODE = validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="A ZIP code: 12345 or 12345-6789.")
+DISTRICT_DESCRIPTION = (
+    "The school_district organization the school belongs to: its admins and coordinators keep the school's entry, "
+    "committee and safety plan, and approve the plan. A district's staff adding a school may leave it out (their own "
+    "district); only network admins move a school to another district. None: only network admins (and the school's "
+    "own organization, for its committee and plan) keep it"
+)
 
 
 class Grade(ma.fields.String):
@@ -63,7 +69,10 @@ class _SchoolFields(Schema):
     longitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"example": -118.1608})
     is_bsap = ma.fields.Boolean(metadata={"description": "A Blueprint for Student Achievement Plan (BSAP) school"})
     status = ma.fields.Enum(SchoolStatus, by_value=True, metadata={"description": "Schools are never deleted: a closed school has status closed"})
-    organization_id = ma.fields.UUID(allow_none=True, metadata={"description": "The school's own organization record, when it is a network member"})
+    organization_id = ma.fields.UUID(allow_none=True, metadata={
+        "description": "The school's own organization record, when it is a network member; it must sit under the school's "
+                       "district in the organization tree (parent_id)"})
+    district_id = ma.fields.UUID(allow_none=True, metadata={"description": DISTRICT_DESCRIPTION})
     jurisdiction_id = ma.fields.UUID(allow_none=True, metadata={
         "description": "The jurisdiction whose committee and safety-plan rules apply (with its ancestors); none: the root rules"})
 
@@ -96,6 +105,7 @@ class SchoolUpdateSchema(_SchoolFields):
 class SchoolFilterSchema(Schema):
     region = ma.fields.String(validate=validate.Length(min=1, max=60))
     board_district = ma.fields.Integer(validate=validate.Range(min=1, max=7))
+    district_id = ma.fields.UUID(metadata={"description": "Only the schools of this school district organization"})
     is_bsap = ma.fields.Boolean()
     status = ma.fields.Enum(SchoolStatus, by_value=True)
     q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive match on the name, or the start of the CDS code"})

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from ...audit import service as audit
 from ...db import utcnow
 from ...committees.models import Jurisdiction
-from ...errors import Conflict, NotFound, ValidationFailed
+from ...errors import Conflict, NotFound, ValidationFailed, field_error
 from ...events.service import record_event
 from ...http.etag import check_version
 from ...http.pagination import keyset_rows
 from ...identity.principal import Principal
-from ...organizations.models import Organization
+from ...organizations.models import Organization, OrganizationKind
 from .. import geo, service_areas
 from ..geojson import point_feature
 from ..models import ProgramType, School, SchoolStatus
@@ -25,9 +25,12 @@ from .schemas import cross_field_errors
 AUDITED_FIELDS = (
     "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city",
     "state", "postal_code", "latitude", "longitude", "is_bsap", "status", "organization_id",
-    "jurisdiction_id",
+    "district_id", "jurisdiction_id",
 )
 GEOJSON_CAP = 10_000  # features in one collection; documented on the operation
+# How far up the organization tree a school's organization is followed to find its district;
+# a longer chain (or a loop) is refused rather than walked.
+TREE_DEPTH = 12
 
 
 def get(*, session: Session, principal: Principal | None, school_id: uuid.UUID) -> School:
@@ -47,6 +50,7 @@ def search(
     max_radius_m: float,
     region: str | None = None,
     board_district: int | None = None,
+    district_id: uuid.UUID | None = None,
     is_bsap: bool | None = None,
     status: SchoolStatus | None = None,
     q: str | None = None,
@@ -63,7 +67,7 @@ def search(
     `principal` may be None (the public HSDS API)."""
     query = select(School)
     for column, value in (
-        (School.region, region), (School.board_district, board_district),
+        (School.region, region), (School.board_district, board_district), (School.district_id, district_id),
         (School.is_bsap, is_bsap), (School.status, status),
     ):
         if value is not None:
@@ -142,6 +146,36 @@ def _check_references(session: Session, school: School | None, data: dict[str, A
         raise ValidationFailed(
             "The school's jurisdiction does not exist.", errors={"json": {"jurisdiction_id": ["Unknown jurisdiction."]}}
         )
+    if "district_id" in data or "organization_id" in data:
+        current = {name: getattr(school, name) if school else None for name in ("district_id", "organization_id")}
+        after = {**current, **{k: v for k, v in data.items() if k in current}}
+        check_district(session, after["district_id"], after["organization_id"],
+                        field="district_id" if "district_id" in data else "organization_id")
+
+
+def _ancestors(session: Session, organization_id: uuid.UUID) -> list[uuid.UUID]:
+    """The organization's parents, nearest first, stopping at a loop or after TREE_DEPTH steps."""
+    found: list[uuid.UUID] = []
+    organization = session.get(Organization, organization_id)
+    while organization is not None and organization.parent_id is not None and organization.parent_id not in found \
+            and len(found) < TREE_DEPTH:
+        found.append(organization.parent_id)
+        organization = session.get(Organization, organization.parent_id)
+    return found
+
+
+def check_district(session: Session, district_id: uuid.UUID | None, organization_id: uuid.UUID | None, *, field: str) -> None:
+    """The district is a school_district organization, and the school's own organization (when it
+    has one) sits under it in the organization tree."""
+    if district_id is None:
+        return
+    district = session.get(Organization, district_id)
+    if district is None or district.kind is not OrganizationKind.school_district:
+        raise field_error("district_id", "district_id names the school_district organization the school belongs to; "
+                                         "this id is not one.")
+    if organization_id is not None and district_id not in _ancestors(session, organization_id):
+        raise field_error(field, f"The school's organization does not sit under its district ({district.name}) in the "
+                                 f"organization tree: set the organization's parent_id chain to lead to the district first.")
 
 
 def _record(session: Session, principal: Principal, action: str, school: School, changes: dict) -> None:
@@ -149,11 +183,16 @@ def _record(session: Session, principal: Principal, action: str, school: School,
     record_event(
         session, type=f"school.{action}", object_type="school", object_id=school.id, principal=principal,
         payload={"school_id": school.id, "cds_code": school.cds_code, "status": school.status, "changed": sorted(changes)},
+        audience=[o for o in (school.district_id, school.organization_id) if o is not None],
     )
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> School:
-    policy.can_edit(session, principal)
+    """A district's admin or coordinator adds the school to their own district (the default);
+    network admins name the district, or none."""
+    if data.get("district_id") is None and not principal.is_network_admin:
+        data = {**data, "district_id": principal.organization_id}
+    policy.require_create(session, principal, data.get("district_id"))
     _check_references(session, None, data)
     school = School(id=uuid.uuid4(), **data)
     session.add(school)
@@ -166,7 +205,9 @@ def update(
     *, session: Session, principal: Principal, school_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> School:
     school = get(session=session, principal=principal, school_id=school_id)
-    policy.can_edit(session, principal)
+    policy.require_edit(principal, school)
+    if "district_id" in data and data["district_id"] != school.district_id:
+        policy.require_change_district(principal)
     check_version(school, expected_version)
     return _update(session, principal, school, data)
 
