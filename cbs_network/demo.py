@@ -47,7 +47,7 @@ from .directory.models import (
     School,
     SchoolStatus,
 )
-from .identity.models import Membership, User
+from .identity.models import Membership, MembershipStatus, User
 from .identity.passwords import hash_password
 from .identity.principal import Principal
 from .identity.roles import SCOPES, Role
@@ -309,6 +309,17 @@ def _user(session: Session, email: str, name: str, organization: Organization, r
         membership.role = role
     session.flush()
     return password
+
+
+def _offer(session: Session, email: str, organization: Organization, role: Role) -> None:
+    """A membership an organization offered an existing account: it waits, granting nothing, until
+    the person answers it on the signed-in page (a reseed does not undo their answer)."""
+    user = session.scalar(select(User).where(User.email == email))
+    ident = demo_id("membership", f"{email}:{organization.id}")
+    if session.get(Membership, ident) is None and not session.scalar(
+            select(Membership.id).where(Membership.user_id == user.id, Membership.organization_id == organization.id)):
+        session.add(Membership(id=ident, user=user, organization=organization, role=role, status=MembershipStatus.pending))
+    session.flush()
 
 
 def _client(session: Session, client_id: str, organization: Organization, *, name: str, role: Role,
@@ -850,6 +861,8 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
         password = _user(session, email, person, members[org_key], role)
         users.append({"email": email, "password": password, "name": person, "role": role.value,
                       "organization": members[org_key].name})
+
+    _offer(session, _email(PEOPLE["coordinator"][0]), orgs["cbo:0"], Role.viewer)
 
     schools = {**_schools(session, school_orgs, _jurisdiction(session), lausd), **_harbor_schools(session, school_orgs, harbor)}
     locations = _locations(session, orgs)

@@ -386,3 +386,22 @@ def test_each_district_reads_but_cannot_change_the_others_schools_committees_and
     assert client.get(f"/api/v1/safety-plans/{plan.id}", headers=own).json["allowed_transitions"] == ["approved"]
     approved = client.post(f"/api/v1/safety-plans/{plan.id}/transitions", json={"to": "approved"}, headers=own)
     assert approved.status_code == 200 and approved.json["state"] == "approved"
+
+
+def test_a_cbo_offered_the_lausd_coordinator_a_membership_that_grants_nothing_yet(demo):
+    from cbs_network.demo import PEOPLE, _email
+    from cbs_network.identity.models import Membership, MembershipStatus, User
+    from cbs_network.oauth.models import OAuthClient
+    from cbs_network.oauth.service import active_memberships, pending_memberships
+
+    person = demo.scalar(select(User).where(User.email == _email(PEOPLE["coordinator"][0])))
+    cbo = demo.get(Organization, demo_id("organization", "cbo-0"))
+    offer = demo.scalar(select(Membership).where(Membership.user_id == person.id, Membership.organization_id == cbo.id))
+    assert offer.status is MembershipStatus.pending and [m.id for m in pending_memberships(person)] == [offer.id]
+    explorer = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == "cbs-explorer"))
+    assert explorer.network_wide and cbo.id not in {m.organization_id for m in active_memberships(person, explorer)}
+    # The person's answer survives a reseed.
+    offer.status = MembershipStatus.active
+    demo.flush()
+    seed_demo(session=demo, public_url="http://hub.test")
+    assert demo.get(Membership, offer.id).status is MembershipStatus.active
