@@ -25,6 +25,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     observability.init_app(app)
     headers.init_app(app)
     Database(settings.database_url, echo=settings.sql_echo).init_app(app)
+    from .audit import keys as audit_keys
+
+    audit_keys.init_app(app)  # here, so a production app without CBS_AUDIT_KEYS refuses to start
     ratelimit.init_app(app)
 
     from .http.api import Api

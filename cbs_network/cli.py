@@ -40,22 +40,49 @@ def _register_imports() -> None:
 _register_imports()
 
 
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign every chain's length and head; print the checkpoint as one JSON line to keep elsewhere."""
+    from .audit.service import AuditBroken, anchor_line, checkpoint
+    from .db import session
+
+    try:
+        entry = checkpoint(session())
+    except AuditBroken as broken:
+        session().rollback()
+        raise click.ClickException(f"no checkpoint written: the audit log does not verify: {broken}") from broken
+    session().commit()
+    click.echo(anchor_line(entry))
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; report the first broken link."""
+@click.option("--anchor", "anchor_file", type=click.File("r"),
+              help="A file whose last line is a checkpoint printed by `flask cbs audit checkpoint`")
+def audit_verify(anchor_file) -> None:  # type: ignore[no-untyped-def]
+    """Check every audit chain and checkpoint; name the first bad record."""
+    import json
+
     from .audit.service import verify
     from .db import session
 
-    result = verify(session())
-    if result.ok:
-        click.echo(f"audit chain intact: {result.checked} records verified")
-        return
-    click.echo(
-        f"audit chain broken at record {result.broken_seq}: {result.reason} "
-        f"({result.checked} records before it verified)",
-        err=True,
-    )
-    sys.exit(1)
+    anchor = None
+    if anchor_file is not None:
+        lines = [line for line in anchor_file.read().splitlines() if line.strip()]
+        try:
+            anchor = json.loads(lines[-1])
+            if not isinstance(anchor, dict):
+                raise ValueError(anchor)
+        except (IndexError, ValueError) as error:
+            raise click.BadParameter("not a line printed by `flask cbs audit checkpoint`", param_hint="--anchor") from error
+    result = verify(session(), anchor=anchor)
+    if not result.ok:
+        click.echo(f"audit log broken: {result.problem} ({result.checked} records before it verified)", err=True)
+        sys.exit(1)
+    latest = result.checkpoint
+    covered = (f"checkpoint {latest.seq} of {latest.created_at.isoformat()} covers "
+               f"{sum(count for count, _head in latest.chains.values())} of them"
+               if latest is not None else "no checkpoint yet: run `flask cbs audit checkpoint`")
+    click.echo(f"audit log intact: {result.checked} records in {result.chains} chains verified; {covered}")
 
 
 @cbs.command("seed-demo")
@@ -99,7 +126,8 @@ def seed_demo_command(credentials_file: str | None) -> None:
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--role-ceiling", default="viewer", show_default=True)
 @click.option("--public", is_flag=True, help="A public client (PKCE, no secret)")
-def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public) -> None:  # type: ignore[no-untyped-def]
+@click.option("--network-wide", is_flag=True, help="May act for any organization its users belong to (an explorer), not only its own")
+def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public, network_wide) -> None:  # type: ignore[no-untyped-def]
     """Register an OAuth client for an organization (as the hub operator); prints its secret once."""
     from .db import session
     from .identity.principal import system_principal
@@ -112,7 +140,7 @@ def create_client_command(organization_id, name, scopes, grant_types, redirect_u
         principal=system_principal(organization_id),
         data={"name": name, "scopes": list(scopes), "grant_types": list(grant_types), "redirect_uris": list(redirect_uris),
               "role_ceiling": Role(role_ceiling), "token_endpoint_auth_method": "none" if public else "client_secret_basic",
-              "organization_id": organization_id},
+              "organization_id": organization_id, "network_wide": network_wide},
         allow_insecure_redirects=not settings.is_production,
     )
     session().commit()

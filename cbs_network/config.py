@@ -88,6 +88,10 @@ class Settings:
     field_keys: str = field(default_factory=lambda: os.environ.get("CBS_FIELD_KEYS", ""))
     # The HMAC key of the district student id's keyed hash (base64url, 32 bytes).
     subject_hash_key: str = field(default_factory=lambda: os.environ.get("CBS_SUBJECT_HASH_KEY", ""))
+    # The audit chain's HMAC-SHA256 keys, "id:base64url-key" pairs like the field keys: the first
+    # signs new records and checkpoints, all verify (rotation: put a new key first; keep the old
+    # one listed while records signed with it are to be verified).
+    audit_keys: str = field(default_factory=lambda: os.environ.get("CBS_AUDIT_KEYS", ""))
     log_level: str = field(default_factory=lambda: os.environ.get("CBS_LOG_LEVEL", "INFO"))
     sql_echo: bool = field(default_factory=lambda: _bool(os.environ.get("CBS_SQL_ECHO")))
 
@@ -103,6 +107,14 @@ class Settings:
             raise RuntimeError("CBS_FIELD_KEYS and CBS_SUBJECT_HASH_KEY must be set in production")
         return (self.field_keys or _instance_file("field_keys", _new_field_key),
                 self.subject_hash_key or _instance_file("subject_hash_key", _new_hash_key))
+
+    def audit_key_spec(self) -> str:
+        """CBS_AUDIT_KEYS; the embedded default generates one key once in instance/."""
+        if self.audit_keys:
+            return self.audit_keys
+        if self.is_production:
+            raise RuntimeError("CBS_AUDIT_KEYS must be set in production")
+        return _instance_file("audit_keys", _new_field_key)
 
     def flask_config(self) -> dict:
         secret_key = self.secret_key

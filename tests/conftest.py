@@ -86,6 +86,7 @@ def make_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[call
 # Generated per run: the suite's encrypted rows are readable only by this run.
 TEST_FIELD_KEYS = "test1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
 TEST_HASH_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+TEST_AUDIT_KEYS = "audit1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
 
 
 def make_settings(url: str, **changes) -> Settings:
@@ -95,6 +96,7 @@ def make_settings(url: str, **changes) -> Settings:
     settings.public_url = "http://hub.test"
     settings.field_keys = TEST_FIELD_KEYS
     settings.subject_hash_key = TEST_HASH_KEY
+    settings.audit_keys = TEST_AUDIT_KEYS
     for key, value in changes.items():
         setattr(settings, key, value)
     return settings

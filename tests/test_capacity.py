@@ -67,7 +67,7 @@ def test_first_update_creates_then_if_match_updates_with_history_audit_and_event
     history = db_session.scalars(select(CapacityHistory).order_by(CapacityHistory.version)).all()
     assert [(h.version, h.snapshot["available_slots"], h.changed_by_user_id) for h in history] == [
         (1, 5, caseworker.user.id), (2, 0, caseworker.user.id)]
-    audits = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "capacity.updated").order_by(AuditRecord.seq)).all()
+    audits = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "capacity.updated").order_by(AuditRecord.created_at, AuditRecord.id)).all()
     assert len(audits) == 2
     assert audits[1].changes == {"available_slots": {"before": 5, "after": 0}, "waitlist_length": {"before": 0, "after": 3}}
     events = db_session.scalars(select(Event).where(Event.type == "capacity.updated")).all()

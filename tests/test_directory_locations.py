@@ -74,7 +74,7 @@ def test_create_read_update_delete(client, network, db_session):
     updated = client.patch(url, json={"name": "Renamed", "postal_code": "90033-1234"}, headers=if_match(cbo.headers, 1))
     assert updated.status_code == 200 and updated.json["name"] == "Renamed" and updated.json["version"] == 2
 
-    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == body["id"]).order_by(AuditRecord.seq)).all()
+    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == body["id"]).order_by(AuditRecord.created_at, AuditRecord.id)).all()
     assert actions == ["location.created", "location.updated"]
     change = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "location.updated")).one().changes
     assert change["name"] == {"before": NEW["name"], "after": "Renamed"}

@@ -112,7 +112,7 @@ def test_create_read_update_and_audit(client, network, db_session):
     stale = client.patch(f"{URL}/{created['id']}", json={"name": "X"}, headers=if_match(admin.headers, 1))
     assert_problem(stale, 412)
 
-    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == created["id"]).order_by(AuditRecord.seq)).all()
+    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == created["id"]).order_by(AuditRecord.created_at, AuditRecord.id)).all()
     assert actions == ["program.created", "program.updated"]
     types = db_session.scalars(select(Event.type).where(Event.object_id == created["id"])).all()
     assert sorted(types) == ["program.created", "program.updated"]

@@ -76,7 +76,7 @@ def invitation_token(url: str) -> str:
 
 
 def audit_records(db_session, **where) -> list[AuditRecord]:
-    query = select(AuditRecord).order_by(AuditRecord.seq)
+    query = select(AuditRecord).order_by(AuditRecord.created_at, AuditRecord.id)
     for name, value in where.items():
         query = query.where(getattr(AuditRecord, name) == value)
     return list(db_session.scalars(query.execution_options(populate_existing=True)))

@@ -9,7 +9,11 @@ from ..http.schemas import Schema
 
 class AuditRecordSchema(Schema):
     id = ma.fields.UUID()
-    seq = ma.fields.Integer(metadata={"description": "Position in the hash chain"})
+    chain = ma.fields.String(metadata={
+        "description": "The hash chain the record belongs to: the acting organization's id, or `system` when no one acted",
+        "example": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70",
+    })
+    seq = ma.fields.Integer(metadata={"description": "Position in its chain, from 1"})
     created_at = ma.fields.AwareDateTime()
     actor_user_id = ma.fields.UUID(allow_none=True)
     actor_client_id = ma.fields.String(allow_none=True)
@@ -19,8 +23,9 @@ class AuditRecordSchema(Schema):
     object_id = ma.fields.String()
     changes = ma.fields.Dict(metadata={"description": "field -> {before, after}; personal fields masked"})
     request_id = ma.fields.String(allow_none=True)
-    prev_hash = ma.fields.String()
-    hash = ma.fields.String()
+    key_id = ma.fields.String(metadata={"description": "The CBS_AUDIT_KEYS key the record's HMAC was made with"})
+    prev_hash = ma.fields.String(metadata={"description": "The HMAC of the previous record in the chain"})
+    hash = ma.fields.String(metadata={"description": "HMAC-SHA256 of the record's content and `prev_hash`"})
 
 
 class AuditQuerySchema(PageArgsSchema):
@@ -29,4 +34,5 @@ class AuditQuerySchema(PageArgsSchema):
     organization_id = ma.fields.UUID()
     actor_user_id = ma.fields.UUID()
     action = ma.fields.String(validate=validate.Length(min=1, max=60))
+    chain = ma.fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "Only this chain's records"})
     since = ma.fields.AwareDateTime(format="iso")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -17,11 +18,12 @@ from ..db import utcnow
 from ..errors import Forbidden
 from ..jsonable import jsonable
 from ..identity.principal import Principal
-from .models import AuditRecord
+from .keys import AuditKeys, audit_keys
+from .models import AuditCheckpoint, AuditRecord
 
 GENESIS_HASH = "0" * 64
 MASK = "***"
-_CHAIN_LOCK_ID = 0x43425341554449  # arbitrary constant: the audit chain's advisory lock
+SYSTEM_CHAIN = "system"  # records written with no principal (e.g. a user activating their account)
 
 
 def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
@@ -45,23 +47,52 @@ def diff(
     return changes
 
 
-def _row_hash(record: AuditRecord) -> str:
+def _canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _expected_hash(row: Any, keys: AuditKeys) -> str | None:
+    """The HMAC `row` (a record or a result row) must carry; None if its key is not listed."""
     content = {
-        "seq": record.seq,
-        "id": str(record.id),
-        "created_at": record.created_at.isoformat(),
-        "actor_user_id": str(record.actor_user_id) if record.actor_user_id else None,
-        "actor_client_id": record.actor_client_id,
-        "organization_id": str(record.organization_id) if record.organization_id else None,
-        "action": record.action,
-        "object_type": record.object_type,
-        "object_id": record.object_id,
-        "changes": record.changes,
-        "request_id": record.request_id,
-        "prev_hash": record.prev_hash,
+        "chain": row.chain,
+        "seq": row.seq,
+        "id": str(row.id),
+        "created_at": row.created_at.isoformat(),
+        "actor_user_id": str(row.actor_user_id) if row.actor_user_id else None,
+        "actor_client_id": row.actor_client_id,
+        "organization_id": str(row.organization_id) if row.organization_id else None,
+        "action": row.action,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "changes": row.changes,
+        "request_id": row.request_id,
+        "key_id": row.key_id,
+        "prev_hash": row.prev_hash,
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return keys.mac(row.key_id, _canonical(content))
+
+
+def _checkpoint_body(checkpoint: Any) -> dict[str, Any]:
+    return {
+        "seq": checkpoint.seq,
+        "id": str(checkpoint.id),
+        "created_at": checkpoint.created_at.isoformat(),
+        "chains": checkpoint.chains,
+        "key_id": checkpoint.key_id,
+        "prev_mac": checkpoint.prev_mac,
+    }
+
+
+def anchor_line(checkpoint: AuditCheckpoint) -> str:
+    """The checkpoint as the one JSON line operators keep outside the database."""
+    return json.dumps({**_checkpoint_body(checkpoint), "mac": checkpoint.mac}, sort_keys=True, separators=(",", ":"))
+
+
+def _lock(session: Session, name: str) -> None:
+    """On PostgreSQL, hold `name`'s transaction-scoped lock: appenders of one chain queue, others don't."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"audit:{name}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def record(
@@ -73,15 +104,16 @@ def record(
     object_id: Any,
     changes: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Append one record to the chain, in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders so each row links to the one committed before it.
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
+    """Append one record to the acting organization's chain, in the caller's transaction."""
+    keys = audit_keys(session)
+    chain = str(principal.organization_id) if principal else SYSTEM_CHAIN
+    _lock(session, chain)
     last = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        select(AuditRecord.seq, AuditRecord.hash).where(AuditRecord.chain == chain).order_by(AuditRecord.seq.desc()).limit(1)
     ).first()
     entry = AuditRecord(
         id=uuid.uuid4(),
+        chain=chain,
         seq=(last.seq + 1) if last else 1,
         created_at=utcnow(),
         actor_user_id=principal.user_id if principal else None,
@@ -92,9 +124,35 @@ def record(
         object_id=str(object_id),
         changes=jsonable(changes or {}),
         request_id=context.request_id.get(),
+        key_id=keys.current_key_id,
         prev_hash=last.hash if last else GENESIS_HASH,
     )
-    entry.hash = _row_hash(entry)
+    entry.hash = _expected_hash(entry, keys)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def checkpoint(session: Session) -> AuditCheckpoint:
+    """Sign every chain's length and head, linked to the previous checkpoint, in the caller's transaction.
+
+    Refuses to sign a log that does not verify: a checkpoint must never bless a truncation."""
+    keys = audit_keys(session)
+    _lock(session, "checkpoints")
+    # The heads signed are those the verification walked to, in one snapshot of the chains.
+    result = verify(session)
+    if not result.ok:
+        raise AuditBroken(result.problem, chain=result.chain, seq=result.seq, record_id=result.record_id)
+    last = result.checkpoint
+    entry = AuditCheckpoint(
+        id=uuid.uuid4(),
+        seq=(last.seq + 1) if last else 1,
+        created_at=utcnow(),
+        chains=result.heads,
+        key_id=keys.current_key_id,
+        prev_mac=last.mac if last else GENESIS_HASH,
+    )
+    entry.mac = keys.mac(entry.key_id, _canonical(_checkpoint_body(entry)))
     session.add(entry)
     session.flush()
     return entry
@@ -102,37 +160,118 @@ def record(
 
 @dataclass
 class VerifyResult:
-    checked: int
-    broken_seq: int | None = None
-    reason: str | None = None
+    checked: int = 0  # records verified
+    chains: int = 0
+    checkpoint: Any = None  # the latest checkpoint, which covered them
+    problem: str | None = None  # names the first bad record (or checkpoint)
+    chain: str | None = None
+    seq: int | None = None
+    record_id: uuid.UUID | None = None
+    heads: dict[str, list] = field(default_factory=dict)  # chain -> [record count, head hash]
 
     @property
     def ok(self) -> bool:
-        return self.broken_seq is None
+        return self.problem is None
 
 
-def verify(session: Session, *, batch: int = 1000) -> VerifyResult:
-    """Walk the chain in order; report the first row whose link or content does not match."""
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    last_seq = 0
-    while True:
-        rows = list(
-            session.scalars(
-                select(AuditRecord).where(AuditRecord.seq > last_seq).order_by(AuditRecord.seq).limit(batch)
-            )
-        )
-        if not rows:
-            return VerifyResult(checked)
+class AuditBroken(Exception):
+    def __init__(self, problem: str, *, chain: str | None = None, seq: int | None = None, record_id: Any = None) -> None:
+        super().__init__(problem)
+        self.chain, self.seq, self.record_id = chain, seq, record_id
+
+
+def verify(session: Session, *, anchor: dict | None = None, batch: int = 1000) -> VerifyResult:
+    """Walk the checkpoints, then every chain, `batch` rows at a time; report the first bad one.
+
+    `anchor` is a checkpoint kept outside the database (a line of `flask cbs audit checkpoint`):
+    it must still be there, unchanged.
+    """
+    keys = audit_keys(session)
+    result = VerifyResult()
+    try:
+        if anchor is not None and keys.mac(str(anchor.get("key_id")), _canonical(_anchor_body(anchor))) != anchor.get("mac"):
+            raise AuditBroken("the anchor does not verify: it was altered, or its key is not in CBS_AUDIT_KEYS")
+        result.checkpoint = _verify_checkpoints(session, keys, anchor, batch)
+        _verify_chains(session, keys, result, batch)
+    except AuditBroken as broken:
+        result.problem, result.chain, result.seq, result.record_id = str(broken), broken.chain, broken.seq, broken.record_id
+    return result
+
+
+def _stream(session: Session, table: Any, *order: Any, batch: int) -> Any:
+    """Every row of `table` in `order`, fetched `batch` at a time (a server-side cursor on PostgreSQL)."""
+    return session.execute(select(table).order_by(*order).execution_options(yield_per=batch))
+
+
+def _anchor_body(anchor: dict) -> dict:
+    return {name: anchor.get(name) for name in ("seq", "id", "created_at", "chains", "key_id", "prev_mac")}
+
+
+def _verify_checkpoints(session: Session, keys: AuditKeys, anchor: dict | None, batch: int) -> Any:
+    """The latest checkpoint, once every checkpoint is found linked and signed."""
+    table = AuditCheckpoint.__table__
+    latest, prev_mac, position = None, GENESIS_HASH, 0
+    with _stream(session, table, table.c.seq, batch=batch) as rows:
         for row in rows:
-            if row.seq != expected_seq:
-                return VerifyResult(checked, expected_seq, f"record {expected_seq} is missing")
+            position += 1
+            if row.seq != position:
+                raise AuditBroken(f"checkpoint {position}: missing (the next one is checkpoint {row.seq}, id {row.id})", seq=position)
+            name, where = f"checkpoint {row.seq} (id {row.id})", {"seq": row.seq, "record_id": row.id}
+            mac = keys.mac(row.key_id, _canonical(_checkpoint_body(row)))
+            if mac is None:
+                raise AuditBroken(f"{name}: signed with key {row.key_id!r}, which CBS_AUDIT_KEYS does not list", **where)
+            if row.prev_mac != prev_mac:
+                raise AuditBroken(f"{name}: link to the previous checkpoint does not match", **where)
+            if not hmac.compare_digest(mac, row.mac):
+                raise AuditBroken(f"{name}: content does not match its MAC", **where)
+            if anchor is not None and row.seq == anchor["seq"] and row.mac != anchor["mac"]:
+                raise AuditBroken(f"{name}: differs from the anchor (the log was rolled back and written again)", **where)
+            latest, prev_mac = row, row.mac
+    if anchor is not None and position < anchor["seq"]:
+        raise AuditBroken(f"checkpoint {anchor['seq']}: missing, though the anchor holds it: the audit log was emptied "
+                          f"or rolled back (the database holds {position} checkpoints)", seq=anchor["seq"])
+    return latest
+
+
+def _verify_chains(session: Session, keys: AuditKeys, result: VerifyResult, batch: int) -> None:
+    latest = result.checkpoint
+    signed = dict(latest.chains) if latest is not None else {}  # chain -> [count, head] at the latest checkpoint
+
+    def close(chain: str, count: int, head: str) -> None:
+        result.heads[chain] = [count, head]
+        signed_count = signed.pop(chain, [0])[0]
+        if count < signed_count:
+            raise AuditBroken(f"chain {chain}, record {count + 1}: missing; checkpoint {latest.seq} counted "
+                              f"{signed_count} records", chain=chain, seq=count + 1)
+
+    table = AuditRecord.__table__
+    chain, prev_hash, count = None, GENESIS_HASH, 0
+    with _stream(session, table, table.c.chain, table.c.seq, batch=batch) as rows:
+        for row in rows:
+            if row.chain != chain:
+                if chain is not None:
+                    close(chain, count, prev_hash)
+                chain, prev_hash, count = row.chain, GENESIS_HASH, 0
+                result.chains += 1
+            if row.seq != count + 1:
+                raise AuditBroken(f"chain {chain}, record {count + 1}: missing (the next one is record {row.seq}, id {row.id})",
+                                  chain=chain, seq=count + 1)
+            name, where = f"chain {chain}, record {row.seq} (id {row.id})", {"chain": chain, "seq": row.seq, "record_id": row.id}
+            mac = _expected_hash(row, keys)
+            if mac is None:
+                raise AuditBroken(f"{name}: signed with key {row.key_id!r}, which CBS_AUDIT_KEYS does not list", **where)
             if row.prev_hash != prev_hash:
-                return VerifyResult(checked, row.seq, "link to the previous record does not match")
-            if _row_hash(row) != row.hash:
-                return VerifyResult(checked, row.seq, "content does not match its hash")
-            prev_hash, expected_seq, last_seq = row.hash, expected_seq + 1, row.seq
-            checked += 1
-        session.expunge_all()
+                raise AuditBroken(f"{name}: link to the previous record does not match", **where)
+            if not hmac.compare_digest(mac, row.hash):
+                raise AuditBroken(f"{name}: content does not match its MAC", **where)
+            if signed.get(chain, [0])[0] == row.seq and signed[chain][1] != row.hash:
+                raise AuditBroken(f"{name}: differs from the head checkpoint {latest.seq} signed", **where)
+            prev_hash, count = row.hash, count + 1
+            result.checked += 1
+    if chain is not None:
+        close(chain, count, prev_hash)
+    for chain in sorted(signed):  # chains the checkpoint saw that no record is left of
+        close(chain, 0, GENESIS_HASH)
 
 
 def _require_network_admin(principal: Principal) -> None:
@@ -148,6 +287,7 @@ def list_query(
     organization_id: uuid.UUID | None = None,
     actor_user_id: uuid.UUID | None = None,
     action: str | None = None,
+    chain: str | None = None,
     since: datetime | None = None,
 ) -> Select:
     _require_network_admin(principal)
@@ -158,6 +298,7 @@ def list_query(
         (AuditRecord.organization_id, organization_id),
         (AuditRecord.actor_user_id, actor_user_id),
         (AuditRecord.action, action),
+        (AuditRecord.chain, chain),
     ):
         if value is not None:
             query = query.where(column == value)
