@@ -14,10 +14,9 @@ cbs = AppGroup("cbs", help="CBS Network Hub operations.")
 @cbs.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database to the latest schema."""
-    from .migrate import upgrade
+    from .migrate import migrate
 
-    upgrade(current_app.config["CBS_SETTINGS"].database_url)
-    click.echo("database is at the latest revision")
+    click.echo(migrate(current_app.config["CBS_SETTINGS"].database_url))
 
 
 audit_group = AppGroup("audit", help="The audit log.")

@@ -74,7 +74,8 @@ CommitteePageSchema = page_schema(CommitteeSchema)
 
 class CommitteeQuerySchema(SyncPageArgsSchema):
     school_id = ma.fields.UUID(load_default=None)
-    school_year = ma.fields.String(load_default=None, validate=check_school_year)
+    school_year = ma.fields.String(load_default=None, validate=check_school_year, metadata={
+        "example": "2026-27", "description": "Only this school year's (default: every year's, so a sync misses nothing)"})
     region = ma.fields.String(load_default=None, validate=validate.Length(max=60), metadata={"description": "The school's region"})
     board_district = ma.fields.Integer(load_default=None, strict=False, validate=validate.Range(min=0, max=99),
                                        metadata={"description": "The school's board district"})

@@ -122,7 +122,8 @@ PlanNeedPageSchema = page_schema(PlanNeedSchema)
 
 class SafetyPlanQuerySchema(SyncPageArgsSchema):
     school_id = ma.fields.UUID(load_default=None)
-    school_year = ma.fields.String(load_default=None, validate=check_school_year, metadata={"example": "2026-27"})
+    school_year = ma.fields.String(load_default=None, validate=check_school_year, metadata={
+        "example": "2026-27", "description": "Only this school year's (default: every year's, so a sync misses nothing)"})
     state = ma.fields.List(ma.fields.Enum(PlanState, by_value=True), load_default=None,
                            metadata={"description": "Any of these states (repeat the parameter)"})
     overdue = ma.fields.Boolean(load_default=None, metadata={"description": "Past its deadline and not approved"})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -15,6 +17,12 @@ def check_school_year(value: str) -> None:
     SCHOOL_YEAR(value)
     if (int(value[:4]) + 1) % 100 != int(value[5:]):
         raise ma.ValidationError('The years must follow each other, e.g. "2026-27".')
+
+
+def school_year_on(day: date) -> str:
+    """The school year a day falls in: LAUSD's runs July 1 to June 30, so 2026-12-01 is in "2026-27"."""
+    start = day.year if day.month >= 7 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
 
 
 class CompositionRuleSchema(Schema):

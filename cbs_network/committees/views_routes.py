@@ -11,7 +11,7 @@ from ..http.api import Blueprint
 from ..http.csv_export import CSV_RESPONSE, csv_response
 from ..http.schemas import Schema
 from . import views
-from .schemas import check_school_year
+from .schemas import check_school_year, school_year_on
 
 blp = Blueprint(
     "school_safety", __name__, url_prefix="/api/v1/school-safety",
@@ -27,8 +27,16 @@ class ViewArgsSchema(Schema):
 
 
 class YearViewArgsSchema(ViewArgsSchema):
-    school_year = ma.fields.String(required=True, validate=check_school_year, metadata={"example": "2026-27"})
+    school_year = ma.fields.String(load_default=None, validate=check_school_year, metadata={
+        "example": "2026-27",
+        "description": "July 1 to June 30 (default: the school year of `as_of`, so today's in Los Angeles)"})
     as_of = ma.fields.Date(load_default=None, metadata={"description": "Judge terms and deadlines on this day (default today in Los Angeles)"})
+
+    @ma.post_load
+    def _defaults(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["as_of"] = data["as_of"] or clock.today()
+        data["school_year"] = data["school_year"] or school_year_on(data["as_of"])
+        return data
 
 
 class SafePassageArgsSchema(ViewArgsSchema):
@@ -92,7 +100,7 @@ def committee_gaps(args):
     network's CBO representative, a district's pupil rule); members count while active and
     within their term on `as_of`.
     """
-    rows = _view(args, views.committee_gaps, school_year=args["school_year"], as_of=args["as_of"] or clock.today())
+    rows = _view(args, views.committee_gaps, school_year=args["school_year"], as_of=args["as_of"])
     return _answer(rows, CommitteeGapSchema, args, f"committee-gaps-{args['school_year']}.csv")
 
 
@@ -108,7 +116,7 @@ def overdue_plans(args):
 
     A school that never opened a plan counts too, against its jurisdiction's deadline.
     """
-    rows = _view(args, views.overdue_plans, school_year=args["school_year"], as_of=args["as_of"] or clock.today())
+    rows = _view(args, views.overdue_plans, school_year=args["school_year"], as_of=args["as_of"])
     return _answer(rows, OverduePlanSchema, args, f"overdue-plans-{args['school_year']}.csv")
 
 

@@ -77,6 +77,23 @@ class SubjectSchema(SubjectCreateSchema, VersionedRecordSchema):
     organization_id = ma.fields.UUID(dump_only=True)
 
 
+class SubjectSummarySchema(VersionedRecordSchema):
+    """A subject without its personal fields, as the list shows it: reading a list discloses nothing."""
+
+    organization_id = ma.fields.UUID()
+    grade = Grade(allow_none=True, metadata={"enum": GRADE_ENUM})
+    preferred_language = ma.fields.String(allow_none=True)
+    referral_count = ma.fields.Integer(metadata={"description": "Referrals your organization made for the student, drafts included"})
+
+
+SubjectPageSchema = page_schema(SubjectSummarySchema)
+
+
+class SubjectQuerySchema(SyncPageArgsSchema):
+    grade = Grade()
+    preferred_language = LanguageCode()
+
+
 class SubjectLookupSchema(Schema):
     district_student_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
 

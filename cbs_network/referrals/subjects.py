@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
@@ -25,7 +25,7 @@ from ..identity.principal import Principal
 from ..jsonable import jsonable
 from ..organizations.models import Organization
 from ..crypto import keyring
-from .models import Consent, ConsentGiver, Subject
+from .models import Consent, ConsentGiver, Referral, Subject
 
 PERSONAL_FIELDS = ("given_name", "family_name", "date_of_birth", "district_student_id", "contact", "guardian")
 PLAIN_FIELDS = ("grade", "preferred_language")
@@ -70,6 +70,23 @@ def get(*, session: Session, principal: Principal, subject_id: uuid.UUID) -> Sub
     if subject is None or subject.organization_id != principal.organization_id:
         raise NotFound("No subject with this id.")
     return subject
+
+
+def list_query(
+    *, principal: Principal, grade: int | None = None, preferred_language: str | None = None, **_page: Any
+) -> Select:
+    """The organization's own subjects, like `get`: network admins see only their own too."""
+    query = select(Subject).where(Subject.organization_id == principal.organization_id)
+    filters = {Subject.grade: grade, Subject.preferred_language: preferred_language}
+    return query.where(*(column == value for column, value in filters.items() if value is not None))
+
+
+def referral_counts(session: Session, subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """One statement for a whole page, so a list stays a constant number of queries."""
+    if not subject_ids:
+        return {}
+    return dict(session.execute(select(Referral.subject_id, func.count()).where(Referral.subject_id.in_(subject_ids))
+                                .group_by(Referral.subject_id)).all())
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Subject:

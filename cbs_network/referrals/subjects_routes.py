@@ -7,6 +7,7 @@ from flask import url_for
 
 from ..db import session
 from ..http.api import Blueprint, created
+from ..http.pagination import paginate
 from ..http.schemas import WithFields
 from ..identity.principal import current_principal
 from . import disclosures, subjects
@@ -15,7 +16,7 @@ from ..http.csv_export import CSV_RESPONSE
 from .routes import DISCLOSURES_EXAMPLE, disclosure_page
 from .schemas import (
     ConsentCreateSchema, ConsentListSchema, ConsentSchema, DisclosurePageSchema, DisclosureQuerySchema, RevocationSchema,
-    SubjectCreateSchema, SubjectLookupSchema, SubjectSchema, SubjectUpdateSchema,
+    SubjectCreateSchema, SubjectLookupSchema, SubjectPageSchema, SubjectQuerySchema, SubjectSchema, SubjectUpdateSchema,
 )
 
 blp = Blueprint(
@@ -33,6 +34,10 @@ PERSON = {
 EXAMPLE = {
     "id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "organization_id": "0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e", **PERSON,
     "version": 1, "created_at": "2026-11-20T17:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
+}
+SUMMARY_EXAMPLE = {
+    **{k: EXAMPLE[k] for k in ("id", "organization_id", "grade", "preferred_language", "version", "created_at", "updated_at")},
+    "referral_count": 2,
 }
 CONSENT_BODY = {
     "given_by": "guardian", "method": "written", "given_on": "2026-11-20", "expires_on": "2027-06-30",
@@ -57,6 +62,22 @@ def _shown(subject: Subject) -> WithFields:
 
 def _consent(consent: Consent) -> WithFields:
     return WithFields(consent, status=subjects.consent_status(consent, subjects.today()))
+
+
+@blp.route("", methods=["GET"])
+@blp.requires("subjects:read")
+@blp.arguments(SubjectQuerySchema, location="query")
+@blp.response(200, SubjectPageSchema, example={"items": [SUMMARY_EXAMPLE], "next_cursor": None})
+def list_subjects(args: dict[str, Any]):
+    """The students your organization records
+
+    Without their personal fields, so listing discloses nothing; read one student (or look one
+    up by district student id) for those.
+    """
+    body, headers = paginate(session(), subjects.list_query(principal=current_principal(), **args), Subject, args)
+    counts = subjects.referral_counts(session(), [subject.id for subject in body["items"]])
+    body["items"] = [WithFields(subject, referral_count=counts.get(subject.id, 0)) for subject in body["items"]]
+    return body, headers
 
 
 @blp.route("", methods=["POST"])

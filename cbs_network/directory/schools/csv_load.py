@@ -105,7 +105,8 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     """Create or update schools from a CSV file (upsert by cds_code), all or nothing.
 
     Columns: cds_code, name, grade_low, grade_high, region, board_district, address_1, city,
-    state, postal_code, latitude, longitude, is_bsap, status; and optionally district_id, the id
+    state, postal_code, latitude, longitude, is_bsap (true for a school the Black Student
+    Achievement Plan serves), status; and optionally district_id, the id
     of the school_district organization the school belongs to (an empty cell: a new school gets
     none, an existing one keeps its district).
     """

@@ -14,6 +14,8 @@ from ..models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 CDS_CODE = validate.Regexp(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
 STATE = validate.Regexp(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")
 GRADE_ENUM = [*GRADES, None]  # documented choices of a nullable grade
+BSAP_DESCRIPTION = ("Served by the Black Student Achievement Plan (BSAP), LAUSD's program that funds the bench of "
+                    "community partners")
 POSTAL_CODE = validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="A ZIP code: 12345 or 12345-6789.")
 DISTRICT_DESCRIPTION = (
     "The school_district organization the school belongs to: its admins and coordinators keep the school's entry, "
@@ -67,7 +69,7 @@ class _SchoolFields(Schema):
     postal_code = ma.fields.String(allow_none=True, validate=POSTAL_CODE, metadata={"example": "90022"})
     latitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"example": 34.0268})
     longitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"example": -118.1608})
-    is_bsap = ma.fields.Boolean(metadata={"description": "A Blueprint for Student Achievement Plan (BSAP) school"})
+    is_bsap = ma.fields.Boolean(metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True, metadata={"description": "Schools are never deleted: a closed school has status closed"})
     organization_id = ma.fields.UUID(allow_none=True, metadata={
         "description": "The school's own organization record, when it is a network member; it must sit under the school's "
@@ -85,7 +87,7 @@ class SchoolSchema(VersionedRecordSchema, _SchoolFields):
 class SchoolCreateSchema(_SchoolFields):
     cds_code = ma.fields.String(required=True, validate=CDS_CODE, metadata={"description": "California County-District-School code (unique)", "example": "19647331930247"})
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Garfield Senior High"})
-    is_bsap = ma.fields.Boolean(load_default=False)
+    is_bsap = ma.fields.Boolean(load_default=False, metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True, load_default=SchoolStatus.active)
 
     # Run despite field errors, so one CSV line reports all its problems at once; a field that
@@ -106,7 +108,7 @@ class SchoolFilterSchema(Schema):
     region = ma.fields.String(validate=validate.Length(min=1, max=60))
     board_district = ma.fields.Integer(validate=validate.Range(min=1, max=7))
     district_id = ma.fields.UUID(metadata={"description": "Only the schools of this school district organization"})
-    is_bsap = ma.fields.Boolean()
+    is_bsap = ma.fields.Boolean(metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True)
     q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive match on the name, or the start of the CDS code"})
     lacks_program_type = ma.fields.Enum(
@@ -140,7 +142,7 @@ class SchoolFeaturePropertiesSchema(Schema):
     name = ma.fields.String(required=True)
     region = ma.fields.String(allow_none=True, required=True)
     board_district = ma.fields.Integer(allow_none=True, required=True)
-    is_bsap = ma.fields.Boolean(required=True)
+    is_bsap = ma.fields.Boolean(required=True, metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True, required=True)
     grade_low = Grade(allow_none=True, required=True, metadata={"enum": GRADE_ENUM})
     grade_high = Grade(allow_none=True, required=True, metadata={"enum": GRADE_ENUM})
