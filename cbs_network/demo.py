@@ -69,6 +69,7 @@ from .referrals.schemas import ConsentCreateSchema, ReferralCreateSchema, Subjec
 from .referrals.transitions import TRANSITIONS, Party
 
 EXPLORER_CLIENT_ID = "cbs-explorer"
+CBO_CLIENT_ID = "demo-eastside-peacekeepers"
 DEMO_SCHEME = "demo"
 # Every demo id is uuid5(DEMO_NAMESPACE, "<kind>:<stable key>"): the same on every database.
 DEMO_NAMESPACE = uuid.UUID("5c0f3b2e-7d1a-4e8b-9a64-0c1b5d2e3f47")
@@ -874,9 +875,12 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
     _committees(session, members, schools, HARBOR_COMMITTEES, HARBOR_PLANS)
 
     clients = []
-    for key, *_rest in AGENCIES:
-        secret = _client(session, f"demo-{key}", orgs[key], name=f"{orgs[key].alternate_name} integration (demo)", role=Role.coordinator)
-        clients.append({"client_id": f"demo-{key}", "client_secret": secret, "organization": orgs[key].name,
+    # Every agency's system, and one CBO's: CBO staff keep their capacity current through the API.
+    for key, client_id, organization in [*((key, f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES),
+                                         ("cbo:0", CBO_CLIENT_ID, orgs["cbo:0"])]:
+        name = f"{organization.alternate_name or organization.name} integration (demo)"
+        secret = _client(session, client_id, organization, name=name, role=Role.coordinator)
+        clients.append({"client_id": client_id, "client_secret": secret, "organization": organization.name,
                         "role_ceiling": Role.coordinator.value, "scopes": sorted(SCOPES)})
     _client(session, EXPLORER_CLIENT_ID, hub, name="API explorer (Swagger UI)", role=Role.network_admin, public_url=public_url)
     session.flush()

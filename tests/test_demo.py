@@ -405,3 +405,15 @@ def test_a_cbo_offered_the_lausd_coordinator_a_membership_that_grants_nothing_ye
     demo.flush()
     seed_demo(session=demo, public_url="http://hub.test")
     assert demo.get(Membership, offer.id).status is MembershipStatus.active
+
+
+def test_a_cbo_has_a_client_of_its_own_to_keep_its_capacity_current(app, demo):
+    from cbs_network.demo import CBO_CLIENT_ID
+    from cbs_network.oauth.models import OAuthClient
+
+    credentials = seed_demo(session=demo, public_url="http://hub.test")
+    entry = next(c for c in credentials["clients"] if c["client_id"] == CBO_CLIENT_ID)
+    client = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == CBO_CLIENT_ID))
+    cbo = demo.get(Organization, demo_id("organization", "cbo-0"))
+    assert client.organization_id == cbo.id and entry["organization"] == cbo.name and entry["client_secret"]
+    assert "capacity:write" in client.scopes and not client.network_wide
