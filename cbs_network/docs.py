@@ -14,6 +14,7 @@ from pathlib import Path
 import flask_swagger_ui
 from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory
 from flask_swagger_ui import get_swaggerui_blueprint
+from markupsafe import Markup, escape
 
 from .errors import DomainError, NotFound
 from .http.problems import PROBLEM_DOCS, STATUS_SLUGS, problem_type
@@ -71,10 +72,16 @@ def problem_types() -> dict[str, dict]:
     for cls in all_subclasses(DomainError):
         types.setdefault(cls.slug, {"status": cls.status, "title": cls.title})
     return {
-        slug: {**info, "description": PROBLEM_DOCS[slug], "type": problem_type(slug)}
-        for slug, info in sorted(types.items())
+        slug: {**info, "description": _inline_code(PROBLEM_DOCS[slug]), "type": problem_type(slug)}
+        for slug, info in sorted(types.items(), key=lambda item: (item[1]["status"], item[0]))
         if slug in PROBLEM_DOCS
     }
+
+
+def _inline_code(text: str) -> Markup:
+    """The descriptions are written for the spec (Markdown); `name` becomes <code>name</code> here."""
+    parts = str(escape(text)).split("`")
+    return Markup("".join(f"<code>{part}</code>" if n % 2 else part for n, part in enumerate(parts)))
 
 
 def all_subclasses(cls: type) -> list[type]:

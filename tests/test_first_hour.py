@@ -174,3 +174,15 @@ def test_bsap_is_named_the_black_student_achievement_plan_wherever_it_is_describ
     for text in [*_descriptions(spec), readme]:
         assert "Blueprint for Student Achievement" not in text
     assert "Black Student Achievement Plan (BSAP" in readme
+
+
+def test_the_problem_types_page_is_ordered_by_status_and_renders_code(client):
+    import re
+
+    page = client.get("/problems").get_data(as_text=True)
+
+    statuses = [int(s) for s in re.findall(r"<tr><td>(\d{3})</td>", page)]
+    assert statuses and statuses == sorted(statuses)
+    assert "`" not in page and "<code>errors</code>" in page
+    detail = client.get("/problems/unauthorized").get_data(as_text=True)
+    assert "`" not in detail and "<code>Authorization: Bearer &lt;token&gt;</code>" in detail
