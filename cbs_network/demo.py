@@ -876,8 +876,8 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
 
     clients = []
     # Every agency's system, and one CBO's: CBO staff keep their capacity current through the API.
-    for key, client_id, organization in [*((key, f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES),
-                                         ("cbo:0", CBO_CLIENT_ID, orgs["cbo:0"])]:
+    for client_id, organization in [*((f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES),
+                                    (CBO_CLIENT_ID, orgs["cbo:0"])]:
         name = f"{organization.alternate_name or organization.name} integration (demo)"
         secret = _client(session, client_id, organization, name=name, role=Role.coordinator)
         clients.append({"client_id": client_id, "client_secret": secret, "organization": organization.name,

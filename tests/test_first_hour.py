@@ -186,3 +186,20 @@ def test_the_problem_types_page_is_ordered_by_status_and_renders_code(client):
     assert "`" not in page and "<code>errors</code>" in page
     detail = client.get("/problems/unauthorized").get_data(as_text=True)
     assert "`" not in detail and "<code>Authorization: Bearer &lt;token&gt;</code>" in detail
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("schools", ["cds_code: required", "status: optional; one of active, pending, closed", "board_district: optional; from 1 to 7",
+                 "grade_low: optional; one of TK, K, 1,"]),
+    ("organizations", ["kind: required; one of school_district,", "name: required", "parent_identifier: optional; an identifier"]),
+    ("programs", ["program_type: required; one of safe_passage,", "organization_identifier: required",
+                  "languages: optional; ISO 639 codes", "accepts_referrals: optional; one of true, false"]),
+])
+def test_each_import_lists_its_columns_whether_required_and_their_allowed_values(app, kind, expected):
+    result = app.test_cli_runner().invoke(args=["cbs", "import", kind, "--help"])
+
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    for wanted in expected:
+        assert any(line.startswith(wanted) for line in lines), (wanted, result.output)
+    assert "None" not in result.output

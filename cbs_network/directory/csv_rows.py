@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 import click
+import marshmallow as ma
 
 
 @dataclass
@@ -61,3 +62,40 @@ def stop_if_any(errors: list[RowError]) -> None:
     for error in errors:
         click.echo(str(error), err=True)
     raise click.ClickException(f"{len(errors)} error(s); nothing was written.")
+
+
+def _allowed_values(field: ma.fields.Field | None) -> list[str]:
+    if field is None:
+        return []
+    if isinstance(field, ma.fields.Enum):
+        return [str(member.value) for member in field.enum]
+    if isinstance(field, ma.fields.Boolean):
+        return ["true", "false"]
+    if "enum" in field.metadata:
+        return [str(value) for value in field.metadata["enum"] if value is not None]
+    for validator in field.validators:
+        if isinstance(validator, ma.validate.OneOf):
+            return [str(choice) for choice in validator.choices]
+    return []
+
+
+def columns_help(
+    columns: Iterable[str], *, required: Iterable[str], fields: dict[str, ma.fields.Field], notes: dict[str, str] | None = None
+) -> str:
+    """A command's epilog: each column, whether a row must fill it, and the values it allows,
+    read from the same schema fields that validate the rows (so the help cannot drift)."""
+    required, notes = set(required), notes or {}
+    lines = ["\b", "Columns:"]
+    for column in columns:
+        parts = ["required" if column in required else "optional"]
+        field = fields.get(column)
+        allowed = _allowed_values(field)
+        if allowed:
+            parts.append("one of " + ", ".join(allowed))
+        for validator in field.validators if field is not None else ():
+            if isinstance(validator, ma.validate.Range) and None not in (validator.min, validator.max):
+                parts.append(f"from {validator.min} to {validator.max}")
+        if column in notes:
+            parts.append(notes[column])
+        lines.append(f"  {column}: {'; '.join(parts)}")
+    return "\n".join(lines)

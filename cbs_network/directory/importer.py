@@ -35,6 +35,7 @@ from . import csv_rows
 from .csv_rows import RowError, flatten_messages
 from .locations import service as locations
 from .locations.schemas import LocationCreateSchema
+from .programs.schemas import ProgramCreateSchema
 from .models import Location, Program
 
 LOCATION_COLUMNS = ("address_1", "city", "state", "postal_code", "latitude", "longitude")
@@ -249,8 +250,6 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
 
 
 def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: Callable[[], None] = lambda: None) -> Plan:
-    from .programs.schemas import ProgramCreateSchema
-
     result = Plan()
     schema = ProgramCreateSchema()
     by_identifier = _existing_identifiers(session)
@@ -388,34 +387,50 @@ def run_import(kind: str, stream: TextIO, *, dry_run: bool) -> None:
     click.echo(f"imported: {plan.summary().replace('to create', 'created').replace('to update', 'updated')}.")
 
 
-@click.command("organizations")
+def _fields(*schemas: ma.Schema, renamed: dict[str, str] | None = None) -> dict[str, ma.fields.Field]:
+    """Schema fields by the column that fills them."""
+    fields = {name: field for schema in reversed(schemas) for name, field in schema.fields.items()}
+    return {**fields, **{column: fields[name] for column, name in (renamed or {}).items()}}
+
+
+_IDENTIFIER = "an identifier of an organization already in the hub, scheme:value (e.g. ein:95-1234567)"
+_LOCATION = {"latitude": "decimal degrees", "longitude": "decimal degrees"}
+ORGANIZATION_HELP = csv_rows.columns_help(
+    ORGANIZATION_COLUMNS, required=REQUIRED["organizations"],
+    fields=_fields(OrganizationCreateSchema(), LocationCreateSchema()),
+    notes={"parent_identifier": _IDENTIFIER, "identifier_scheme": "with identifier_value: a known one updates that organization",
+           **_LOCATION},
+)
+PROGRAM_HELP = csv_rows.columns_help(
+    PROGRAM_COLUMNS, required=REQUIRED["programs"],
+    fields=_fields(ProgramCreateSchema(), LocationCreateSchema(), renamed={"location_name": "name"}),
+    notes={"organization_identifier": _IDENTIFIER, "languages": "ISO 639 codes separated by ; (en;es)",
+           "location_name": "the program's one location (default: the program's name)", **_LOCATION},
+)
+
+
+@click.command("organizations", epilog=ORGANIZATION_HELP)
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @with_appcontext
 def import_organizations_command(file: TextIO, dry_run: bool) -> None:
     """Create or update organizations from a CSV file, all or nothing.
 
-    Columns (kind and name required): kind,name,alternate_name,description,jurisdiction,website,
-    email,phone,status,parent_identifier (scheme:value),identifier_scheme,identifier_value,
-    address_1,city,state,postal_code,latitude,longitude (the main office, as a location).
-    A known identifier updates that organization; the same name at the same address is reported
-    as a probable duplicate and not created.
+    The address columns are the main office, as a location. A known identifier updates that
+    organization; the same name at the same address is reported as a probable duplicate and not
+    created.
     """
     run_import("organizations", file, dry_run=dry_run)
 
 
-@click.command("programs")
+@click.command("programs", epilog=PROGRAM_HELP)
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @with_appcontext
 def import_programs_command(file: TextIO, dry_run: bool) -> None:
     """Create programs from a CSV file, all or nothing.
 
-    Columns (organization_identifier, name and program_type required): organization_identifier
-    (scheme:value),name,alternate_name,program_type,status,description,minimum_age,maximum_age,
-    minimum_grade,maximum_grade,languages (en;es),accepts_referrals,population_description,
-    application_process,url,email,phone, and one location: location_name,address_1,city,state,
-    postal_code,latitude,longitude,is_confidential,front_door_contact. A program with the same
-    organization, name and address as an existing one is reported, not created.
+    A program with the same organization, name and address as an existing one is reported, not
+    created.
     """
     run_import("programs", file, dry_run=dry_run)

@@ -97,18 +97,22 @@ def apply(session: Session, principal: Principal, load: Plan, *, progress: Calla
         progress()
 
 
-@click.command("schools")
+@click.command("schools", epilog=csv_rows.columns_help(
+    COLUMNS, required=[name for name, field in SchoolCreateSchema().fields.items() if field.required],
+    fields=SchoolCreateSchema().fields,
+    notes={"district_id": "the id of the school_district organization the school belongs to; an empty cell: a new "
+                          "school gets none, an existing one keeps its district",
+           "is_bsap": "an empty cell keeps the current value (false for a new school)",
+           "status": "an empty cell keeps the current value (active for a new school)"},
+))
 @with_appcontext
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 def import_schools_command(file: TextIO, dry_run: bool) -> None:
     """Create or update schools from a CSV file (upsert by cds_code), all or nothing.
 
-    Columns: cds_code, name, grade_low, grade_high, region, board_district, address_1, city,
-    state, postal_code, latitude, longitude, is_bsap (true for a school the Black Student
-    Achievement Plan serves), status; and optionally district_id, the id
-    of the school_district organization the school belongs to (an empty cell: a new school gets
-    none, an existing one keeps its district).
+    Every column but district_id must be in the header; is_bsap is true for a school the Black
+    Student Achievement Plan serves.
     """
     from ...db import session as current_session
     from ...identity.principal import system_principal
