@@ -12,7 +12,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, send_from_directory
 from flask_swagger_ui import get_swaggerui_blueprint
 from markupsafe import Markup, escape
 
@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     )
     # Its page is rendered from templates/index.template.html, which overrides the package's
     # own so that the inline configuration script carries the page's CSP nonce.
+    swagger_ui.before_request(_at_the_public_address)
     app.register_blueprint(swagger_ui)
     app.register_blueprint(bp)
 
@@ -102,6 +103,17 @@ def landing() -> str:
         explorer_client_id=EXPLORER_CLIENT_ID,
         scopes=SCOPES,
     )
+
+
+def _at_the_public_address() -> Response | None:
+    """Sign-in through the explorer only works at the public address: the explorer's redirect URI
+    is registered for it byte for byte, and the browser keeps the PKCE verifier per origin. Opened
+    anywhere else (localhost instead of 127.0.0.1), the page goes to the public address rather
+    than leaving the person with a blank sign-in popup."""
+    public_url = current_app.config["CBS_SETTINGS"].public_url.rstrip("/")
+    if request.path.rstrip("/") != DOCS_URL or request.host_url.rstrip("/") == public_url:
+        return None
+    return redirect(f"{public_url}{request.full_path.rstrip('?')}", 302)
 
 
 @bp.get("/favicon.ico")

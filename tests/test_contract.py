@@ -126,10 +126,10 @@ def test_unknown_problem_type_is_a_404_problem(app):
 
 def test_swagger_ui_runs_pkce_with_the_explorer_client(app):
     client = app.test_client()
-    page = client.get("/docs/").get_data(as_text=True)
+    public_url = app.config["CBS_SETTINGS"].public_url
+    page = client.get("/docs/", base_url=public_url).get_data(as_text=True)
     config = json.loads(re.search(r"var user_config = (\{.*?\});", page).group(1))
     oauth = json.loads(re.search(r"var oauth_user_config = (\{.*?\});", page, re.S).group(1))
-    public_url = app.config["CBS_SETTINGS"].public_url
     assert config["url"] == "/api/openapi.json"
     assert config["oauth2RedirectUrl"] == explorer_redirect_uri(public_url)
     assert config["oauth2RedirectUrl"] == f"{public_url}/docs/oauth2-redirect.html"
@@ -143,7 +143,7 @@ def test_swagger_ui_runs_pkce_with_the_explorer_client(app):
 
 @pytest.mark.parametrize("path", ["/", "/docs/", "/redoc", "/problems", "/problems/not-found"])
 def test_pages_load_nothing_from_other_hosts(app, path):
-    response = app.test_client().get(path)
+    response = app.test_client().get(path, base_url=app.config["CBS_SETTINGS"].public_url)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', page)
@@ -157,3 +157,12 @@ def test_landing_page_links_to_the_docs_spec_and_oauth_metadata(app):
     for link in ('href="/docs/"', 'href="/api/openapi.json"', 'href="/.well-known/oauth-authorization-server"'):
         assert link in page, link
     assert "Authorize" in page and "client_credentials" in page
+
+
+def test_the_explorer_opened_elsewhere_goes_to_the_public_address(app):
+    """Its redirect URI is registered for the public address only: elsewhere sign-in cannot work."""
+    public_url = app.config["CBS_SETTINGS"].public_url
+    response = app.test_client().get("/docs/?tag=referrals", base_url="http://localhost:5000")
+    assert response.status_code == 302 and response.headers["Location"] == f"{public_url}/docs/?tag=referrals"
+    # Its assets and the redirect page still load wherever they are asked for.
+    assert app.test_client().get("/docs/swagger-ui-bundle.js", base_url="http://localhost:5000").status_code == 200

@@ -150,7 +150,7 @@ def test_documentation_pages_send_a_strict_policy(client, url):
 
 
 def test_swagger_ui_runs_only_its_bundle_and_its_nonced_configuration(client):
-    pages = [client.get("/docs/") for _ in range(2)]
+    pages = [client.get("/docs/", base_url="http://hub.test") for _ in range(2)]  # the public address
     nonces = []
     for response in pages:
         csp = _assert_page_headers(response)
