@@ -24,6 +24,11 @@ accesslog = "-"
 # the path alone; the request id ties a line to the hub's own JSON access log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
+# gunicorn answers a request line past its limit (4094 bytes by default) with its own HTML page.
+# 8190 is the most it allows short of 0 (unlimited, which its parser would buffer without bound):
+# URLs up to the app's 8000-byte limit reach the app, and a longer one within it gets the app's
+# 414 problem+json (cbs_network/http/problems.py MAX_URL_LENGTH).
+limit_request_line = 8190
 # Heartbeat files on tmpfs: a container's overlay filesystem can stall them (gunicorn docs, "Blocking OS calls").
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"

@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 def _spec_kwargs(settings: Settings) -> dict[str, Any]:
     from .http.api import schema_name_resolver
+    from .http.problems import MAX_URL_LENGTH
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     return {
@@ -95,9 +96,11 @@ def _spec_kwargs(settings: Settings) -> dict[str, Any]:
                 "here). Errors are RFC 9457 `application/problem+json`; lists use keyset "
                 "pagination (`limit`, `cursor`, `next_cursor`, `Link`); shared records carry an "
                 "ETag that PATCH and DELETE must send back in `If-Match`; POST honours "
-                "`Idempotency-Key`."
+                f"`Idempotency-Key`. URLs (path and query string) may be up to {MAX_URL_LENGTH} bytes "
+                "long; a longer one gets 414."
             ),
             "contact": {"name": "CBS Network Hub operators"},
+            "license": {"name": "Proprietary"},  # the repository carries no licence file
         },
         "servers": [{"url": "/", "description": "This hub"}],
     }

@@ -6,11 +6,13 @@ from __future__ import annotations
 import http
 import json
 import math
+import re
 from copy import deepcopy
 from functools import wraps
 from typing import Any, Callable
 
 import flask_smorest
+import marshmallow as ma
 from flask import Response, current_app, request
 from flask_smorest.utils import get_appcontext, prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ..db import session as db_session
 from ..errors import Conflict, DomainError
 from . import idempotency, problems
-from .problems import PROBLEM_MEDIA_TYPE, ProblemSchema
+from .problems import MAX_URL_LENGTH, PROBLEM_MEDIA_TYPE, ProblemSchema
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -31,8 +33,35 @@ def schema_name_resolver(schema: Any) -> str:
     return name[: -len("Schema")] if name.endswith("Schema") and name != "Schema" else name
 
 
+def operation_id(view_name: str) -> str:
+    first, *rest = view_name.strip("_").split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _url_schemes(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict:
+    """A URL field limited to some schemes says which in a pattern (matched case-insensitively,
+    as the field does), so "uri" does not promise that ftp: or mailto: would be taken."""
+    validator = next((v for v in field.validators if isinstance(v, ma.validate.URL)), None)
+    if validator is None or validator.relative:
+        return {}
+    spelled = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in scheme)
+               for scheme in sorted(validator.schemes))
+    return {"pattern": f"^({'|'.join(spelled)})://"}
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
+        super()._init_spec(*args, **kwargs)
+        # apispec maps URL fields to format "url", which JSON Schema does not define; "uri" is
+        # the registered format for the absolute http(s) URLs the field accepts.
+        self._register_field(ma.fields.URL, "string", "uri")
+        self.ma_plugin.converter.add_attribute_function(_url_schemes)
+
+    def _register_pagination_header(self) -> None:
+        """Lists page by keyset in the body and `Link`; there is no X-Pagination header (nor its
+        PaginationMetadata schema) to document."""
 
     def _register_responses(self) -> None:
         """Document every error status as application/problem+json, as it is served."""
@@ -48,6 +77,7 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self) -> None:
         app = self._app
+        app.before_request(_refuse_long_url)
         app.before_request(_require_json_body)
         app.register_error_handler(HTTPException, problems.from_http_exception)
         app.register_error_handler(DomainError, problems.from_domain_error)
@@ -59,7 +89,7 @@ class Api(flask_smorest.Api):
 # (status, component name) documented on every operation of a kind
 _AUTH_RESPONSES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 429: "TOO_MANY_REQUESTS"}
 _IF_MATCH_RESPONSES = {412: "PRECONDITION_FAILED", 428: "PRECONDITION_REQUIRED"}
-_IDEMPOTENCY_RESPONSES = {409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY"}
+_IDEMPOTENCY_RESPONSES = {400: "BAD_REQUEST", 409: "CONFLICT", 422: "UNPROCESSABLE_ENTITY"}
 
 IF_MATCH_PARAMETER = {
     "name": "If-Match",
@@ -77,9 +107,13 @@ IDEMPOTENCY_PARAMETER = {
         "the stored response; the same key with another body gets 422; while the first request "
         "is still being processed, 409. A key belongs to its caller (the OAuth client and, for a person's "
         "token, the user and the organization acting) and is kept 24 hours; responses that carry a secret or "
-        "personal fields are not kept: their retry gets 409 with where to read the record."
+        "personal fields are not kept: their retry gets 409 with where to read the record (`location`). "
+        "A key must be 1-255 printable ASCII characters; any other gets 400."
     ),
-    "schema": {"type": "string", "maxLength": 255},
+    # What idempotency._key enforces: 1-255 printable characters (HTTP itself drops leading and
+    # trailing spaces, so the pattern leaves them out too).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$",
+               "example": "4f2c7d1e-9a85-4b6e-8a3b-2e7f0c9d1a64"},
 }
 ETAG_HEADER = {"description": "The record's version, for If-Match", "schema": {"type": "string"}}
 LOCATION_HEADER = {"description": "URL of the created resource", "schema": {"type": "string"}}
@@ -103,8 +137,11 @@ class Blueprint(flask_smorest.Blueprint):
         register = super().route(rule, **options)
 
         def decorator(func: Callable) -> Callable:
+            func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
+            # Partners generate clients from the spec: the view's name gives every operation a
+            # stable method name (list_programs -> listPrograms) instead of a generated one.
+            func._apidoc["hub_operation_id"] = operation_id(func.__name__)
             if "<" in rule:
-                func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
                 func._apidoc["hub_path_params"] = True
             return register(func)
 
@@ -143,6 +180,8 @@ class Blueprint(flask_smorest.Blueprint):
 
     @staticmethod
     def _prepare_hub_doc(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any) -> dict:
+        if "hub_operation_id" in doc_info:
+            doc["operationId"] = doc_info["hub_operation_id"]
         scopes = doc_info.get("hub_scopes")
         if scopes is not None:
             doc["security"] = [{"oauth2": scopes}]
@@ -252,6 +291,22 @@ def _parse_float(text: str) -> float:
 
 def _parse_constant(_name: str) -> float:
     raise _Refused(NUMBER_DETAIL)
+
+
+# RFC 9110 §4.1 asks servers to take URIs of at least 8000 octets; gunicorn.conf.py lets request
+# lines up to gunicorn's own maximum through, so a URL between the two gets this problem+json
+# rather than gunicorn's HTML page. Flask matches the route before its before_request hooks run
+# but raises a 404 or 405 only after them, so this answers whatever the path.
+URL_TOO_LONG_DETAIL = (
+    f"The URL (path and query string) may be at most {MAX_URL_LENGTH} bytes; narrow the query or page through it."
+)
+
+
+def _refuse_long_url() -> Response | None:
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    if len(target) > MAX_URL_LENGTH:
+        return problems.problem_response(414, detail=URL_TOO_LONG_DETAIL)
+    return None
 
 
 def _require_json_body() -> Response | None:

@@ -17,6 +17,9 @@ log = logging.getLogger("cbs_network.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
+# The longest URL (path and query string, as sent) the hub reads; see http/api.py _refuse_long_url.
+MAX_URL_LENGTH = 8000
+
 # status -> slug of the documentation page that explains it (served at /problems/<slug>)
 STATUS_SLUGS = {
     400: "bad-request",
@@ -28,6 +31,7 @@ STATUS_SLUGS = {
     409: "conflict",
     412: "precondition-failed",
     413: "content-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation-error",
     428: "precondition-required",
@@ -47,6 +51,7 @@ PROBLEM_DOCS = {
     "invalid-transition": "The workflow does not allow this state change from the record's current state.",
     "precondition-failed": "If-Match named a version that is no longer current; fetch the record again and retry with its new ETag.",
     "content-too-large": "The request body is larger than the hub accepts.",
+    "uri-too-long": f"The URL (path and query string) is longer than the {MAX_URL_LENGTH} bytes the hub accepts; narrow the query or page through the results.",
     "unsupported-media-type": "Request bodies must be application/json.",
     "validation-error": "The body or query failed validation; `errors` maps each location and field path to its messages. Also returned when an Idempotency-Key is reused with a different request.",
     "precondition-required": "Updates and deletions of shared records need an If-Match header with the record's ETag.",
@@ -60,6 +65,11 @@ def problem_type(slug: str) -> str:
     return f"/problems/{slug}"
 
 
+class ProblemTransitionSchema(ma.Schema):
+    to = ma.fields.String(metadata={"description": "A state the record may move to", "example": "accepted"})
+    by = ma.fields.String(metadata={"description": "The party that may make this move", "example": "target"})
+
+
 class ProblemSchema(ma.Schema):
     """An RFC 9457 problem details object."""
 
@@ -69,11 +79,48 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(metadata={"example": "No organization with this id."})
     instance = ma.fields.String(metadata={"example": "/api/v1/organizations/0c5f3a3e-2d1b-4d0f-9a57-0d8a5b2f8f11"})
     request_id = ma.fields.String(metadata={"example": "8b1f6f0e5c0a4c7d"})
-    current_etag = ma.fields.String(
-        metadata={"description": "On 412: the record's current ETag (an RFC 9457 extension member)", "example": '"4"'}
-    )
     errors = ma.fields.Dict(
         metadata={"description": "Validation errors by location (json, query, headers) and field path"}
+    )
+    # RFC 9457 extension members: each appears only on the problems named in its description.
+    # additionalProperties stays false, so every member the hub sends must be declared here.
+    current_etag = ma.fields.String(
+        metadata={"description": "On 412 when If-Match is stale: the record's current ETag", "example": '"4"'}
+    )
+    current_state = ma.fields.String(
+        metadata={"description": "On 409 `invalid-transition`, and on 409 when an approved safety plan is changed "
+                                 "without amending it: the record's current workflow state", "example": "approved"}
+    )
+    current_status = ma.fields.String(
+        metadata={"description": "On 409 when a membership or committee seat is not in a status that allows the "
+                                 "change: its current status", "example": "ended"}
+    )
+    allowed_transitions = ma.fields.List(
+        ma.fields.Nested(ProblemTransitionSchema),
+        metadata={"description": "On 409 `invalid-transition`, and on 403 when another party must make the move: "
+                                 "the moves out of the current state and who may make each"},
+    )
+    existing_subject_id = ma.fields.UUID(
+        metadata={"description": "On 409 when your organization already records a subject with this district "
+                                 "student id: that subject's id"}
+    )
+    committee_id = ma.fields.UUID(
+        metadata={"description": "On 409 when the school already has a committee for the school year: its id"}
+    )
+    plan_id = ma.fields.UUID(
+        metadata={"description": "On 409 when the school already has a safety plan for the school year: its id"}
+    )
+    member_id = ma.fields.UUID(
+        metadata={"description": "On 409 when the person already holds a seat on the committee: that seat's id"}
+    )
+    waitlist_open = ma.fields.Boolean(
+        metadata={"description": "On 409 when accepting a referral into a program with no slot left: whether "
+                                 "accepting with `waitlist_if_full` would put the referral on its waitlist"}
+    )
+    location = ma.fields.String(
+        metadata={"description": "On 409 when an Idempotency-Key's earlier request succeeded but its response was "
+                                 "not kept (it carried a secret or personal fields): the created record's URL",
+                  "example": "/api/v1/subjects/0c5f3a3e-2d1b-4d0f-9a57-0d8a5b2f8f11"}
     )
 
 

@@ -89,7 +89,7 @@ def list_referrals(args):
 @blp.requires("referrals:read")
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralPageSchema, example=PAGE_EXAMPLE)
-def list_sent(args):
+def list_sent_referrals(args):
     """Referrals sent by your organization (drafts included)"""
     return _page("sent", args)
 
@@ -98,7 +98,7 @@ def list_sent(args):
 @blp.requires("referrals:read")
 @blp.arguments(ReferralQuerySchema, location="query")
 @blp.response(200, ReferralPageSchema, example=PAGE_EXAMPLE)
-def list_received(args):
+def list_received_referrals(args):
     """Referrals received by your organization's programs
 
     `overdue=true` finds those still requested past the network's response deadline.
