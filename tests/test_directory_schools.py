@@ -467,7 +467,7 @@ def test_csv_load_creates_and_updates_with_audit(app, db_session, network, tmp_p
     existing = make_school(db_session, cds_code="19647330000102", name="Old name", is_bsap=True, region="West")
     result = _run(app, _csv(tmp_path, GOOD_ROWS))
     assert result.exit_code == 0, result.output
-    assert "imported: 1 created, 1 updated, 0 unchanged." in result.stdout
+    assert "imported: 1 created, 1 updated, 0 unchanged, 0 probable duplicates not created." in result.stdout
     db_session.expire_all()
     aurora = db_session.scalars(select(School).where(School.cds_code == "19647330000101")).one()
     assert (aurora.grade_low, aurora.grade_high, aurora.is_bsap, aurora.latitude) == (-1, 5, True, 34.05)
@@ -476,7 +476,7 @@ def test_csv_load_creates_and_updates_with_audit(app, db_session, network, tmp_p
     actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_type == "school")).all()
     assert sorted(actions) == ["school.created", "school.updated"]
     again = _run(app, _csv(tmp_path, GOOD_ROWS))
-    assert "imported: 0 created, 0 updated, 2 unchanged." in again.stdout
+    assert "imported: 0 created, 0 updated, 2 unchanged, 0 probable duplicates not created." in again.stdout
 
 
 def test_csv_empty_is_bsap_and_status_keep_the_current_values(app, db_session, network, tmp_path):
@@ -494,7 +494,7 @@ def test_csv_dry_run_writes_nothing(app, db_session, network, tmp_path):
     assert result.exit_code == 0, result.output
     assert "line 2: create 19647330000101 Aurora Elementary" in result.stdout
     assert "line 3: update 19647330000102 (board_district, city, grade_high, grade_low, name, region, state)" in result.stdout
-    assert "dry run: 1 to create, 1 to update, 0 unchanged; nothing was written." in result.stdout
+    assert "dry run: 1 to create, 1 to update, 0 unchanged, 0 probable duplicates; nothing was written." in result.stdout
     db_session.expire_all()
     assert school_count(db_session) == schools and _audit_count(db_session) == audits
     assert db_session.scalars(select(School.name).where(School.cds_code == "19647330000102")).one() == "Old name"
@@ -536,7 +536,7 @@ def test_csv_district_id_column_is_optional_and_checked(app, db_session, network
                     "19647330000102,Boyle Heights Middle,,,,,,,,,,,,,\n")  # empty: keeps its district
     result = _run(app, path)
     assert result.exit_code == 0, result.output
-    assert "imported: 1 created, 0 updated, 1 unchanged." in result.stdout
+    assert "imported: 1 created, 0 updated, 1 unchanged, 0 probable duplicates not created." in result.stdout
     db_session.expire_all()
     assert db_session.scalars(select(School.district_id).where(School.cds_code == "19647330000101")).one() == network.district.id
     assert db_session.get(School, existing.id).district_id == network.district.id
@@ -562,3 +562,27 @@ def test_csv_district_id_must_sit_above_the_schools_organization(app, db_session
     path.write_text(HEADER.rstrip("\n") + f",district_id\n19647330000102,Boyle Heights Middle,,,,,,,,,,,,,{other.id}\n")
     result = _run(app, path)
     assert result.exit_code == 1 and "line 2: district_id: The school's organization does not sit under" in result.stderr
+
+
+def test_csv_a_school_listed_under_another_cds_code_is_a_probable_duplicate(app, db_session, network, tmp_path):
+    """The same name (normalized) at the same address as a listed school, or as an earlier row, under a
+    new CDS code is reported and not created, as the organization and program imports do."""
+    make_school(db_session, cds_code="19647330000199", name="The Aurora Elementary", address_1="1 Main Street", postal_code="90001")
+    rows = ("19647330000101,Aurora Elementary,TK,5,East,2,1 Main St,Los Angeles,CA,90001,34.05,-118.25,true,active\n"
+            "19647330000103,Crestview High,9,12,East,2,9 Hill Ave,Los Angeles,CA,90002,,,false,active\n"
+            "19647330000104,CRESTVIEW HIGH,9,12,East,2,9 Hill Avenue,Los Angeles,CA,90002,,,false,active\n"
+            "19647330000105,Aurora Elementary,TK,5,East,2,77 Other Rd,Los Angeles,CA,90003,,,false,active\n")
+    schools = school_count(db_session)
+
+    dry = _run(app, _csv(tmp_path, rows), "--dry-run")
+    result = _run(app, _csv(tmp_path, rows))
+
+    for output in (dry.stdout, result.stdout):
+        assert "line 2: probable duplicate 19647330000101 Aurora Elementary (same name and address as 19647330000199 " in output
+        assert "line 4: probable duplicate 19647330000104 CRESTVIEW HIGH (same name and address as line 3); not created" in output
+    assert "dry run: 2 to create, 0 to update, 0 unchanged, 2 probable duplicates; nothing was written." in dry.stdout
+    assert "imported: 2 created, 0 updated, 0 unchanged, 2 probable duplicates not created." in result.stdout
+    db_session.expire_all()
+    assert school_count(db_session) == schools + 2  # Crestview once, and the Aurora at another address
+    assert set(db_session.scalars(select(School.cds_code).where(School.cds_code.like("1964733000010%")))) == {
+        "19647330000103", "19647330000105"}

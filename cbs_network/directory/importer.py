@@ -111,7 +111,7 @@ def normalized_address(address_1: str | None, postal_code: str | None) -> str | 
     return f"{street}|{(postal_code or '')[:5]}"
 
 
-def _twin(name_a: str, addresses_a: set[str], name_b: str, addresses_b: set[str]) -> bool:
+def probable_twins(name_a: str, addresses_a: set[str], name_b: str, addresses_b: set[str]) -> bool:
     """Same normalized name, and an address in common or none to tell them apart."""
     if not name_a or name_a != name_b:
         return False
@@ -234,11 +234,11 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
             result.steps.append(Step(line, action, label, changes, new_location, match, note, key))
             continue
         name = normalized_name(data["name"])
-        twin = next((o for n, a, o in existing if _twin(name, row_addresses, n, a)), None)
+        twin = next((o for n, a, o in existing if probable_twins(name, row_addresses, n, a)), None)
         if twin is not None:
             result.steps.append(Step(line, "duplicate", label, target=twin, note=f"probably {twin.name!r} ({twin.id}); not created"))
             continue
-        twin_line = next((ln for n, a, ln in earlier if _twin(name, row_addresses, n, a)), None)
+        twin_line = next((ln for n, a, ln in earlier if probable_twins(name, row_addresses, n, a)), None)
         if twin_line is not None:
             result.steps.append(Step(line, "duplicate", label, note=f"probably the same as line {twin_line}; not created"))
             continue
@@ -287,11 +287,11 @@ def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: C
         row_addresses = {address} if address else set()
         name = normalized_name(data["name"])
         label = f"{data['name']!r} of {owner.name!r}"
-        twin = next((p for o, n, a, p in existing if o == owner.id and _twin(name, row_addresses, n, a)), None)
+        twin = next((p for o, n, a, p in existing if o == owner.id and probable_twins(name, row_addresses, n, a)), None)
         if twin is not None:
             result.steps.append(Step(line, "duplicate", label, target=twin, note=f"probably program {twin.id}; not created"))
             continue
-        twin_line = next((ln for o, n, a, ln in earlier if o == owner.id and _twin(name, row_addresses, n, a)), None)
+        twin_line = next((ln for o, n, a, ln in earlier if o == owner.id and probable_twins(name, row_addresses, n, a)), None)
         if twin_line is not None:
             result.steps.append(Step(line, "duplicate", label, note=f"probably the same as line {twin_line}; not created"))
             continue

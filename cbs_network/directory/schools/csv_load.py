@@ -1,5 +1,7 @@
 """Bulk load of schools from CSV: upsert by CDS code, every row validated by the API's own
-schema, all or nothing.
+schema, all or nothing. A new CDS code whose school has the name (normalized) and address of a
+school already listed, or of an earlier row, is a probable duplicate: reported, not created, as
+the organization and program imports do.
 
 Cells are trimmed; an empty cell is null, except is_bsap, status and district_id, where it keeps
 the school's current value (false, active and no district for a new school). The district_id
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from ...identity.principal import Principal
 from .. import csv_rows
 from ..csv_rows import RowError, flatten_messages
+from ..importer import normalized_address, normalized_name, probable_twins
 from ...errors import ValidationFailed
 from ..models import School
 from . import service
@@ -41,7 +44,15 @@ class Plan:
 
     creates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     updates: list[tuple[int, School, dict[str, Any]]] = field(default_factory=list)
+    duplicates: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)  # (line, row, its twin)
     errors: list[RowError] = field(default_factory=list)
+
+
+def _identity(data: dict[str, Any] | School) -> tuple[str, set[str]]:
+    """A school's normalized name and addresses, as the other imports compare them."""
+    get = data.get if isinstance(data, dict) else lambda name: getattr(data, name)
+    address = normalized_address(get("address_1"), get("postal_code"))
+    return normalized_name(get("name")), {address} if address else set()
 
 
 def read_rows(stream: TextIO) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
@@ -53,6 +64,7 @@ def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progre
     result = Plan()
     schema = SchoolCreateSchema()
     existing = {s.cds_code: s for s in session.scalars(select(School))}
+    listed = [(*_identity(school), f"{school.cds_code} {school.name}") for school in existing.values()]
     seen: dict[str, int] = {}
     for line, raw in rows:
         progress()
@@ -77,6 +89,12 @@ def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progre
                 result.errors += [RowError(line, f, m) for f, m in flatten_messages(error.errors["json"])]
                 continue
         if school is None:
+            name, addresses = _identity(data)
+            twin = next((label for other, where, label in listed if probable_twins(name, addresses, other, where)), None)
+            if twin is not None:
+                result.duplicates.append((line, data, twin))
+                continue
+            listed.append((name, addresses, f"line {line}"))
             result.creates.append((line, data))
         else:
             changes = {k: v for k, v in data.items() if (k in given or k not in KEEP_WHEN_EMPTY) and getattr(school, k) != v}
@@ -124,13 +142,16 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
         load = plan(session, rows, progress=lambda: bar.update(1))
     load.errors = errors + load.errors
     csv_rows.stop_if_any(load.errors)
-    unchanged = len(rows) - len(load.creates) - len(load.updates)
+    unchanged = len(rows) - len(load.creates) - len(load.updates) - len(load.duplicates)
+    for line, data, twin in load.duplicates:
+        click.echo(f"line {line}: probable duplicate {data['cds_code']} {data['name']} (same name and address as {twin}); not created")
     if dry_run:
         for line, data in load.creates:
             click.echo(f"line {line}: create {data['cds_code']} {data['name']}")
         for line, school, changes in load.updates:
             click.echo(f"line {line}: update {school.cds_code} ({', '.join(sorted(changes))})")
-        click.echo(f"dry run: {len(load.creates)} to create, {len(load.updates)} to update, {unchanged} unchanged; nothing was written.")
+        click.echo(f"dry run: {len(load.creates)} to create, {len(load.updates)} to update, {unchanged} unchanged, "
+                   f"{len(load.duplicates)} probable duplicates; nothing was written.")
         session.rollback()
         return
     hub = session.scalar(select(Organization.id).where(Organization.kind == OrganizationKind.network_hub).limit(1))
@@ -144,4 +165,5 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     except BaseException:
         session.rollback()
         raise
-    click.echo(f"imported: {len(load.creates)} created, {len(load.updates)} updated, {unchanged} unchanged.")
+    click.echo(f"imported: {len(load.creates)} created, {len(load.updates)} updated, {unchanged} unchanged, "
+               f"{len(load.duplicates)} probable duplicates not created.")
