@@ -33,7 +33,9 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 # One gunicorn process: SQLite and the in-memory rate limits belong to one process.
+# The port is checked first: gunicorn would find it taken only after the migration and the seed.
 run: $(INSTALLED)
+	@$(BIN)/python scripts/port_free.py $(PORT)
 	$(BIN)/flask --app wsgi cbs migrate
 	$(BIN)/flask --app wsgi cbs seed-demo
 	@echo
@@ -54,7 +56,7 @@ openapi: $(INSTALLED)
 	@echo "wrote openapi/openapi.json; commit it with the change"
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check cbs_network tests bench migrations
+	$(BIN)/ruff check cbs_network tests bench migrations scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info

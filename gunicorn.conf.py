@@ -7,6 +7,8 @@ PostgreSQL or Redis, so any number of workers and instances can serve it.
 import multiprocessing
 import os
 
+from gunicorn import glogging
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
@@ -18,7 +20,20 @@ keepalive = 5
 # keeps all workers from restarting at once.
 max_requests = 1000
 max_requests_jitter = 100
+# One access line per request: the hub's JSON line (cbs_network.access: request id, client,
+# organization, route, status, duration) for everything the app answered. gunicorn writes its
+# line only for what the hub did not log: a 400/414 gunicorn answered itself, or an error that
+# escaped the app. CBS_GUNICORN_ACCESS_LOG=all brings back gunicorn's line for every request.
 accesslog = "-"
+_every_request = os.environ.get("CBS_GUNICORN_ACCESS_LOG", "").strip().lower() == "all"
+
+
+class logger_class(glogging.Logger):  # noqa: N801 (gunicorn reads this setting's name)
+    def access(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        if _every_request or not environ.get("cbs.access_logged"):
+            super().access(resp, req, environ, request_time)
+
+
 # The default format logs the request line with its query string, and the Referer: both can carry
 # secrets (invitation tokens in /account/activate?token=..., cursors, authorization codes). Log
 # the path alone; the request id ties a line to the hub's own JSON access log.

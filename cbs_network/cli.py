@@ -94,12 +94,21 @@ def seed_demo_command(credentials_file: str | None) -> None:
 
     from .config import INSTANCE_DIR
     from .db import session
-    from .demo import seed_demo
+    from .demo import SECRET_ROTATED, seed_demo
 
     settings = current_app.config["CBS_SETTINGS"]
-    credentials = seed_demo(session=session(), public_url=settings.public_url)
-    session().commit()
     path = Path(credentials_file) if credentials_file else INSTANCE_DIR / "demo-credentials.json"
+    # The previous run's credentials: seeding keeps those that still verify, so saved setups keep working.
+    try:
+        previous = json.loads(path.read_text())
+    except FileNotFoundError:
+        previous = None
+    except ValueError:
+        click.echo(f"{path} is not the JSON seed-demo writes; issuing new demo credentials.", err=True)
+        previous = None
+    credentials = seed_demo(session=session(), public_url=settings.public_url,
+                            previous=previous if isinstance(previous, dict) else None)
+    session().commit()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2))
     os.chmod(path, 0o600)
@@ -108,13 +117,14 @@ def seed_demo_command(credentials_file: str | None) -> None:
     click.echo(f"Explorer: {url}/docs  (click Authorize, keep the scopes, sign in as one of:)")
     for user in credentials["users"]:
         click.echo(f"  {user['role']:<14} {user['email']:<52} {user['password']}   ({user['organization']})")
-    client = credentials["clients"][0]
-    click.echo("\nA partner system gets a token with client credentials, e.g.:")
-    click.echo(
-        f"  curl -s -u {client['client_id']}:{client['client_secret']} -d grant_type=client_credentials "
-        f"-d scope=organizations:read {url}/oauth/token"
-    )
-    click.echo(f"  curl -s -H 'Authorization: Bearer <access_token>' {url}/api/v1/organizations")
+    client = next((c for c in credentials["clients"] if c["client_secret"] != SECRET_ROTATED), None)
+    if client is not None:
+        click.echo("\nA partner system gets a token with client credentials, e.g.:")
+        click.echo(
+            f"  curl -s -u {client['client_id']}:{client['client_secret']} -d grant_type=client_credentials "
+            f"-d scope=organizations:read {url}/oauth/token"
+        )
+        click.echo(f"  curl -s -H 'Authorization: Bearer <access_token>' {url}/api/v1/organizations")
 
 
 @cbs.command("create-client")
@@ -152,15 +162,23 @@ def create_client_command(organization_id, name, scopes, grant_types, redirect_u
 def rotate_keys_command() -> None:
     """Re-encrypt every personal field under the first key of CBS_FIELD_KEYS.
 
-    Put the new key first (keeping the old one after it), run this, then remove the old key.
+    Put the new key first (keeping the old one after it) on every instance, run this, then remove the old key.
     """
+    from .crypto import KeyRingError, keyring
     from .db import session
-    from .crypto import keyring
     from .referrals.service import reseal_all
 
-    counts = reseal_all(session())
-    click.echo(f"re-encrypted under key {keyring().current_key_id!r}: "
-               + ", ".join(f"{count} {name}" for name, count in counts.items()))
+    counts: dict[str, int] = {}
+
+    def done() -> str:
+        return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+    try:
+        reseal_all(session(), counts=counts)
+    except KeyRingError as error:
+        session().rollback()
+        raise click.ClickException(f"stopped: {error} Re-encrypted before stopping: {done() or 'nothing'}.") from error
+    click.echo(f"re-encrypted under key {keyring().current_key_id!r}: {done()}")
 
 
 referrals_group = AppGroup("referrals", help="Referral schedules.")

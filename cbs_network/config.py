@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,14 @@ class Settings:
             raise RuntimeError("CBS_FIELD_KEYS and CBS_SUBJECT_HASH_KEY must be set in production")
         return (self.field_keys or _instance_file("field_keys", _new_field_key),
                 self.subject_hash_key or _instance_file("subject_hash_key", _new_hash_key))
+
+    def field_keys_source(self) -> Callable[[], str] | None:
+        """Re-reads the field keys where a running process can see them change: instance/field_keys.
+        A process's environment is fixed, so CBS_FIELD_KEYS takes a restart."""
+        if self.field_keys or self.is_production:
+            return None
+        path = INSTANCE_DIR / "field_keys"
+        return lambda: path.read_text().strip()
 
     def audit_key_spec(self) -> str:
         """CBS_AUDIT_KEYS; the embedded default generates one key once in instance/."""

@@ -8,9 +8,11 @@ schools and only reads the other's.
 Deterministic and idempotent: every id is a uuid5 of a stable key, and running the seed again
 updates the same records to the same content (organizations are still matched by their `demo`
 identifier, so databases seeded before ids were deterministic keep theirs). The only random data
-are fresh demo passwords and client secrets, printed and written to
-instance/demo-credentials.json. One exception to "same content": a program shown as recently
-verified gets `assured_at` a few days before the first seed and keeps it afterwards.
+are the demo passwords and client secrets, printed and written to instance/demo-credentials.json;
+given that file's previous content, a reseed keeps every one that still verifies (so a newcomer's
+saved setup survives `make run`) and never undoes a password or secret changed since. One
+exception to "same content": a program shown as recently verified gets `assured_at` a few days
+before the first seed and keeps it afterwards.
 
 The demo's students, consents, referrals and notes are made once, by the demo users through the
 referral services (see _referrals): their ids are the services' own, and a later run leaves them
@@ -19,6 +21,7 @@ alone. Their dates are relative to the first seed (ages, consent periods, the ov
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -48,7 +51,7 @@ from .directory.models import (
     SchoolStatus,
 )
 from .identity.models import Membership, MembershipStatus, User
-from .identity.passwords import hash_password
+from .identity.passwords import hash_password, verify_password
 from .identity.principal import Principal
 from .identity.roles import SCOPES, Role
 from .oauth.models import OAuthClient, token_hash
@@ -73,6 +76,12 @@ CBO_CLIENT_ID = "demo-eastside-peacekeepers"
 DEMO_SCHEME = "demo"
 # Every demo id is uuid5(DEMO_NAMESPACE, "<kind>:<stable key>"): the same on every database.
 DEMO_NAMESPACE = uuid.UUID("5c0f3b2e-7d1a-4e8b-9a64-0c1b5d2e3f47")
+
+
+# Written in the credentials file instead of a password or secret changed after the demo issued it:
+# the demo no longer knows it, and a reseed leaves it alone.
+PASSWORD_CHANGED = "(changed by its user)"
+SECRET_ROTATED = "(rotated by its organization)"
 
 
 def demo_id(kind: str, key: str) -> uuid.UUID:
@@ -294,13 +303,20 @@ def _organization(session: Session, key: str, **fields: Any) -> Organization:
     return organization
 
 
-def _user(session: Session, email: str, name: str, organization: Organization, role: Role) -> str:
-    password = secrets.token_urlsafe(12)
+def _user(session: Session, email: str, name: str, organization: Organization, role: Role,
+          previous: str | None = None) -> str:
+    """Creates or refreshes a demo user; returns its password as the credentials file should show it."""
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(id=demo_id("user", email), email=email, name=name)
         session.add(user)
-    user.password_hash = hash_password(password)
+    if user.password_hash is None or not isinstance(previous, str):
+        password = secrets.token_urlsafe(12)
+        user.password_hash = hash_password(password)
+    elif verify_password(user.password_hash, previous):
+        password = previous
+    else:
+        password = PASSWORD_CHANGED
     user.is_active = True
     session.flush()
     membership = session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id))
@@ -324,7 +340,7 @@ def _offer(session: Session, email: str, organization: Organization, role: Role)
 
 
 def _client(session: Session, client_id: str, organization: Organization, *, name: str, role: Role,
-            public_url: str | None = None) -> str | None:
+            public_url: str | None = None, previous: str | None = None) -> str | None:
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
         client = OAuthClient(id=demo_id("client", client_id), client_id=client_id)
@@ -343,9 +359,14 @@ def _client(session: Session, client_id: str, organization: Organization, *, nam
         client.redirect_uris = [f"{public_url}/docs/oauth2-redirect.html"]
         client.description = "Swagger UI at /docs: sign in with the authorization-code flow and PKCE."
     else:
-        secret = secrets.token_urlsafe(32)
+        if client.client_secret_hash is None or not isinstance(previous, str):
+            secret = secrets.token_urlsafe(32)
+            client.client_secret_hash = token_hash(secret)
+        elif hmac.compare_digest(client.client_secret_hash, token_hash(previous)):
+            secret = previous
+        else:
+            secret = SECRET_ROTATED
         client.token_endpoint_auth_method = "client_secret_basic"
-        client.client_secret_hash = token_hash(secret)
         client.grant_types = ["client_credentials"]
         client.redirect_uris = []
     session.flush()
@@ -823,8 +844,13 @@ def _committees(session: Session, members: dict[str, Organization], schools: dic
     session.flush()
 
 
-def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
-    """Load (or refresh) the demo network; returns the demo credentials."""
+def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Load (or refresh) the demo network; returns the demo credentials. `previous` is what an
+    earlier seed returned (the credentials file): its passwords and secrets are kept where they
+    still verify, so reseeding with it changes nothing."""
+    previous = previous or {}
+    passwords = {u.get("email"): u.get("password") for u in previous.get("users", [])}
+    client_secrets = {c.get("client_id"): c.get("client_secret") for c in previous.get("clients", [])}
     hub = _organization(session, "hub", kind=K.network_hub, name="CBS Network Hub", alternate_name="CBS Network",
                         description="The multi-agency network organization that coordinates community-based safety around Los Angeles schools.",
                         jurisdiction="Los Angeles region", governing_authority="Network charter adopted by member agencies")
@@ -859,7 +885,7 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
     for person, org_key, role in [*people, *((person, org_key, role) for org_key, (person, role) in STAFF.items()),
                                   *((person, HARBOR_KEY, role) for person, role in HARBOR_PEOPLE)]:
         email = _email(person)
-        password = _user(session, email, person, members[org_key], role)
+        password = _user(session, email, person, members[org_key], role, passwords.get(email))
         users.append({"email": email, "password": password, "name": person, "role": role.value,
                       "organization": members[org_key].name})
 
@@ -879,7 +905,7 @@ def seed_demo(*, session: Session, public_url: str) -> dict[str, Any]:
     for client_id, organization in [*((f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES),
                                     (CBO_CLIENT_ID, orgs["cbo:0"])]:
         name = f"{organization.alternate_name or organization.name} integration (demo)"
-        secret = _client(session, client_id, organization, name=name, role=Role.coordinator)
+        secret = _client(session, client_id, organization, name=name, role=Role.coordinator, previous=client_secrets.get(client_id))
         clients.append({"client_id": client_id, "client_secret": secret, "organization": organization.name,
                         "role_ceiling": Role.coordinator.value, "scopes": sorted(SCOPES)})
     _client(session, EXPLORER_CLIENT_ID, hub, name="API explorer (Swagger UI)", role=Role.network_admin, public_url=public_url)

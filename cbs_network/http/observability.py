@@ -77,6 +77,8 @@ def init_app(app: Flask) -> None:
                 "organization_id": str(principal.organization_id) if principal else None,
             },
         )
+        # gunicorn.conf.py's logger skips its own access line for requests the hub logged.
+        request.environ["cbs.access_logged"] = True
         return response
 
     @app.teardown_request

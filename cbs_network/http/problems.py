@@ -11,6 +11,7 @@ from flask import Response, g, json
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from ..crypto import UnknownKeyError
 from ..errors import DomainError
 
 log = logging.getLogger("cbs_network.errors")
@@ -195,8 +196,17 @@ def from_database_unavailable(error: Exception) -> Response:
     )
 
 
+def from_unknown_key(error: UnknownKeyError) -> Response:
+    """Stored personal data under a field key this process lacks: the operator's to fix (the log says
+    how), not the client's; the client learns only that it may retry."""
+    log.error("personal data unreadable: %s", error)
+    return problem_response(503, detail="Some stored data cannot be read right now; retry later.")
+
+
 def from_unhandled(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return from_http_exception(error)
+    if isinstance(error, UnknownKeyError):
+        return from_unknown_key(error)
     log.exception("unhandled error", exc_info=error)
     return problem_response(500, detail="An unexpected error occurred.")

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import service as audit
@@ -383,31 +383,50 @@ def add_note(*, session: Session, principal: Principal, referral_id: uuid.UUID, 
 # --- keys and deadlines, for the CLI and the worker --------------------------------------------
 
 
-def reseal_all(session: Session, *, batch: int = 500) -> dict[str, int]:
-    """Re-encrypt everything still under an old key; committed batch by batch."""
-    current = f"{keyring().current_key_id}:"
-    counts = {}
-    for name, column, context in (
+def reseal_all(session: Session, *, batch: int = 500, counts: dict[str, int] | None = None) -> dict[str, int]:
+    """Re-encrypt everything still under an old key, committed batch by batch; returns how many values
+    were rewritten. `counts` is filled as it goes, so a caller keeps them when a value fails to decrypt.
+
+    Each value is swapped only if it is still the one read, so a write made meanwhile is never undone
+    (nor counted; the next pass picks it up if it is under an old key), and the swap leaves the
+    record's version and updated_at alone: its content did not change.
+    """
+    counts = {} if counts is None else counts
+
+    def current() -> str:  # asked again each batch: instance/field_keys may gain a newer key meanwhile
+        return f"{keyring().current_key_id}:"
+
+    for name, attribute, context in (
         ("subjects", Subject.personal_data, "subjects.personal_data"),
         ("referrals", Referral.personal_data, "referrals.personal_data"),
         ("notes", ReferralNote.body, "referral_notes.body"),
     ):
+        table, column = attribute.class_.__table__, attribute.expression
         counts[name] = 0
-        while rows := session.scalars(select(column.class_).where(
-                column.is_not(None), ~column.startswith(current, autoescape=True)).limit(batch)).all():
-            for row in rows:
-                plain = keyring().decrypt(getattr(row, column.key), context=f"{context}:{row.id}")
-                setattr(row, column.key, keyring().encrypt(plain, context=f"{context}:{row.id}"))
-            counts[name] += len(rows)
+        # substr, not LIKE: SQLite's LIKE ignores case, and key ids are case-sensitive.
+        while rows := session.execute(select(table.c.id, column).where(
+                column.is_not(None), func.substr(column, 1, len(current())) != current()).limit(batch)).all():
+            # End the read first: on SQLite a transaction that read and then writes fails at once
+            # ("database is locked") if the serving hub committed in between.
+            session.commit()
+            for ident, value in rows:
+                sealed = keyring().encrypt(keyring().decrypt(value, context=f"{context}:{ident}"),
+                                           context=f"{context}:{ident}")
+                counts[name] += session.execute(
+                    update(table).where(table.c.id == ident, column == value).values({column: sealed})).rowcount
             session.commit()
     # Stored responses live a day at most: few enough to read through (bytes do not LIKE alike everywhere).
-    stale = [row for row in session.scalars(select(IdempotencyKey).where(IdempotencyKey.replayable))
-             if not row.response_body.startswith(current.encode())]
-    for row in stale:
-        plain = keyring().decrypt(row.response_body.decode(), context=body_context(row.id))
-        row.response_body = keyring().encrypt(plain, context=body_context(row.id)).encode()
+    responses = IdempotencyKey.__table__
+    counts["stored responses"] = 0
+    stored = session.execute(select(responses.c.id, responses.c.response_body).where(responses.c.replayable)).all()
     session.commit()
-    counts["stored responses"] = len(stale)
+    for ident, body in stored:
+        if not body.startswith(current().encode()):
+            plain = keyring().decrypt(body.decode(), context=body_context(ident))
+            counts["stored responses"] += session.execute(
+                update(responses).where(responses.c.id == ident, responses.c.response_body == body)
+                .values(response_body=keyring().encrypt(plain, context=body_context(ident)).encode())).rowcount
+    session.commit()
     return counts
 
 
