@@ -146,3 +146,18 @@ def ctx(app, db_session):
 def network(db_session) -> factories.Network:
     """A small network: the hub (with a network admin), two agencies, one CBO."""
     return factories.Network.build()
+
+
+@pytest.fixture
+def live(make_database_url):
+    """An app on its own database where requests really commit (concurrency, live servers):
+    (app, network, the test's session)."""
+    app = create_app(make_settings(make_database_url()), TESTING=True, RATELIMIT_ENABLED=False)
+    database = app.extensions["cbs_db"]
+    session = database.session_factory()
+    factories.bind(session)
+    network = factories.Network.build()
+    session.commit()
+    yield app, network, session
+    session.close()
+    database.engine.dispose()

@@ -9,28 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.audit.models import AuditRecord
 from cbs_network.identity.principal import system_principal
 
-from . import factories
-from .conftest import is_postgres, make_settings
+from .conftest import is_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not is_postgres(), reason="real concurrency is tested on PostgreSQL")]
 
 
-@pytest.fixture
-def live(make_database_url):
-    app = create_app(make_settings(make_database_url()), TESTING=True, RATELIMIT_ENABLED=False)
-    database = app.extensions["cbs_db"]
-    session = database.session_factory()
-    factories.bind(session)
-    network = factories.Network.build()
-    session.commit()
-    yield app, network, session
-    session.close()
-    database.engine.dispose()
 
 
 def _append(app, organization_id, n: int = 1) -> None:

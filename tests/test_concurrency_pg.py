@@ -10,28 +10,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.organizations import service as organizations
 
-from . import factories
-from .conftest import is_postgres, make_settings
+from .conftest import is_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not is_postgres(), reason="real concurrency is tested on PostgreSQL")]
 
 
-@pytest.fixture
-def live(make_database_url):
-    """An app on its own database where requests really commit."""
-    app = create_app(make_settings(make_database_url()), TESTING=True, RATELIMIT_ENABLED=False)
-    database = app.extensions["cbs_db"]
-    session = database.session_factory()
-    factories.bind(session)
-    network = factories.Network.build()
-    session.commit()
-    yield app, network, session
-    session.close()
-    database.engine.dispose()
 
 
 def _request(app, method, url, **kwargs):

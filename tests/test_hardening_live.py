@@ -15,26 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from cbs_network import create_app
 from cbs_network.migrate import upgrade
 
-from . import factories
-from .conftest import is_postgres, make_settings
+from .conftest import is_postgres
 from .test_concurrency_pg import _accept_together, _profile_and_history, _requested_referrals, _slow_capacity_reads
 
 
-@pytest.fixture
-def live(make_database_url):
-    """An app on its own database file (or PostgreSQL database) where requests really commit."""
-    app = create_app(make_settings(make_database_url()), TESTING=True, RATELIMIT_ENABLED=False)
-    database = app.extensions["cbs_db"]
-    session = database.session_factory()
-    factories.bind(session)
-    network = factories.Network.build()
-    session.commit()
-    yield app, network, session
-    session.close()
-    database.engine.dispose()
 
 
 def test_twenty_simultaneous_accepts_for_five_slots_get_five_200s_and_fifteen_409s(live, monkeypatch):
