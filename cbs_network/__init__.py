@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     audit_keys.init_app(app)  # here, so a production app without CBS_AUDIT_KEYS refuses to start
     ratelimit.init_app(app)
 
+    from . import spec_enums  # noqa: F401  (names the spec's shared enums)
     from .http.api import Api
 
     api = Api(app, spec_kwargs=_spec_kwargs(settings))
@@ -100,7 +101,8 @@ def _spec_kwargs(settings: Settings) -> dict[str, Any]:
                 "long; a longer one gets 414."
             ),
             "contact": {"name": "CBS Network Hub operators"},
-            "license": {"name": "Proprietary"},  # the repository carries no licence file
+            # The repository carries no licence file; SPDX spells a private licence LicenseRef-*.
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
         "servers": [{"url": "/", "description": "This hub"}],
     }

@@ -87,7 +87,7 @@ def audit_verify(anchor_file) -> None:  # type: ignore[no-untyped-def]
 @cbs.command("seed-demo")
 @click.option("--credentials-file", default=None, help="Where to write the demo credentials (default: instance/demo-credentials.json)")
 def seed_demo_command(credentials_file: str | None) -> None:
-    """Load (or refresh) the demo network and print how to sign in."""
+    """Load what is missing of the demo network (never changing what exists) and print how to sign in."""
     import json
     import os
     from pathlib import Path

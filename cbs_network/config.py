@@ -79,10 +79,6 @@ class Settings:
         default_factory=lambda: int(os.environ.get("CBS_IDEMPOTENCY_TTL_HOURS", "24"))
     )
     # How long a program's verification (HSDS assured_date) holds before it is due again.
-    # The largest `radius_m` a directory proximity search accepts (meters).
-    directory_max_radius_m: int = field(
-        default_factory=lambda: int(os.environ.get("CBS_DIRECTORY_MAX_RADIUS_M", "50000"))
-    )
     # Students' personal fields are encrypted under these AES-256 keys: "id:base64url-key" pairs,
     # comma-separated, the first encrypting and all decrypting (rotation: put a new key first,
     # run `flask cbs rotate-keys`, then drop the old one).

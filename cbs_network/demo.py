@@ -5,14 +5,23 @@ schools' CDS codes, street numbers and coordinates (plausible, in the right part
 Beside LAUSD sits a second, small and wholly fictional district, Harbor Gateway Unified (HGUSD),
 with its own schools, rules, committees, plans, staff and client: each district keeps its own
 schools and only reads the other's.
-Deterministic and idempotent: every id is a uuid5 of a stable key, and running the seed again
-updates the same records to the same content (organizations are still matched by their `demo`
-identifier, so databases seeded before ids were deterministic keep theirs). The only random data
-are the demo passwords and client secrets, printed and written to instance/demo-credentials.json;
-given that file's previous content, a reseed keeps every one that still verifies (so a newcomer's
-saved setup survives `make run`) and never undoes a password or secret changed since. One
-exception to "same content": a program shown as recently verified gets `assured_at` a few days
-before the first seed and keeps it afterwards.
+Deterministic and idempotent, and it only adds what is missing: every id is a uuid5 of a stable
+key (organizations are still matched by their `demo` identifier, so databases seeded before ids
+were deterministic keep theirs), and a later run creates only the rows that do not exist yet. A
+row that exists belongs to the people using the demo and is left alone entirely, with what hangs
+off it: a program's lists, schedules and verification date, a committee's members, a plan's steps
+and needs, a user's name, memberships and active flag, a client's scopes and redirect URIs. So a
+program renamed, a description edited, a capacity changed or a membership removed stays as it
+is; a row deleted since is created again (a membership, an offered one included, only with its
+user). One addition to an existing row: the explorer client gets the redirect URI of the current
+public address when it lacks it (`PORT=8080 make run` after a first `make run`), so signing in
+through /docs keeps working; the URIs it has are kept.
+
+The only random data are the demo passwords and client secrets, printed and written to
+instance/demo-credentials.json; given that file's previous content, a reseed keeps every one that
+still verifies (so a newcomer's saved setup survives `make run`) and never undoes a password or
+secret changed since (the file then says so). Without that file a reseed issues new ones: deleting
+it is how to ask for them.
 
 The demo's students, consents, referrals and notes are made once, by the demo users through the
 referral services (see _referrals): their ids are the services' own, and a later run leaves them
@@ -289,98 +298,97 @@ def _email(person: str) -> str:
 
 
 def _organization(session: Session, key: str, **fields: Any) -> Organization:
+    """The demo organization `key` as it is, or created with these fields when missing."""
     identifier = session.scalar(
         select(OrganizationIdentifier).where(OrganizationIdentifier.scheme == DEMO_SCHEME, OrganizationIdentifier.value == key)
     )
-    organization = identifier.organization if identifier else Organization(id=demo_id("organization", key))
-    for name, value in fields.items():
-        setattr(organization, name, value)
-    organization.status = fields.get("status", OrganizationStatus.active)
-    if identifier is None:
-        organization.identifiers = [OrganizationIdentifier(id=demo_id("identifier", key), scheme=DEMO_SCHEME, value=key)]
-        session.add(organization)
+    if identifier is not None:
+        return identifier.organization
+    existing = session.get(Organization, demo_id("organization", key))  # its demo identifier removed since
+    if existing is not None:
+        return existing
+    organization = Organization(id=demo_id("organization", key), **{"status": OrganizationStatus.active, **fields})
+    organization.identifiers = [OrganizationIdentifier(id=demo_id("identifier", key), scheme=DEMO_SCHEME, value=key)]
+    session.add(organization)
     session.flush()
     return organization
 
 
 def _user(session: Session, email: str, name: str, organization: Organization, role: Role,
-          previous: str | None = None) -> str:
-    """Creates or refreshes a demo user; returns its password as the credentials file should show it."""
+          previous: str | None = None) -> tuple[str, bool]:
+    """Creates a missing demo user with its membership; returns its password as the credentials
+    file should show it, and whether the user was created. An existing user's name, memberships
+    and active flag are theirs and left alone; only its password is the demo's business."""
     user = session.scalar(select(User).where(User.email == email))
-    if user is None:
-        user = User(id=demo_id("user", email), email=email, name=name)
+    created = user is None
+    if created:
+        user = User(id=demo_id("user", email), email=email, name=name, is_active=True)
         session.add(user)
+        session.add(Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization, role=role))
     if user.password_hash is None or not isinstance(previous, str):
+        # No file saying which password it has (a first seed, or the file deleted to ask for new ones).
         password = secrets.token_urlsafe(12)
         user.password_hash = hash_password(password)
     elif verify_password(user.password_hash, previous):
         password = previous
     else:
         password = PASSWORD_CHANGED
-    user.is_active = True
     session.flush()
-    membership = session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id))
-    if membership is None:
-        session.add(Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization, role=role))
-    else:
-        membership.role = role
-    session.flush()
-    return password
+    return password, created
 
 
 def _offer(session: Session, email: str, organization: Organization, role: Role) -> None:
     """A membership an organization offered an existing account: it waits, granting nothing, until
-    the person answers it on the signed-in page (a reseed does not undo their answer)."""
+    the person answers it on the signed-in page. Made only when the account is made (declining
+    deletes the offer, and a reseed must not offer it again)."""
     user = session.scalar(select(User).where(User.email == email))
-    ident = demo_id("membership", f"{email}:{organization.id}")
-    if session.get(Membership, ident) is None and not session.scalar(
-            select(Membership.id).where(Membership.user_id == user.id, Membership.organization_id == organization.id)):
-        session.add(Membership(id=ident, user=user, organization=organization, role=role, status=MembershipStatus.pending))
+    session.add(Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization,
+                           role=role, status=MembershipStatus.pending))
     session.flush()
 
 
 def _client(session: Session, client_id: str, organization: Organization, *, name: str, role: Role,
             public_url: str | None = None, previous: str | None = None) -> str | None:
+    """Creates a missing demo client; returns its secret as the credentials file should show it.
+    An existing client's settings are its organization's and left alone."""
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
-        client = OAuthClient(id=demo_id("client", client_id), client_id=client_id)
+        client = OAuthClient(id=demo_id("client", client_id), client_id=client_id, organization_id=organization.id, name=name,
+                             scope=" ".join(sorted(SCOPES)), is_active=True, role_ceiling=role, network_wide=public_url is not None,
+                             redirect_uris=[])
         session.add(client)
-    client.organization_id = organization.id
-    client.name = name
-    client.scope = " ".join(sorted(SCOPES))
-    client.is_active = True
-    client.role_ceiling = role
-    secret = None
-    client.network_wide = public_url is not None
-    if public_url is not None:  # the explorer: a public client, PKCE only, for every member organization
-        client.token_endpoint_auth_method = "none"
-        client.client_secret_hash = None
-        client.grant_types = ["authorization_code", "refresh_token"]
-        client.redirect_uris = [f"{public_url}/docs/oauth2-redirect.html"]
-        client.description = "Swagger UI at /docs: sign in with the authorization-code flow and PKCE."
-    else:
-        if client.client_secret_hash is None or not isinstance(previous, str):
-            secret = secrets.token_urlsafe(32)
-            client.client_secret_hash = token_hash(secret)
-        elif hmac.compare_digest(client.client_secret_hash, token_hash(previous)):
-            secret = previous
+        if public_url is not None:  # the explorer: a public client, PKCE only, for every member organization
+            client.token_endpoint_auth_method = "none"
+            client.grant_types = ["authorization_code", "refresh_token"]
+            client.description = "Swagger UI at /docs: sign in with the authorization-code flow and PKCE."
         else:
-            secret = SECRET_ROTATED
-        client.token_endpoint_auth_method = "client_secret_basic"
-        client.grant_types = ["client_credentials"]
-        client.redirect_uris = []
+            client.token_endpoint_auth_method = "client_secret_basic"
+            client.grant_types = ["client_credentials"]
+    if public_url is not None:
+        # The explorer redirects to the address the hub is served at now (`PORT=8080 make run`
+        # after a first `make run`): add it when missing, keep every URI it has.
+        redirect = f"{public_url}/docs/oauth2-redirect.html"
+        if redirect not in client.redirect_uris:
+            client.redirect_uris = [*client.redirect_uris, redirect]
+        session.flush()
+        return None
+    if client.client_secret_hash is None or not isinstance(previous, str):
+        secret = secrets.token_urlsafe(32)
+        client.client_secret_hash = token_hash(secret)
+    elif hmac.compare_digest(client.client_secret_hash, token_hash(previous)):
+        secret = previous
+    else:
+        secret = SECRET_ROTATED
     session.flush()
     return secret
 
 
-def _upsert(session: Session, model: type, ident: uuid.UUID, **fields: Any) -> Any:
-    """The row with this id, created or brought to these values (unchanged values write nothing)."""
+def _ensure(session: Session, model: type, ident: uuid.UUID, **fields: Any) -> Any:
+    """The row with this id as it is, or created with these values when missing."""
     row = session.get(model, ident)
     if row is None:
-        row = model(id=ident)
+        row = model(id=ident, **fields)
         session.add(row)
-    for name, value in fields.items():
-        setattr(row, name, value)
     return row
 
 
@@ -391,7 +399,7 @@ def _schools(session: Session, school_orgs: dict[str, Organization], jurisdictio
         for n, name in enumerate(SCHOOLS[region]):
             low, high, board, address, city, zip_code, lat, lon, bsap = SCHOOL_DETAILS[name]
             cds = f"1964733{9_000_000 + (r + 1) * 10_000 + n + 1:07d}"
-            schools[name] = _upsert(
+            schools[name] = _ensure(
                 session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
                 region=region, board_district=board, address_1=address, city=city, state="CA", postal_code=zip_code,
                 latitude=lat, longitude=lon, is_bsap=bsap, status=SchoolStatus.active, organization_id=school_orgs[name].id,
@@ -405,7 +413,7 @@ def _locations(session: Session, orgs: dict[str, Organization]) -> dict[str, Loc
     locations = {}
     for key, (owner, name, address, city, zip_code, lat, lon) in LOCATIONS.items():
         virtual = address is None
-        locations[key] = _upsert(
+        locations[key] = _ensure(
             session, Location, demo_id("location", key), organization_id=orgs[owner].id, name=name,
             location_type=LocationType.virtual if virtual else LocationType.physical, url=TELEHEALTH_URL if virtual else None,
             address_1=address, city=city, state=None if virtual else "CA", postal_code=zip_code, latitude=lat, longitude=lon,
@@ -416,32 +424,26 @@ def _locations(session: Session, orgs: dict[str, Organization]) -> dict[str, Loc
     return locations
 
 
-def _keep(current: list, key: Any, wanted: list) -> list:
-    """The wanted child rows, reusing the current ones with the same key, so an unchanged list
-    writes nothing and a primary key is never deleted and inserted in one flush."""
-    kept = {key(row): row for row in current}
-    return [kept.get(key(row), row) for row in wanted]
-
-
 def _programs(session: Session, orgs: dict[str, Organization], schools: dict[str, School],
-              locations: dict[str, Location], verifier: User) -> list[Program]:
-    programs = []
+              locations: dict[str, Location], verifier: User) -> None:
+    """The missing demo programs, each with its lists and schedules; an existing one is left as it is."""
     today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
     for n, spec in enumerate(PROGRAMS):
         key = spec["key"]
         ident = demo_id("program", key)
-        existing = session.get(Program, ident)
+        if session.get(Program, ident) is not None:
+            continue
         if spec["verified"] == "overdue":
             assured_at = LONG_AGO
         elif spec["verified"] == "current":
-            # Recent, and kept on later runs (a fixed date would turn overdue as the demo ages).
-            assured_at = existing.assured_at if existing and existing.assured_at and existing.assured_at > LONG_AGO else today - timedelta(days=3 + n)
+            # Recent (a fixed date would turn overdue as the demo ages); later runs leave it alone.
+            assured_at = today - timedelta(days=3 + n)
         else:
             assured_at = None
         owner = orgs[spec["owner"]]
         ages, grades = spec.get("ages", (None, None)), spec.get("grades", (None, None))
-        program = _upsert(
-            session, Program, ident, organization_id=owner.id, name=spec["name"], description=spec["description"],
+        program = Program(
+            id=ident, organization_id=owner.id, name=spec["name"], description=spec["description"],
             program_type=spec["type"], status=spec.get("status", ProgramStatus.active),
             minimum_age=ages[0], maximum_age=ages[1],
             minimum_grade=GRADES.get(grades[0]), maximum_grade=GRADES.get(grades[1]),
@@ -456,49 +458,44 @@ def _programs(session: Session, orgs: dict[str, Organization], schools: dict[str
             assured_at=assured_at, assured_by_user_id=verifier.id if assured_at else None,
             service_area_geojson=spec.get("polygon"), service_area_description=spec.get("service_area_description"),
         )
-        program.languages = _keep(program.languages, lambda r: r.code, [ProgramLanguage(code=c) for c in spec["languages"]])
-        program.served_schools = _keep(program.served_schools, lambda r: r.school_id,
-                                       [ProgramSchool(school_id=schools[name].id) for name in spec.get("schools", [])])
-        program.served_regions = _keep(program.served_regions, lambda r: r.region,
-                                       [ProgramRegion(region=region) for region in spec.get("regions", [])])
-        program.program_locations = _keep(program.program_locations, lambda r: r.location_id,
-                                          [ProgramLocation(location_id=locations[k].id) for k in spec.get("locations", [])])
-        schedules = []
-        for position, fields in enumerate(spec.get("schedules", [])):
-            schedule = _upsert(session, ProgramSchedule, demo_id("schedule", f"{key}:{position}"), program_id=ident, position=position)
-            for name in ("byday", "opens_at", "closes_at", "minutes_before_arrival", "minutes_after_dismissal", "description"):
-                setattr(schedule, name, fields.get(name, [] if name == "byday" else None))
-            schedules.append(schedule)
-        program.schedules = schedules
-        program.external_codes = [_upsert(session, ProgramExternalCode, demo_id("external-code", key), program_id=ident,
-                                          scheme="cbs_demo", code=f"CBS-{spec['type'].value.upper()}")]
-        programs.append(program)
+        session.add(program)
+        program.languages = [ProgramLanguage(code=c) for c in spec["languages"]]
+        program.served_schools = [ProgramSchool(school_id=schools[name].id) for name in spec.get("schools", [])]
+        program.served_regions = [ProgramRegion(region=region) for region in spec.get("regions", [])]
+        program.program_locations = [ProgramLocation(location_id=locations[k].id) for k in spec.get("locations", [])]
+        program.schedules = [
+            ProgramSchedule(id=demo_id("schedule", f"{key}:{position}"), position=position,
+                            **{name: fields.get(name, [] if name == "byday" else None)
+                               for name in ("byday", "opens_at", "closes_at", "minutes_before_arrival",
+                                            "minutes_after_dismissal", "description")})
+            for position, fields in enumerate(spec.get("schedules", []))]
+        program.external_codes = [ProgramExternalCode(id=demo_id("external-code", key), scheme="cbs_demo",
+                                                      code=f"CBS-{spec['type'].value.upper()}")]
         session.flush()
-    return programs
 
 
-# Capacity profiles: program key -> (total, available, unit, waitlist length, waitlist open, accepting referrals,
+# Capacity profiles: program key -> (total, available, unit, waitlist length, waitlist open,
 # assessment required, staff, certified interventionists, languages staffed, hours, last updated: days ago, or
 # a fixed date for the stale ones so they are stale on every run). Programs not listed have no profile yet.
 U = SlotUnit
 STALE_AT = datetime(2026, 8, 3, 17, 0, tzinfo=UTC)
 CAPACITY: dict[str, tuple] = {
-    "eastside-safe-passage": (12, 3, U.shifts, 0, False, True, False, 14, 6, ["en", "es"], "School days 07:00-08:30, 14:30-16:30", 2),
-    "valley-safe-routes": (10, 4, U.shifts, 0, False, True, False, 11, 4, ["en", "es", "hy"], "School days 07:00-16:30", STALE_AT),
-    "south-safe-passage": (16, 2, U.shifts, 0, False, True, False, 18, 9, ["en", "es"], "School days 07:00-08:30, 14:30-17:00", 5),
-    "gryd-watts-intervention": (60, 9, U.participants, 0, True, True, True, 12, 12, ["en", "es"], "24/7 incident response", 1),
-    "gryd-prevention": (120, 17, U.youth, 0, True, True, True, 15, 3, ["en", "es"], "Mon-Fri 09:00-18:00", 4),
-    "watts-credible-messengers": (30, 5, U.youth, 0, True, True, False, 8, 8, ["en", "es"], "Mon-Sat 10:00-20:00",
+    "eastside-safe-passage": (12, 3, U.shifts, 0, False, False, 14, 6, ["en", "es"], "School days 07:00-08:30, 14:30-16:30", 2),
+    "valley-safe-routes": (10, 4, U.shifts, 0, False, False, 11, 4, ["en", "es", "hy"], "School days 07:00-16:30", STALE_AT),
+    "south-safe-passage": (16, 2, U.shifts, 0, False, False, 18, 9, ["en", "es"], "School days 07:00-08:30, 14:30-17:00", 5),
+    "gryd-watts-intervention": (60, 9, U.participants, 0, True, True, 12, 12, ["en", "es"], "24/7 incident response", 1),
+    "gryd-prevention": (120, 17, U.youth, 0, True, True, 15, 3, ["en", "es"], "Mon-Fri 09:00-18:00", 4),
+    "watts-credible-messengers": (30, 5, U.youth, 0, True, False, 8, 8, ["en", "es"], "Mon-Sat 10:00-20:00",
                                   datetime(2026, 6, 20, 17, 0, tzinfo=UTC)),
-    "dhs-hvip": (45, 11, U.participants, 0, False, True, False, 7, 5, ["en", "es"], "24/7 at trauma centers", 3),
+    "dhs-hvip": (45, 11, U.participants, 0, False, False, 7, 5, ["en", "es"], "24/7 at trauma centers", 3),
     # Full, with an open waitlist.
-    "south-bridge-mentors": (25, 0, U.youth, 8, True, True, False, 6, 0, ["en", "es"], "Mon-Thu 15:00-19:00", 6),
-    "crenshaw-restorative-circles": (40, 12, U.youth, 0, False, True, False, 5, 0, ["en"], "School days", STALE_AT),
-    "wellness-counseling": (35, 6, U.youth, 0, True, True, True, 9, 0, ["en", "es", "ko"], "Mon-Fri 08:00-18:00", 7),
-    "pacoima-arts": (50, 14, U.youth, 0, False, True, False, 6, 0, ["en", "es"], "School days 15:00-18:30", 10),
-    "harbor-family-navigation": (30, 7, U.families, 0, True, True, False, 4, 0, ["en", "es", "tl"], "Mon-Fri 09:00-17:00", 8),
-    "harbor-youth-shelter": (12, 1, U.youth, 0, False, True, True, 10, 2, ["en", "es"], "24/7", 1),
-    "parent-safety-walks": (20, 20, U.shifts, 0, False, False, False, 3, 0, ["en", "es"], "School days 07:00-08:30", 9),
+    "south-bridge-mentors": (25, 0, U.youth, 8, True, False, 6, 0, ["en", "es"], "Mon-Thu 15:00-19:00", 6),
+    "crenshaw-restorative-circles": (40, 12, U.youth, 0, False, False, 5, 0, ["en"], "School days", STALE_AT),
+    "wellness-counseling": (35, 6, U.youth, 0, True, True, 9, 0, ["en", "es", "ko"], "Mon-Fri 08:00-18:00", 7),
+    "pacoima-arts": (50, 14, U.youth, 0, False, False, 6, 0, ["en", "es"], "School days 15:00-18:30", 10),
+    "harbor-family-navigation": (30, 7, U.families, 0, True, False, 4, 0, ["en", "es", "tl"], "Mon-Fri 09:00-17:00", 8),
+    "harbor-youth-shelter": (12, 1, U.youth, 0, False, True, 10, 2, ["en", "es"], "24/7", 1),
+    "parent-safety-walks": (20, 20, U.shifts, 0, False, False, 3, 0, ["en", "es"], "School days 07:00-08:30", 9),
 }
 
 
@@ -506,7 +503,7 @@ def _capacity(session: Session, verifier: User) -> None:
     """Profiles with two history rows each (the first report, then the current one); created
     once and then left alone, so the demo's own updates are kept."""
     today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
-    for key, (total, available, unit, waitlist, waitlist_open, accepting, assessment, staff, certified, languages, hours,
+    for key, (total, available, unit, waitlist, waitlist_open, assessment, staff, certified, languages, hours,
               updated) in CAPACITY.items():
         program_id = demo_id("program", key)
         if session.scalar(select(CapacityProfile.id).where(CapacityProfile.program_id == program_id)) is not None:
@@ -514,7 +511,7 @@ def _capacity(session: Session, verifier: User) -> None:
         updated_at = updated if isinstance(updated, datetime) else today - timedelta(days=updated)
         values = {
             "total_slots": total, "available_slots": available, "slot_unit": unit, "waitlist_length": waitlist,
-            "waitlist_open": waitlist_open, "accepting_referrals": accepting, "assessment_required": assessment,
+            "waitlist_open": waitlist_open, "assessment_required": assessment,
             "staff_count": staff, "certified_interventionists": certified, "languages_staffed": languages,
             "hours": hours, "notes": None,
         }
@@ -738,7 +735,7 @@ def current_school_year(today: date) -> str:
 
 def _jurisdiction(session: Session) -> Jurisdiction:
     state = session.scalars(select(Jurisdiction).where(Jurisdiction.code == "CA")).one()
-    return _upsert(session, Jurisdiction, demo_id("jurisdiction", "lausd"), code="LAUSD",
+    return _ensure(session, Jurisdiction, demo_id("jurisdiction", "lausd"), code="LAUSD",
                    name="Los Angeles Unified School District", parent_id=state.id, plan_due_month=10, plan_due_day=1,
                    composition_rules=LAUSD_RULES, description="The Integrated School Safety Plan (ISSP) is due October 1.")
 
@@ -771,7 +768,7 @@ HARBOR_PLANS: dict[str, tuple[str, list[tuple[str, str, str, str | None]]]] = {
 
 def _harbor_jurisdiction(session: Session) -> Jurisdiction:
     state = session.scalars(select(Jurisdiction).where(Jurisdiction.code == "CA")).one()
-    return _upsert(session, Jurisdiction, demo_id("jurisdiction", HARBOR_KEY), code="HGUSD",
+    return _ensure(session, Jurisdiction, demo_id("jurisdiction", HARBOR_KEY), code="HGUSD",
                    name="Harbor Gateway Unified School District (fictional)", parent_id=state.id, plan_due_month=11,
                    plan_due_day=15, composition_rules=HARBOR_RULES, description="A fictional district's rules: plans due November 15.")
 
@@ -782,7 +779,7 @@ def _harbor_schools(session: Session, school_orgs: dict[str, Organization], dist
     schools = {}
     for n, (name, (low, high, area, address, city, zip_code, lat, lon)) in enumerate(HARBOR_SCHOOLS.items()):
         cds = f"1999999{9_500_001 + n:07d}"
-        schools[name] = _upsert(
+        schools[name] = _ensure(
             session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
             region=None, board_district=area, address_1=address, city=city, state="CA", postal_code=zip_code, latitude=lat,
             longitude=lon, is_bsap=False, status=SchoolStatus.active, organization_id=school_orgs[name].id,
@@ -795,59 +792,69 @@ def _harbor_schools(session: Session, school_orgs: dict[str, Organization], dist
 def _committees(session: Session, members: dict[str, Organization], schools: dict[str, School],
                 committee_specs: dict[str, tuple] = COMMITTEES, plan_specs: dict[str, tuple] = PLANS) -> None:
     """Committees with complete and missing seats and pending CBO nominations, and safety plans in
-    every state with their needs; written directly with demo ids, like the directory."""
+    every state with their needs; written directly with demo ids, like the directory. Only for a
+    school without its committee (or plan) of this school year: an existing one, the demo's or one
+    its users made, is left as it is with its members (or steps and needs)."""
     today = clock.today()
     year = current_school_year(today)
     term_start, term_end = jurisdictions.school_year_bounds(year)
     staff = {org_key: person for org_key, (person, _role) in STAFF.items()}
     for school_name, (seats, cbo, nominating) in committee_specs.items():
-        committee = _upsert(session, Committee, demo_id("committee", f"{school_name}:{year}"), school_id=schools[school_name].id,
-                            school_year=year, meeting_schedule="Second Tuesday of each month, 3:30 pm, library")
+        school_id = schools[school_name].id
+        if session.scalar(select(Committee.id).where(Committee.school_id == school_id, Committee.school_year == year)):
+            continue
+        committee = Committee(id=demo_id("committee", f"{school_name}:{year}"), school_id=school_id, school_year=year,
+                              meeting_schedule="Second Tuesday of each month, 3:30 pm, library")
+        session.add(committee)
         session.flush()
         for n, role in enumerate(seats):
             ends = today + timedelta(days=20) if (school_name, role) == ENDING_SOON else term_end
             person = INVENTED_PEOPLE[(n + len(school_name)) % len(INVENTED_PEOPLE)]
-            _upsert(session, CommitteeMember, demo_id("member", f"{committee.id}:{role}"), committee_id=committee.id,
-                    role=role, name=person, email=_email(person), status=MemberStatus.active, term_start=term_start,
-                    term_end=ends, organization_id=members["school:" + school_name].id if role != "law_enforcement" else members["lapd-csp"].id)
+            session.add(CommitteeMember(
+                id=demo_id("member", f"{committee.id}:{role}"), committee_id=committee.id, role=role, name=person,
+                email=_email(person), status=MemberStatus.active, term_start=term_start, term_end=ends,
+                organization_id=members["school:" + school_name].id if role != "law_enforcement" else members["lapd-csp"].id))
         for org_key, status in ((cbo, MemberStatus.active), (nominating, MemberStatus.nominated)):
             if org_key is None:
                 continue
             person = staff.get(org_key) or PEOPLE["cbo_admin"][0]
             user = session.scalar(select(User).where(User.email == _email(person)))
-            _upsert(session, CommitteeMember, demo_id("member", f"{committee.id}:cbo:{org_key}"), committee_id=committee.id,
-                    role="cbo_representative", name=person, email=_email(person), user_id=user.id if user else None,
-                    organization_id=members[org_key].id, status=status, term_start=term_start, term_end=term_end,
-                    nominated_by_organization_id=members[org_key].id, nominated_by_user_id=user.id if user else None)
+            session.add(CommitteeMember(
+                id=demo_id("member", f"{committee.id}:cbo:{org_key}"), committee_id=committee.id, role="cbo_representative",
+                name=person, email=_email(person), user_id=user.id if user else None, organization_id=members[org_key].id,
+                status=status, term_start=term_start, term_end=term_end, nominated_by_organization_id=members[org_key].id,
+                nominated_by_user_id=user.id if user else None))
     for school_name, (state, needs) in plan_specs.items():
         school = schools[school_name]
+        if session.scalar(select(SafetyPlan.id).where(SafetyPlan.school_id == school.id, SafetyPlan.school_year == year)):
+            continue
         due_on, due_rule = jurisdictions.plan_deadline(session, school, year)
         plan_id = demo_id("plan", f"{school_name}:{year}")
         reached = PLAN_ORDER.index(state)
-        _upsert(session, SafetyPlan, plan_id, school_id=school.id, school_year=year, state=state, due_on=due_on,
-                due_rule=due_rule, public_meeting_on=due_on - timedelta(days=30) if reached >= 2 else None,
-                approved_at=LONG_AGO.replace(year=term_start.year, month=9, day=20) if reached >= 4 else None,
-                summary=f"{school_name}'s {year} comprehensive school safety plan.")
+        session.add(SafetyPlan(id=plan_id, school_id=school.id, school_year=year, state=state, due_on=due_on,
+                               due_rule=due_rule, public_meeting_on=due_on - timedelta(days=30) if reached >= 2 else None,
+                               approved_at=LONG_AGO.replace(year=term_start.year, month=9, day=20) if reached >= 4 else None,
+                               summary=f"{school_name}'s {year} comprehensive school safety plan."))
         session.flush()
         for step in range(1, reached + 1):
-            _upsert(session, PlanTransition, demo_id("plan-transition", f"{plan_id}:{step}"), plan_id=plan_id,
-                    from_state=PLAN_ORDER[step - 1], to_state=PLAN_ORDER[step],
-                    at=LONG_AGO.replace(year=term_start.year, month=8, day=step * 5))
+            session.add(PlanTransition(id=demo_id("plan-transition", f"{plan_id}:{step}"), plan_id=plan_id,
+                                       from_state=PLAN_ORDER[step - 1], to_state=PLAN_ORDER[step],
+                                       at=LONG_AGO.replace(year=term_start.year, month=8, day=step * 5)))
         for n, (need_type, status, where, program) in enumerate(needs):
             need_id = demo_id("plan-need", f"{plan_id}:{n}")
-            _upsert(session, PlanNeed, need_id, plan_id=plan_id, need_type=need_type, status=status, priority="high",
-                    description=f"{need_type.replace('_', ' ').capitalize()} need found by the safety assessment.",
-                    location_description=where)
+            session.add(PlanNeed(id=need_id, plan_id=plan_id, need_type=need_type, status=status, priority="high",
+                                 description=f"{need_type.replace('_', ' ').capitalize()} need found by the safety assessment.",
+                                 location_description=where))
             session.flush()
-            if program and session.get(PlanNeedProgram, (need_id, demo_id("program", program))) is None:
+            if program and session.get(Program, demo_id("program", program)) is not None:
                 session.add(PlanNeedProgram(need_id=need_id, program_id=demo_id("program", program)))
     session.flush()
 
 
 def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load (or refresh) the demo network; returns the demo credentials. `previous` is what an
-    earlier seed returned (the credentials file): its passwords and secrets are kept where they
-    still verify, so reseeding with it changes nothing."""
+    """Load what is missing of the demo network; returns the demo credentials. `previous` is what
+    an earlier seed returned (the credentials file): its passwords and secrets are kept where they
+    still verify, so reseeding with it changes nothing that exists."""
     previous = previous or {}
     passwords = {u.get("email"): u.get("password") for u in previous.get("users", [])}
     client_secrets = {c.get("client_id"): c.get("client_secret") for c in previous.get("clients", [])}
@@ -857,7 +864,7 @@ def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | N
     orgs: dict[str, Organization] = {"hub": hub}
     for key, kind, name, short, jurisdiction, authority in AGENCIES:
         orgs[key] = _organization(session, key, kind=kind, name=name, alternate_name=short, jurisdiction=jurisdiction,
-                                  governing_authority=authority)
+                                  governing_authority=authority, description=HARBOR_DESCRIPTION if key == HARBOR_KEY else None)
     lausd = orgs["lausd"]
     school_orgs: dict[str, Organization] = {}
     for region in REGIONS:
@@ -867,7 +874,6 @@ def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | N
             school_orgs[school] = _organization(session, f"school-{region.lower()}-{n}", kind=K.school, name=school,
                                                 parent_id=office.id, jurisdiction="Los Angeles Unified School District")
     harbor = orgs[HARBOR_KEY]
-    harbor.description = HARBOR_DESCRIPTION
     for n, school in enumerate(HARBOR_SCHOOLS):
         school_orgs[school] = _organization(session, f"{HARBOR_KEY}-school-{n}", kind=K.school, name=school, parent_id=harbor.id,
                                             jurisdiction=harbor.name)
@@ -881,15 +887,18 @@ def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | N
     members = {**orgs, **{f"school:{name}": org for name, org in school_orgs.items()}}
     people = [(person, org_key, Role.org_admin if role_key == "cbo_admin" else Role(role_key))
               for role_key, (person, org_key) in PEOPLE.items()]
-    users = []
+    users, created = [], set()
     for person, org_key, role in [*people, *((person, org_key, role) for org_key, (person, role) in STAFF.items()),
                                   *((person, HARBOR_KEY, role) for person, role in HARBOR_PEOPLE)]:
         email = _email(person)
-        password = _user(session, email, person, members[org_key], role, passwords.get(email))
+        password, new = _user(session, email, person, members[org_key], role, passwords.get(email))
+        if new:
+            created.add(email)
         users.append({"email": email, "password": password, "name": person, "role": role.value,
                       "organization": members[org_key].name})
 
-    _offer(session, _email(PEOPLE["coordinator"][0]), orgs["cbo:0"], Role.viewer)
+    if _email(PEOPLE["coordinator"][0]) in created:
+        _offer(session, _email(PEOPLE["coordinator"][0]), orgs["cbo:0"], Role.viewer)
 
     schools = {**_schools(session, school_orgs, _jurisdiction(session), lausd), **_harbor_schools(session, school_orgs, harbor)}
     locations = _locations(session, orgs)

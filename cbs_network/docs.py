@@ -3,11 +3,14 @@
 Everything is served from the hub itself (no CDN): many district networks and the CI machines
 have no internet. Swagger UI comes from flask-swagger-ui's bundled dist; ReDoc's standalone
 bundle is vendored in static/ (redoc 2.5.4 from the npm registry, unmodified, sha256
-dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b).
+dcaf76612bc4a3fbcc923a8966dee2f6146a5f32e5ce1b6f02dd60cbbf89500b) and served with its one
+outside reference (the sidebar's Redocly logo) replaced, see redoc_bundle().
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 
@@ -17,14 +20,20 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from markupsafe import Markup, escape
 
 from .errors import DomainError, NotFound
-from .http.problems import PROBLEM_DOCS, STATUS_SLUGS, problem_type
-from .identity.roles import SCOPES
+from .http.problems import PROBLEM_DOCS, PROBLEM_EXAMPLES, PROBLEM_MEDIA_TYPE, STATUS_SLUGS, ProblemSchema, problem_type
+from .identity.roles import ROLE_SCOPES, SCOPES, Role
 
 SPEC_URL = "/api/openapi.json"
 DOCS_URL = "/docs"
 EXPLORER_CLIENT_ID = "cbs-explorer"  # the public client `flask cbs seed-demo` registers
 OAUTH_METADATA_URL = "/.well-known/oauth-authorization-server"
 APP_NAME = "CBS Network Hub API explorer"
+# Preselected in the Authorize dialog: a coordinator's work, the explorer's main users (DESIGN.md).
+# Others untick or tick more; the hub grants only what the person's role allows anyway, and the
+# consent page then lists scopes the person can use rather than every scope there is.
+EXPLORER_SCOPES = [scope for scope in SCOPES if scope in ROLE_SCOPES[Role.coordinator]]
+REDOC_BUNDLE = Path(__file__).parent / "static" / "redoc.standalone.js"
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 bp = Blueprint("docs", __name__)
 
@@ -53,7 +62,7 @@ def init_app(app: Flask) -> None:
             # A public client: no secret; PKCE (S256) is what protects the code.
             "clientId": EXPLORER_CLIENT_ID,
             "appName": APP_NAME,
-            "scopes": list(SCOPES),
+            "scopes": EXPLORER_SCOPES,
             "usePkceWithAuthorizationCodeGrant": True,
         },
         blueprint_name="swagger_ui",
@@ -73,10 +82,29 @@ def problem_types() -> dict[str, dict]:
     for cls in all_subclasses(DomainError):
         types.setdefault(cls.slug, {"status": cls.status, "title": cls.title})
     return {
-        slug: {**info, "description": _inline_code(PROBLEM_DOCS[slug]), "type": problem_type(slug)}
+        slug: {**info, "description": _inline_code(PROBLEM_DOCS[slug]), "type": problem_type(slug),
+               **_shape(problem_type(slug))}
         for slug, info in sorted(types.items(), key=lambda item: (item[1]["status"], item[0]))
         if slug in PROBLEM_DOCS
     }
+
+
+def _shape(type_: str) -> dict:
+    """The members a problem type carries (errors and extension members only where its real
+    examples use them), with their descriptions, and those examples as HTTP responses."""
+    examples = [example for example in PROBLEM_EXAMPLES if example.body["type"] == type_]
+    used = {name for example in examples for name in example.body}
+    fields = ProblemSchema().fields
+    members = [(name, _inline_code(field.metadata.get("description", ""))) for name, field in fields.items()
+               if name in used]
+    shown = [(example.summary, _as_response(example.body, example.headers)) for example in examples]
+    return {"members": members, "examples": shown}
+
+
+def _as_response(body: dict, headers: dict[str, str]) -> str:
+    lines = [f"HTTP/1.1 {body['status']} {HTTPStatus(body['status']).phrase}", f"Content-Type: {PROBLEM_MEDIA_TYPE}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return "\n".join(lines) + "\n\n" + json.dumps(body, indent=2, ensure_ascii=False)
 
 
 def _inline_code(text: str) -> Markup:
@@ -125,8 +153,26 @@ def favicon() -> Response:
 
 @bp.get("/redoc")
 def redoc() -> str:
-    # Its Content-Security-Policy (http/headers.py) keeps it from reaching cdn.redoc.ly for a logo.
     return render_template("docs_redoc.html", spec_url=SPEC_URL)
+
+
+@cache
+def _redoc_bundle_text() -> str:
+    text = REDOC_BUNDLE.read_text(encoding="utf-8")
+    # redoc 2.x has no option to leave out its sidebar footer's logo, which it fetches from
+    # cdn.redoc.ly; an empty data: URL fails to load at once and ReDoc then drops the image.
+    if text.count(f'"{REDOC_LOGO}"') != 1:
+        raise RuntimeError(f"{REDOC_BUNDLE} changed: find where it loads {REDOC_LOGO} again")
+    return text.replace(f'"{REDOC_LOGO}"', '"data:,"')
+
+
+@bp.get("/redoc/redoc.standalone.js")
+def redoc_bundle() -> Response:
+    """The vendored ReDoc bundle, made to load nothing from another host (see _redoc_bundle_text)."""
+    response = Response(_redoc_bundle_text(), mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.get("/problems")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.error
+import urllib.request
+
 PROBLEM = "application/problem+json"
 
 
@@ -55,3 +59,21 @@ def north_of(point: tuple[float, float], meters: float) -> tuple[float, float]:
     from cbs_network.directory.geo import EARTH_RADIUS_M
 
     return point[0] + math.degrees(meters / EARTH_RADIUS_M), point[1]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a hub a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_status(url: str) -> int | None:
+    """The status of a GET, or None while nothing answers there."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None

@@ -29,9 +29,26 @@ def make_program(db_session, organization, *, slots: int | None = 5, waitlist_op
     db_session.flush()
     if slots is not None:
         db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=slots, available_slots=slots,
-                                       slot_unit="youth", accepting_referrals=True, waitlist_open=waitlist_open))
+                                       slot_unit="youth", waitlist_open=waitlist_open))
     db_session.commit()
     return program
+
+
+def referral_answers(client, actor, program_id) -> dict[str, bool | None]:
+    """How each place answers "does this program take referrals?": the program, its capacity
+    profile (None without one), the capacity check and matching. There is one truth, so the
+    answers are all the same."""
+    program = client.get(f"/api/v1/programs/{program_id}", headers=actor.headers).json
+    capacity = client.get(f"/api/v1/programs/{program_id}/capacity", headers=actor.headers)
+    check = client.get(f"/api/v1/programs/{program_id}/capacity/check", headers=actor.headers).json
+    matches = client.get(f"/api/v1/referrals/matches?program_type={program['program_type']}&latitude=34.05&longitude=-118.24"
+                         "&limit=50", headers=actor.headers).json["items"]
+    return {
+        "program": program["accepts_referrals"],
+        "capacity": capacity.json["accepting_referrals"] if capacity.status_code == 200 else None,
+        "check": not any("not accepting referrals" in reason for reason in check["reasons"]),
+        "matching": any(item["program_id"] == str(program_id) for item in matches),
+    }
 
 
 def make_subject(client, actor, **changes) -> dict:

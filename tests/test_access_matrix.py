@@ -127,7 +127,7 @@ def build_victim(db_session, network, owner: str) -> Victim:
     db_session.add(program)
     db_session.flush()  # the program row first: its capacity profile refers to it
     db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=10, available_slots=2,
-                                   slot_unit="youth", accepting_referrals=True))
+                                   slot_unit="youth"))
     school_side = _school_side(db_session, organization) if owner in DISTRICTS else {}
     location = Location(id=uuid.uuid4(), organization_id=organization.id, name="Victim safe house", address_1="1 Hidden Way",
                         latitude=34.05, longitude=-118.25, is_confidential=True, front_door_contact="Call (213) 555-0100")
@@ -297,8 +297,7 @@ ENDPOINTS = [
              version=lambda v: v.location.version),
     Endpoint("get capacity", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:read", 200),
     Endpoint("update capacity", "PUT", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:write", 403,
-             version=lambda v: 1, body=lambda v, a: {"total_slots": 99, "available_slots": 99, "slot_unit": "youth",
-                                                     "accepting_referrals": False}),
+             version=lambda v: 1, body=lambda v, a: {"total_slots": 99, "available_slots": 99, "slot_unit": "youth"}),
     Endpoint("capacity history", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/history", "capacity:read", 200),
     Endpoint("capacity check", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/check", "capacity:read", 200),
     Endpoint("object history", "GET", lambda v: f"/api/v1/audit/organization/{v.organization.id}", "audit:read", 403),

@@ -17,7 +17,7 @@ from .helpers import assert_problem, if_match, counted_get
 
 BODY = {
     "total_slots": 20, "available_slots": 5, "slot_unit": "youth", "waitlist_length": 0, "waitlist_open": True,
-    "accepting_referrals": True, "staff_count": 6, "certified_interventionists": 2, "languages_staffed": ["eng", "es"],
+    "staff_count": 6, "certified_interventionists": 2, "languages_staffed": ["eng", "es"],
     "hours": "Mon-Fri 15:00-19:00", "notes": "Intake on Tuesdays",
 }
 
@@ -207,22 +207,55 @@ def test_stale_follows_the_network_setting(client, network, db_session):
     assert put(client, program, network["cbo_caseworker"], version=profile.version).json["stale"] is False
 
 
-@pytest.mark.parametrize(("values", "status"), [
-    (None, "unknown"),
-    ({"accepting_referrals": False}, "no_capacity"),
-    ({"available_slots": 3}, "has_capacity"),
-    ({"available_slots": 0, "waitlist_open": True, "waitlist_length": 4}, "waitlist"),
-    ({"available_slots": 0, "waitlist_open": False}, "no_capacity"),
-    ({"assessment_required": True, "accepting_referrals": False, "available_slots": 0}, "assessment_required"),
+@pytest.mark.parametrize(("values", "accepts", "status"), [
+    (None, True, "unknown"),
+    ({"available_slots": 3}, True, "has_capacity"),
+    ({"available_slots": 0, "waitlist_open": True, "waitlist_length": 4}, True, "waitlist"),
+    ({"available_slots": 0, "waitlist_open": False}, True, "no_capacity"),
+    ({"assessment_required": True, "available_slots": 0}, True, "assessment_required"),
+    # A program that takes no referrals is refused when sent one: the check says so first.
+    (None, False, "no_capacity"),
+    ({"available_slots": 3}, False, "no_capacity"),
+    ({"assessment_required": True, "available_slots": 0}, False, "no_capacity"),
 ])
-def test_check_answers(client, network, db_session, values, status):
-    program = make_program(db_session, network.cbo)
+def test_check_answers(client, network, db_session, values, accepts, status):
+    program = make_program(db_session, network.cbo, accepts_referrals=accepts)
     if values is not None:
         assert put(client, program, network["cbo_caseworker"], {**BODY, **values}).status_code == 201
     answer = client.get(url(program, "/check"), headers=network["city_admin"].headers)
     assert answer.status_code == 200
     assert answer.json["status"] == status and answer.json["reasons"]
     assert answer.json["stale"] is (values is None)
+
+
+def test_accepting_referrals_is_the_programs_value_shown_read_only(client, network, db_session):
+    program = make_program(db_session, network.cbo, accepts_referrals=True)
+    caseworker, admin = network["cbo_caseworker"], network["cbo_admin"]
+
+    refused = put(client, program, caseworker, {**BODY, "accepting_referrals": False})
+    assert_problem(refused, 422)
+    assert "PATCH /api/v1/programs/" in refused.json["errors"]["json"]["accepting_referrals"][0]
+    assert count(db_session, CapacityProfile) == 0
+
+    created = put(client, program, caseworker)
+    assert created.status_code == 201 and created.json["accepting_referrals"] is True
+    version = client.get(f"/api/v1/programs/{program.id}", headers=admin.headers).json["version"]
+    closed = client.patch(f"/api/v1/programs/{program.id}", json={"accepts_referrals": False},
+                          headers=if_match(admin.headers, version))
+    assert closed.status_code == 200, closed.json
+    assert client.get(url(program), headers=caseworker.headers).json["accepting_referrals"] is False
+    # A capacity update neither reopens the program nor keeps a value of its own.
+    again = put(client, program, caseworker, version=1)
+    assert again.status_code == 200 and again.json["accepting_referrals"] is False
+    assert client.get(f"/api/v1/programs/{program.id}", headers=admin.headers).json["accepts_referrals"] is False
+    assert "accepting_referrals" not in db_session.scalars(select(CapacityHistory)).first().snapshot
+
+
+def test_the_spec_marks_accepting_referrals_read_only_on_the_profile(client):
+    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
+    assert schemas["Capacity"]["properties"]["accepting_referrals"]["readOnly"] is True
+    assert "accepting_referrals" not in schemas["CapacityUpdate"]["properties"]
+    assert "accepting_referrals" not in schemas["CapacityUpdate"].get("required", [])
 
 
 def test_check_for_an_unknown_program_is_404(client, network):

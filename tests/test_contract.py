@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from cbs_network.docs import EXPLORER_CLIENT_ID, all_subclasses, explorer_redirect_uri
+from cbs_network.docs import EXPLORER_CLIENT_ID, EXPLORER_SCOPES, all_subclasses, explorer_redirect_uri
 from cbs_network.errors import DomainError
 from cbs_network.http.problems import PROBLEM_DOCS, PROBLEM_MEDIA_TYPE, STATUS_SLUGS
 from cbs_network.identity.roles import SCOPES
@@ -136,7 +136,7 @@ def test_swagger_ui_runs_pkce_with_the_explorer_client(app):
     assert config["validatorUrl"] is None  # no call to validator.swagger.io
     assert oauth["clientId"] == EXPLORER_CLIENT_ID
     assert oauth["usePkceWithAuthorizationCodeGrant"] is True
-    assert set(oauth["scopes"]) == set(SCOPES)
+    assert oauth["scopes"] == EXPLORER_SCOPES
     assert "clientSecret" not in oauth
     assert client.get("/docs/oauth2-redirect.html").status_code == 200
 

@@ -173,7 +173,7 @@ def test_an_undeclared_member_fails_the_documented_schema(problem_validator):
 
 def test_info_names_a_license(spec):
     if not list(REPO_ROOT.glob("LICENSE*")):
-        assert spec["info"]["license"] == {"name": "Proprietary"}
+        assert spec["info"]["license"] == {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
     else:
         assert spec["info"]["license"]["name"]
 

@@ -412,3 +412,76 @@ def test_a_cbo_has_a_client_of_its_own_to_keep_its_capacity_current(app, demo):
     cbo = demo.get(Organization, demo_id("organization", "cbo-0"))
     assert client.organization_id == cbo.id and entry["organization"] == cbo.name and entry["client_secret"]
     assert "capacity:write" in client.scopes and not client.network_wide
+
+
+# --- a reseed adds only what is missing --------------------------------------------------------
+
+
+def test_a_reseed_leaves_every_existing_row_as_its_users_left_it(demo):
+    from cbs_network.committees.models import Committee
+    from cbs_network.demo import EXPLORER_CLIENT_ID, PEOPLE, _email
+    from cbs_network.identity.models import Membership, User
+    from cbs_network.oauth.models import OAuthClient
+
+    credentials = seed_demo(session=demo, public_url="http://hub.test")
+    program = demo.get(Program, demo_id("program", "eastside-safe-passage"))
+    program.name, program.assured_at = "Eastside Safe Passage (renamed)", utcnow() - timedelta(days=1)
+    program.languages = [ProgramLanguage(code="en")]
+    program.schedules = []
+    organization = demo.get(Organization, demo_id("organization", HARBOR_KEY))
+    organization.description, organization.status = "Our own words", "inactive"
+    profile = demo.scalar(select(CapacityProfile).where(CapacityProfile.program_id == program.id))
+    profile.available_slots = 1
+    school = demo.scalar(select(School).where(School.name == "Roosevelt High School"))
+    school.name = "Roosevelt High (renamed)"
+    committee = demo.scalar(select(Committee).where(Committee.school_id == school.id))
+    demo.delete(committee.members[0])
+    user = demo.scalar(select(User).where(User.email == _email(PEOPLE["viewer"][0])))
+    user.name, user.is_active = "Sam N.", False
+    demo.delete(demo.scalar(select(Membership).where(Membership.user_id == user.id)))
+    client = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == "demo-lausd"))
+    client.scope, client.name = "organizations:read", "LAUSD's own integration"
+    explorer = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == EXPLORER_CLIENT_ID))
+    explorer.redirect_uris = [*explorer.redirect_uris, "http://hub.test/elsewhere"]
+    demo.flush()
+    before = snapshot(demo)
+
+    again = seed_demo(session=demo, public_url="http://hub.test", previous=credentials)
+
+    assert snapshot(demo) == before
+    assert [u["password"] for u in again["users"]] == [u["password"] for u in credentials["users"]]
+    assert [c["client_secret"] for c in again["clients"]] == [c["client_secret"] for c in credentials["clients"]]
+
+
+def test_a_reseed_creates_again_a_demo_row_deleted_since(demo):
+    program = demo.get(Program, demo_id("program", "workforce-reentry"))  # a draft: drafts may be deleted
+    demo.delete(program)
+    demo.flush()
+    seed_demo(session=demo, public_url="http://hub.test")
+    demo.expire_all()
+    again = demo.get(Program, demo_id("program", "workforce-reentry"))
+    assert again is not None and again.name == "Reentry Jobs Pathway" and [c.code for c in again.languages] == ["en"]
+
+
+def test_a_declined_membership_offer_is_not_offered_again(demo):
+    from cbs_network.demo import PEOPLE, _email
+    from cbs_network.identity.models import Membership, User
+
+    person = demo.scalar(select(User).where(User.email == _email(PEOPLE["coordinator"][0])))
+    cbo = demo_id("organization", "cbo-0")
+    demo.delete(demo.scalar(select(Membership).where(Membership.user_id == person.id, Membership.organization_id == cbo)))
+    demo.flush()  # declining deletes the offer
+    seed_demo(session=demo, public_url="http://hub.test")
+    assert demo.scalar(select(Membership).where(Membership.user_id == person.id, Membership.organization_id == cbo)) is None
+
+
+def test_the_explorer_also_accepts_the_address_of_a_later_run_on_another_port(demo):
+    from cbs_network.demo import EXPLORER_CLIENT_ID
+    from cbs_network.oauth.models import OAuthClient
+
+    seed_demo(session=demo, public_url="http://127.0.0.1:8080")
+    explorer = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == EXPLORER_CLIENT_ID))
+    assert explorer.redirect_uris == ["http://hub.test/docs/oauth2-redirect.html",
+                                      "http://127.0.0.1:8080/docs/oauth2-redirect.html"]
+    seed_demo(session=demo, public_url="http://127.0.0.1:8080")
+    assert len(explorer.redirect_uris) == 2

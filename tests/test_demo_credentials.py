@@ -4,6 +4,7 @@ reported before anything runs."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -103,3 +104,67 @@ def test_a_taken_port_is_reported_in_one_sentence_before_make_run_migrates():
     assert (free.returncode, free.stdout, free.stderr) == (0, "", "")
     recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1]
     assert recipe.index("scripts/port_free.py $(PORT)") < recipe.index("cbs migrate")
+
+
+# --- `make run` again and again: its two commands, as it runs them ---------------------------------
+
+
+def cli_env(instance: Path) -> dict[str, str]:
+    """A fresh shell's environment for the hub's commands, with its instance directory (and so
+    its SQLite database, keys and credentials file) in `instance`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CBS_")}
+    return {**env, "CBS_INSTANCE_DIR": str(instance), "CBS_LOG_LEVEL": "WARNING", "PORT": "5000"}
+
+
+def flask_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ...` from the virtualenv running the tests (.venv/bin/flask under make)."""
+    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return result
+
+
+def _make_run_seeding(env: dict[str, str]) -> dict:
+    flask_cli("cbs", "migrate", env=env)
+    flask_cli("cbs", "seed-demo", env=env)
+    return json.loads((Path(env["CBS_INSTANCE_DIR"]) / "demo-credentials.json").read_text())
+
+
+def test_make_run_twice_more_keeps_the_credentials_and_what_users_changed(tmp_path):
+    from cbs_network import create_app
+    from cbs_network.demo import demo_id
+    from cbs_network.directory.models import Program
+    from cbs_network.organizations.models import Organization
+
+    from .conftest import make_settings
+
+    env = cli_env(tmp_path / "instance")
+    first = _make_run_seeding(env)
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'instance' / 'cbs_network.db'}"), TESTING=True,
+                     RATELIMIT_ENABLED=False)
+    database = app.extensions["cbs_db"]
+    email = first["users"][2]["email"]
+    try:
+        with database.session_factory() as session:  # what the demo's users changed in the meantime
+            session.get(Program, demo_id("program", "eastside-safe-passage")).name = "Boyle Heights Safe Passage"
+            session.get(Organization, demo_id("organization", "cbo-1")).description = "Our own description"
+            _user(session, email).password_hash = hash_password("my own password")
+            session.commit()
+        expected = {**first, "users": [{**u, "password": PASSWORD_CHANGED} if u["email"] == email else u
+                                       for u in first["users"]]}
+
+        for _rerun in range(2):
+            assert _make_run_seeding(env) == expected
+            with database.session_factory() as session:
+                assert session.get(Program, demo_id("program", "eastside-safe-passage")).name == "Boyle Heights Safe Passage"
+                assert session.get(Organization, demo_id("organization", "cbo-1")).description == "Our own description"
+                assert verify_password(_user(session, email).password_hash, "my own password")
+                assert all(verify_password(_user(session, u["email"]).password_hash, u["password"])
+                           for u in expected["users"] if u["email"] != email)
+            with app.test_client() as client:
+                for entry in expected["clients"]:
+                    token = client.post("/oauth/token", auth=(entry["client_id"], entry["client_secret"]),
+                                        data={"grant_type": "client_credentials", "scope": "organizations:read"})
+                    assert token.status_code == 200 and token.json["access_token"], (entry["client_id"], token.json)
+    finally:
+        database.engine.dispose()

@@ -4,7 +4,6 @@ concurrent writers on the embedded SQLite default."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from cbs_network.migrate import upgrade
 
 from .conftest import is_postgres
+from .helpers import free_port
 from .test_concurrency_pg import _accept_together, _profile_and_history, _requested_referrals, _slow_capacity_reads
 
 
@@ -64,11 +64,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ("SECRETinvitation0123456789", "SECRETcursor0123456789", "SECRETstate0123456789")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _get(url: str) -> int:
     try:
@@ -85,7 +80,7 @@ def gunicorn_hub(request, tmp_path):
     Parametrize it indirectly with a dict to add to its environment."""
     database_url = f"sqlite:///{tmp_path / 'hub.db'}"
     upgrade(database_url)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CBS_DATABASE_URL": database_url, "CBS_INSTANCE_DIR": str(tmp_path / "instance"),
            "WEB_CONCURRENCY": "1", "PORT": str(port), "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}",
            **getattr(request, "param", {})}

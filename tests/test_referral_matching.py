@@ -20,7 +20,7 @@ from cbs_network.directory.models import (
 )
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, counted_get, CITY_HALL, SQUARE, north_of
+from .helpers import assert_problem, counted_get, if_match, CITY_HALL, SQUARE, north_of
 
 URL = "/api/v1/referrals/matches"
 
@@ -55,11 +55,11 @@ def make_program(db_session, organization, name, *, languages=(), schools=(), re
     return add(db_session, program)
 
 
-def make_profile(db_session, program, *, available=5, waitlist_open=False, accepting=True, assessment=False,
+def make_profile(db_session, program, *, available=5, waitlist_open=False, assessment=False,
                  days_old=1, staffed=()) -> CapacityProfile:
     return add(db_session, CapacityProfile(
         id=uuid.uuid4(), program_id=program.id, total_slots=20, available_slots=available, slot_unit="youth",
-        waitlist_length=3 if waitlist_open else 0, waitlist_open=waitlist_open, accepting_referrals=accepting,
+        waitlist_length=3 if waitlist_open else 0, waitlist_open=waitlist_open,
         assessment_required=assessment, languages_staffed=list(staffed), updated_at=utcnow() - timedelta(days=days_old),
     ))
 
@@ -154,16 +154,27 @@ def test_a_school_inside_a_polygon_is_served(client, network, db_session):
     assert "Serves Jordan High (its service area covers the school) (+30)" in items[0]["reasons"]
 
 
-def test_a_profile_not_accepting_referrals_ranks_last(client, network, db_session):
+def test_the_programs_accepts_referrals_alone_decides_whether_it_is_offered(client, network, db_session):
     school = make_school(db_session)
     site = make_site(db_session, network.cbo, CITY_HALL)
-    closed = make_program(db_session, network.cbo, "A: closed", languages=["es"], schools=[school], sites=[site])
-    make_profile(db_session, closed, accepting=False)
+    best = make_program(db_session, network.cbo, "A: best", languages=["es"], schools=[school], sites=[site])
+    make_profile(db_session, best, available=5)
     make_program(db_session, network.cbo, "B: nothing known")
-    items = match(client, network["district_viewer"], f"program_type=mentoring&school_id={school.id}&language=es&urgency=emergency")
-    assert names(items) == ["B: nothing known", "A: closed"]
-    assert items[1]["capacity_status"] == "no_capacity" and items[1]["score"] < 0
-    assert any("not accepting referrals" in r for r in items[1]["reasons"])
+    query = f"program_type=mentoring&school_id={school.id}&language=es&urgency=emergency"
+    viewer, admin = network["district_viewer"], network["cbo_admin"]
+    assert names(match(client, viewer, query)) == ["A: best", "B: nothing known"]
+
+    def set_accepting(value: bool) -> None:
+        version = client.get(f"/api/v1/programs/{best.id}", headers=admin.headers).json["version"]
+        changed = client.patch(f"/api/v1/programs/{best.id}", json={"accepts_referrals": value},
+                               headers=if_match(admin.headers, version))
+        assert changed.status_code == 200, changed.json
+
+    # A free slot and a fresh profile do not bring back a program that takes no referrals.
+    set_accepting(False)
+    assert names(match(client, viewer, query)) == ["B: nothing known"]
+    set_accepting(True)
+    assert names(match(client, viewer, query)) == ["A: best", "B: nothing known"]
 
 
 def test_an_emergency_weighs_a_free_slot_now_more_heavily(client, network, db_session):

@@ -11,13 +11,18 @@ from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.capacity.models import CapacityProfile
+from cbs_network.directory.models import Program
 from cbs_network.events.models import Event
+from cbs_network.organizations.models import OrganizationIdentifier
 from cbs_network.http.idempotency import IdempotencyKey
 from cbs_network.referrals.models import Referral, ReferralState
 from cbs_network.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
 
-from .helpers import assert_problem
-from .referral_setup import BODIES, OUTCOME, PERSON, REASON, consent_body, make_consent, make_program, make_subject, move, new_case, referral_in_state
+from .helpers import assert_problem, if_match
+from .referral_setup import (
+    BODIES, OUTCOME, PERSON, REASON, Case, consent_body, make_consent, make_program, make_subject, move, new_case,
+    referral_answers, referral_in_state,
+)
 
 SOURCE, TARGET = "district_coordinator", "cbo_caseworker"
 STATES = [s.value for s in ReferralState]
@@ -184,13 +189,60 @@ def test_a_program_that_takes_no_referrals_is_refused(client, db_session, networ
     assert count(db_session) == 0
 
 
-def test_a_capacity_profile_closed_to_referrals_is_refused(client, db_session, network, parties):
-    case = new_case(client, db_session, network)
-    profile = db_session.scalar(select(CapacityProfile).where(CapacityProfile.program_id == case.program.id))
-    profile.accepting_referrals = False
+def test_every_write_path_leaves_one_answer_that_sending_follows(app, client, db_session, network, parties, tmp_path):
+    """Program create and update, capacity PUT and CSV import: afterwards the program, its
+    capacity profile, the capacity check, matching and the send all give the same answer."""
+    source, caseworker = parties
+    admin = network["cbo_admin"]
+    subject = make_subject(client, source)
+    consent = make_consent(client, source, subject["id"])
+
+    def one_answer(program_id) -> bool:
+        answers = referral_answers(client, source, program_id)
+        assert len({value for value in answers.values() if value is not None}) == 1, answers
+        db_session.expire_all()
+        sent = Case(subject, consent, db_session.get(Program, uuid.UUID(str(program_id)))).send(client, source)
+        assert sent.status_code == (201 if answers["program"] else 409), sent.json
+        return answers["program"]
+
+    def patch_program(program_id, accepts: bool) -> None:
+        version = client.get(f"/api/v1/programs/{program_id}", headers=admin.headers).json["version"]
+        changed = client.patch(f"/api/v1/programs/{program_id}", json={"accepts_referrals": accepts},
+                               headers=if_match(admin.headers, version))
+        assert changed.status_code == 200, changed.json
+
+    def put_capacity(program_id, body, version=None):
+        headers = if_match(caseworker.headers, version) if version else caseworker.headers
+        return client.put(f"/api/v1/programs/{program_id}/capacity", json=body, headers=headers)
+
+    created = client.post("/api/v1/programs", json={"name": "Open Door Mentors", "program_type": "mentoring",
+                                                    "status": "active", "accepts_referrals": False}, headers=admin.headers)
+    assert created.status_code == 201, created.json
+    program_id = created.json["id"]
+    assert one_answer(program_id) is False
+
+    capacity = {"total_slots": 10, "available_slots": 4, "slot_unit": "youth"}
+    assert_problem(put_capacity(program_id, {**capacity, "accepting_referrals": True}), 422)
+    assert put_capacity(program_id, capacity).status_code == 201
+    assert one_answer(program_id) is False  # free slots do not open a program that takes no referrals
+
+    patch_program(program_id, True)
+    assert one_answer(program_id) is True
+    assert put_capacity(program_id, capacity, version=1).status_code == 200
+    assert one_answer(program_id) is True
+    patch_program(program_id, False)
+    assert one_answer(program_id) is False
+
+    db_session.add(OrganizationIdentifier(id=uuid.uuid4(), organization_id=network.cbo.id, scheme="ein", value="95-7770007"))
     db_session.commit()
-    assert_problem(case.send(client, parties[0]), 409)
-    assert count(db_session) == 0
+    csv = tmp_path / "programs.csv"
+    csv.write_text("organization_identifier,name,program_type,status,accepts_referrals\n"
+                   "ein:95-7770007,Imported Yes,mentoring,active,yes\nein:95-7770007,Imported No,mentoring,active,no\n")
+    result = app.test_cli_runner().invoke(args=["cbs", "import", "programs", str(csv)])
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    for name, accepts in (("Imported Yes", True), ("Imported No", False)):
+        assert one_answer(db_session.scalar(select(Program.id).where(Program.name == name))) is accepts
 
 
 def test_unknown_program_or_school_is_a_field_error(client, db_session, network, parties):

@@ -33,7 +33,6 @@ class CapacityProfile(IdMixin, TimestampMixin, VersionedMixin, Base):
     slot_unit: Mapped[SlotUnit] = mapped_column(enum_column(SlotUnit, "slot_unit"))
     waitlist_length: Mapped[int] = mapped_column(Integer, default=0)
     waitlist_open: Mapped[bool] = mapped_column(Boolean, default=False)
-    accepting_referrals: Mapped[bool] = mapped_column(Boolean, default=True)
     assessment_required: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_count: Mapped[int | None] = mapped_column(Integer)
     certified_interventionists: Mapped[int | None] = mapped_column(Integer)

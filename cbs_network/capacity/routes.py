@@ -20,14 +20,14 @@ blp = Blueprint(
 
 VALUES = {
     "total_slots": 40, "available_slots": 6, "slot_unit": "youth", "waitlist_length": 0, "waitlist_open": True,
-    "accepting_referrals": True, "assessment_required": False, "staff_count": 9, "certified_interventionists": 4,
+    "assessment_required": False, "staff_count": 9, "certified_interventionists": 4,
     "languages_staffed": ["en", "es"], "hours": "Mon-Fri 14:00-19:00", "notes": "Summer cohort opens in June.",
 }
 PROGRAM_ID = "5b7f1c2e-9a4d-4e3b-8f61-2c0d9e7a4b10"
 EXAMPLE = {
-    "id": "0c4c3b0e-2f0d-4d55-9b1e-6a7f8e9d0c12", "program_id": PROGRAM_ID, **VALUES,
+    "id": "0c4c3b0e-2f0d-4d55-9b1e-6a7f8e9d0c12", "program_id": PROGRAM_ID, **VALUES, "accepting_referrals": True,
     "updated_at": "2026-11-20T17:00:00+00:00", "updated_by_user_id": "7d2e5a1c-3b4f-4e6a-8c9d-0e1f2a3b4c5d",
-    "version": 3, "stale": False, "fresh_until": "2026-12-20T17:00:00+00:00",
+    "version": 3, "stale": False, "fresh_until": "2026-12-20T17:00:00+00:00", "created_at": "2026-09-01T17:00:00+00:00",
 }
 # If-Match as documented here: needed to change an existing profile, not to create the first one.
 OPTIONAL_IF_MATCH = {
@@ -44,6 +44,7 @@ def get_capacity(program_id: uuid.UUID):
     """Get a program's capacity profile
 
     `stale` is true when it was not updated within the network's `capacity_stale_after_days`.
+    `accepting_referrals` is the program's `accepts_referrals`, shown here read-only.
     404 when the program has no profile yet.
     """
     return service.present(session(), service.get(session=session(), principal=current_principal(), program_id=program_id))
@@ -61,6 +62,10 @@ def put_capacity(data, program_id: uuid.UUID):
     The whole profile is replaced; the first update creates it (201, no If-Match), later ones
     need If-Match. Every update, even with the same values, refreshes `updated_at` and adds a
     history row. The program's organization (caseworkers and up) or network admins.
+
+    Whether the program takes referrals is not part of the profile: it is the program's
+    `accepts_referrals` (PATCH /api/v1/programs/{program_id}); a body with
+    `accepting_referrals` is refused with a 422 that says so.
     """
     expected = required_if_match_version() if request.headers.get("If-Match") else None
     profile, was_created = service.update(
@@ -104,9 +109,10 @@ def capacity_history(args, program_id: uuid.UUID):
 def capacity_check(program_id: uuid.UUID):
     """Pre-referral capacity check
 
-    `assessment_required` comes first; then `no_capacity` when the profile (or the program's
-    listing) does not accept referrals, `has_capacity` with a free slot, `waitlist` when full with
-    an open waitlist, else `no_capacity`; `unknown` without a profile. `stale` flags an answer
-    resting on an old (or missing) profile.
+    `no_capacity` first when the program's `accepts_referrals` is false (sending it a referral
+    is refused, so the check says so too); else `unknown` without a profile,
+    `assessment_required`, `has_capacity` with a free slot, `waitlist` when full with an open
+    waitlist, else `no_capacity`. `stale` flags an answer resting on an old (or missing)
+    profile.
     """
     return service.check(session=session(), principal=current_principal(), program_id=program_id)

@@ -22,7 +22,6 @@ class CapacityValuesSchema(Schema):
     slot_unit = ma.fields.Enum(SlotUnit, required=True, metadata={"description": "What a slot is"})
     waitlist_length = ma.fields.Integer(load_default=0, strict=True, validate=COUNT)
     waitlist_open = ma.fields.Boolean(load_default=False, metadata={"description": "Referrals may join the waitlist when no slot is free"})
-    accepting_referrals = ma.fields.Boolean(required=True)
     assessment_required = ma.fields.Boolean(
         load_default=False, metadata={"description": "An intake assessment comes before any slot or waitlist place"}
     )
@@ -47,13 +46,29 @@ class CapacityValuesSchema(Schema):
             raise ma.ValidationError(errors)
 
 
+ACCEPTING_IS_THE_PROGRAMS = (
+    "Read-only here: whether the program takes referrals is the program's accepts_referrals; "
+    "change it with PATCH /api/v1/programs/{program_id}."
+)
+
+
 class CapacityUpdateSchema(CapacityValuesSchema):
     """The whole profile, replaced in one call (omitted optional fields take their defaults)."""
+
+    @ma.pre_load
+    def _accepting_is_the_programs(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        # Named in the 422 (not a bare "Unknown field"): clients written when the profile kept
+        # its own copy learn where the one value now lives.
+        if isinstance(data, dict) and "accepting_referrals" in data:
+            raise ma.ValidationError([ACCEPTING_IS_THE_PROGRAMS], "accepting_referrals")
+        return data
 
 
 @versioned
 class CapacitySchema(CapacityValuesSchema, VersionedRecordSchema):
     program_id = ma.fields.UUID(dump_only=True)
+    accepting_referrals = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "The program's accepts_referrals, shown here read-only; change it on the program"})
     updated_by_user_id = ma.fields.UUID(dump_only=True, allow_none=True)
     stale = ma.fields.Boolean(
         dump_only=True, metadata={"description": "Not updated within the network's capacity_stale_after_days"}

@@ -24,12 +24,15 @@ from ..identity.principal import Principal
 from . import policy
 from .models import CapacityHistory, CapacityProfile
 
+# Whether the program takes referrals is not a capacity value: it is the program's own
+# accepts_referrals (one record, so the listing, the send check and matching never disagree);
+# present() shows it on the profile, read-only, as accepting_referrals.
 VALUE_FIELDS = (
-    "total_slots", "available_slots", "slot_unit", "waitlist_length", "waitlist_open", "accepting_referrals",
-    "assessment_required", "staff_count", "certified_interventionists", "languages_staffed", "hours", "notes",
+    "total_slots", "available_slots", "slot_unit", "waitlist_length", "waitlist_open", "assessment_required",
+    "staff_count", "certified_interventionists", "languages_staffed", "hours", "notes",
 )
 # Events carry ids and numbers only (no notes, hours or other free text).
-EVENT_FIELDS = ("total_slots", "available_slots", "waitlist_length", "waitlist_open", "accepting_referrals", "assessment_required")
+EVENT_FIELDS = ("total_slots", "available_slots", "waitlist_length", "waitlist_open", "assessment_required")
 
 
 def stale_after(session: Session) -> timedelta:
@@ -43,7 +46,8 @@ def stale_cutoff(session: Session, now: datetime | None = None) -> datetime:
 
 def present(session: Session, profile: CapacityProfile) -> WithFields:
     fresh_until = profile.updated_at + stale_after(session)
-    return WithFields(profile, stale=fresh_until <= utcnow(), fresh_until=fresh_until)
+    accepting = session.scalar(select(Program.accepts_referrals).where(Program.id == profile.program_id))
+    return WithFields(profile, stale=fresh_until <= utcnow(), fresh_until=fresh_until, accepting_referrals=accepting)
 
 
 def _find(session: Session, program_id: uuid.UUID) -> CapacityProfile | None:
@@ -127,27 +131,27 @@ def check(*, session: Session, principal: Principal | None, program_id: uuid.UUI
     """Whether a referral to the program could be taken now, and why."""
     program: Program = programs.get(session=session, principal=principal, program_id=program_id)
     profile = _find(session, program_id)
+    status, reason = status_of(profile, program_accepts_referrals=program.accepts_referrals)
     if profile is None:
-        return {"program_id": program_id, "status": "unknown", "stale": True,
-                "reasons": ["The program has not published a capacity profile."]}
+        return {"program_id": program_id, "status": status, "stale": True, "reasons": [reason + "."]}
     shown = present(session, profile)
     reasons = []
     if shown.stale:
         reasons.append(f"The capacity profile was last updated {profile.updated_at.date().isoformat()} and may be out of date.")
-    status, reason = status_of(profile, program_accepts_referrals=program.accepts_referrals)
     reasons.append(reason + ".")
     return {"program_id": program_id, "status": status, "stale": shown.stale, "reasons": reasons}
 
 
 def status_of(profile: CapacityProfile | None, *, program_accepts_referrals: bool = True) -> tuple[str, str]:
-    """(status, reason) of the pre-referral check: assessment first, then whether referrals are
-    taken at all, a free slot, an open waitlist."""
+    """(status, reason) of the pre-referral check: first whether the program takes referrals at
+    all (its accepts_referrals, which the send check enforces, so the two always agree), then
+    the profile: an assessment, a free slot, an open waitlist."""
+    if not program_accepts_referrals:
+        return "no_capacity", "The program is not accepting referrals"
     if profile is None:
         return "unknown", "The program has not published a capacity profile"
     if profile.assessment_required:
         return "assessment_required", "The program requires an intake assessment before it takes a referral"
-    if not profile.accepting_referrals or not program_accepts_referrals:
-        return "no_capacity", "The program is not accepting referrals"
     if profile.available_slots > 0:
         return "has_capacity", f"{profile.available_slots} of {profile.total_slots} {profile.slot_unit} slots are available"
     if profile.waitlist_open:

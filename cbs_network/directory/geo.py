@@ -8,12 +8,24 @@ import math
 import uuid
 from dataclasses import dataclass
 
+import marshmallow as ma
+from marshmallow import validate
 from sqlalchemy import ColumnElement, and_, case, func, literal
 from sqlalchemy.orm import Session
 
 from ..errors import field_error
 
 EARTH_RADIUS_M = 6_371_008.8
+# The largest radius of a proximity search (and its default): a fixed part of the contract, so
+# the spec can state it.
+MAX_RADIUS_M = 50_000
+
+
+def radius_field(description: str) -> ma.fields.Float:
+    return ma.fields.Float(
+        allow_nan=False, validate=validate.Range(min=0, min_inclusive=False, max=MAX_RADIUS_M),
+        metadata={"description": f"{description} (meters; default and maximum {MAX_RADIUS_M})"},
+    )
 
 
 def distance_m(lat_column, lon_column, lat: float, lon: float) -> ColumnElement[float]:  # type: ignore[no-untyped-def]

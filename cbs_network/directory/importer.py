@@ -273,7 +273,7 @@ def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: C
                                       "population_description", "application_process", "url", "email", "phone")
                   if row.get(c) is not None}
         if row.get("languages"):
-            fields["languages"] = [code.strip() for code in row["languages"].split(";") if code.strip()]
+            fields["languages"] = [code.strip().lower() for code in row["languages"].split(";") if code.strip()]
         data = _load(schema, fields, line, errors, {})
         for low, high, what in (("minimum_age", "maximum_age", "age"), ("minimum_grade", "maximum_grade", "grade")):
             if data and data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:

@@ -24,6 +24,8 @@ def polygon_problem(geojson: dict) -> str | None:
     """Why a GeoJSON geometry is not an acceptable service-area polygon, or None."""
     if not isinstance(geojson, dict) or geojson.get("type") not in POLYGON_TYPES:
         return "Must be a GeoJSON Polygon or MultiPolygon geometry."
+    if set(geojson) - {"type", "coordinates", "bbox"}:
+        return "A geometry has only type, coordinates and bbox."
     try:
         geometry = shape(geojson)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:

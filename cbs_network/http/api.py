@@ -17,11 +17,14 @@ from flask import Response, current_app, request
 from flask_smorest.utils import get_appcontext, prepare_response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from ..db import session as db_session
 from ..errors import Conflict, DomainError
-from . import idempotency, problems
+from . import contract, idempotency, problems
+from .etag import IF_MATCH_PATTERN
 from .problems import MAX_URL_LENGTH, PROBLEM_MEDIA_TYPE, ProblemSchema
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -49,6 +52,44 @@ def _url_schemes(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dic
     return {"pattern": f"^({'|'.join(spelled)})://"}
 
 
+def _exclusive_bounds(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict:
+    """apispec states a Range's bounds as inclusive whatever it says; an exclusive one (a radius
+    must be > 0) becomes exclusiveMinimum/exclusiveMaximum (JSON Schema 2020-12)."""
+    bounds: dict[str, Any] = {}
+    for validator in field.validators:
+        if isinstance(validator, ma.validate.Range):
+            if validator.min is not None and not validator.min_inclusive:
+                bounds["exclusiveMinimum"] = validator.min
+            if validator.max is not None and not validator.max_inclusive:
+                bounds["exclusiveMaximum"] = validator.max
+    return bounds
+
+
+def _choices_taken(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict:
+    """An Enum field narrowed by OneOf (a review decides upheld or not_upheld, never pending)
+    lists only what it takes; apispec would list every member of the enum."""
+    choices = [v for v in field.validators if isinstance(v, ma.validate.OneOf)]
+    if not isinstance(field, ma.fields.Enum) or not choices:
+        return {}
+    taken = [getattr(choice, "value", choice) for choice in choices[0].choices]
+    return {"enum": taken + [None] if field.allow_none else taken}
+
+
+class HubParser(FlaskParser):
+    """JSON Schema counts 2.0 as the integer 2, so a client may send it for an integer field:
+    integral numbers within float precision are read as integers (float fields take them too)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return missing
+        return json.loads(req.get_data(cache=True), parse_float=_integral_as_int)
+
+
+def _integral_as_int(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -58,22 +99,49 @@ class Api(flask_smorest.Api):
         # the registered format for the absolute http(s) URLs the field accepts.
         self._register_field(ma.fields.URL, "string", "uri")
         self.ma_plugin.converter.add_attribute_function(_url_schemes)
+        self.ma_plugin.converter.add_attribute_function(_exclusive_bounds)
+        self.ma_plugin.converter.add_attribute_function(_choices_taken)
+        # Both the served spec and `flask openapi write` read to_dict(): one place finishes it.
+        generate = self.spec.to_dict
+        self.spec.to_dict = lambda: contract.finish(generate(), schema_name_resolver, self.TAGS)  # type: ignore[method-assign]
 
     def _register_pagination_header(self) -> None:
         """Lists page by keyset in the body and `Link`; there is no X-Pagination header (nor its
         PaginationMetadata schema) to document."""
 
     def _register_responses(self) -> None:
-        """Document every error status as application/problem+json, as it is served."""
+        """Document every error status as application/problem+json, as it is served, with the
+        real problems the hub sends for that status as its examples (without them, the explorer
+        would make one up from the schema's field examples: a 404 under every status)."""
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
+                if examples := problems.examples_for({status}):
+                    response["examples"] = examples
             prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
-        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
+        # `default` stands for the statuses an operation does not list itself (405, 415, 500, ...).
+        listed = {404, 422, *_AUTH_RESPONSES, *_IF_MATCH_RESPONSES, *_IDEMPOTENCY_RESPONSES}
+        others = {example.body["status"] for example in problems.PROBLEM_EXAMPLES} - listed
+        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA,
+                    "examples": problems.examples_for(others)}
         prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    # Blueprint name -> the tag its operations are listed under, in the order a coordinator works:
+    # who is in the network, what it offers, referring a student, school safety, then the admins'
+    # rules and records. Blueprints keep their names (endpoint names depend on them); contract.finish
+    # renames the tags.
+    TAGS = {
+        "organizations": "Organizations", "identity": "Users and memberships", "clients": "OAuth clients",
+        "schools": "Schools", "programs": "Programs", "locations": "Locations", "capacity": "Capacity",
+        "referral_matching": "Referral matching", "subjects": "Subjects", "referrals": "Referrals",
+        "committees": "School safety committees", "safety_plans": "Safety plans",
+        "school_safety": "School safety views", "jurisdictions": "Jurisdictions",
+        "directory_settings": "Directory settings", "audit": "Audit",
+    }
+
 
     def _register_error_handlers(self) -> None:
         app = self._app
@@ -95,8 +163,8 @@ IF_MATCH_PARAMETER = {
     "name": "If-Match",
     "in": "header",
     "required": True,
-    "description": "The ETag of the version being changed, from a previous GET; a stale one gets 412.",
-    "schema": {"type": "string", "example": '"3"'},
+    "description": "The ETag of the version being changed, from a previous GET; a stale one gets 412, one the hub did not issue 400.",
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN, "example": '"3"'},
 }
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -128,6 +196,8 @@ def _add_responses(doc: dict, statuses: dict[int, str]) -> None:
 
 class Blueprint(flask_smorest.Blueprint):
     """A blueprint whose operations are authenticated, transactional and documented alike."""
+
+    ARGUMENTS_PARSER = HubParser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 
-from ..errors import PreconditionFailed, PreconditionRequired
+from ..errors import DomainError, PreconditionFailed, PreconditionRequired
+
+# Every ETag the hub issues is a record version in quotes ("3"); the bare version (3) is taken too,
+# as hand-written requests often drop the quotes. The spec's If-Match states the same.
+IF_MATCH_PATTERN = r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'
+
+
+class BadIfMatch(DomainError):
+    status, slug, title = 400, "bad-request", "Bad If-Match"
 
 
 def etag(version: int) -> str:
@@ -17,13 +27,9 @@ def required_if_match_version() -> int:
         raise PreconditionRequired(
             "Send If-Match with the ETag from your last GET of this record."
         )
-    value = header.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
-        raise PreconditionFailed(f"If-Match {header!r} is not an ETag this hub issued.")
-    return int(value)
+    if not re.fullmatch(IF_MATCH_PATTERN, header.strip()):
+        raise BadIfMatch(f'If-Match must be an ETag this hub issued, like "3"; {header[:40]!r} is not one.')
+    return int(header.strip().removeprefix("W/").strip('"'))
 
 
 def check_version(record: object, expected_version: int) -> None:

@@ -38,7 +38,7 @@ SWAGGER_UI = PagePolicy(
 # ReDoc styles itself with injected <style> elements. Those of styled-components carry the nonce
 # the page's initialization script hands to ReDoc; the one stylesheet the bundle injects as it
 # loads, before that, is allowed by hash (its text, and the empty element it starts as) for the
-# vendored redoc 2.5.4. Its sidebar logo from cdn.redoc.ly stays blocked.
+# vendored redoc 2.5.4 (docs.py serves it with its one cdn.redoc.ly logo URL removed).
 REDOC_LOAD_STYLES = (
     "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc=' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 )

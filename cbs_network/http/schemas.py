@@ -37,7 +37,9 @@ class WithFields:
 
 
 class ChangeSchema(Schema):
-    """A PATCH body: any of its fields, and at least one."""
+    """A PATCH body: any of its fields, and at least one (the spec says minProperties: 1)."""
+
+    refuses_empty = True
 
     @ma.validates_schema
     def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]

@@ -34,10 +34,10 @@ blp = Blueprint(
 ORG_REF = {"id": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70", "name": "Los Angeles Unified School District", "kind": "school_district"}
 USER_EXAMPLE = {
     "id": "0b6a9c8e-4f1e-4d6b-8f7a-1c2d3e4f5a6b", "email": "ana.reyes@example.org", "name": "Ana Reyes",
-    "is_active": True, "is_invited": False, "last_login_at": None, "version": 1,
+    "is_active": True, "is_invited": False, "last_login_at": None, "version": 1, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
 }
 MEMBERSHIP_EXAMPLE = {"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "user": USER_EXAMPLE, "organization": ORG_REF,
-                      "role": "coordinator", "status": "active", "version": 1}
+                      "role": "coordinator", "status": "active", "version": 1, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00"}
 
 
 def _invitation_url(token: str) -> str:

@@ -30,6 +30,8 @@ EXAMPLE = {
     "organization_id": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70", "name": "County case management system",
     "grant_types": ["client_credentials"], "scopes": ["organizations:read"], "redirect_uris": [],
     "token_endpoint_auth_method": "client_secret_basic", "role_ceiling": "coordinator", "is_active": True, "version": 1,
+    "description": "Reads the directory for the county's case managers", "network_wide": False, "secret_rotated_at": None,
+    "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
 }
 
 

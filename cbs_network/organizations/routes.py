@@ -26,6 +26,9 @@ EXAMPLE = {
     "id": "3f0f5d8e-6c1e-4c51-9d3b-0b2f7f3f8a11", "kind": "cbo", "name": "Urban Peace Institute",
     "status": "active", "jurisdiction": "City of Los Angeles", "version": 3,
     "identifiers": [{"scheme": "ein", "value": "95-1234567"}], "contacts": [],
+    "alternate_name": "UPI", "description": "Violence reduction training and community safety partnerships.",
+    "governing_authority": "Board of directors", "website": "https://www.urbanpeaceinstitute.org", "email": None,
+    "phone": "213-555-0140", "parent_id": None, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
 }
 
 

@@ -1,17 +1,18 @@
 """Program matching for a referral need: which programs could take this person, best first.
 
-Candidates are the programs of the needed type that are active, accept referrals, are visible to
-the caller, and whose age and grade bounds do not exclude the person (an open bound is no
-limit). Each is scored by a plain sum of named components, and every component adds a reason
-with its points, so a caseworker can see why one program ranks above another:
+Candidates are the programs of the needed type that are active, accept referrals (the program's
+accepts_referrals, the record the send check reads: a program that would refuse the referral is
+never offered), are visible to the caller, and whose age and grade bounds do not exclude the
+person (an open bound is no limit). Each is scored by a plain sum of named components, and every
+component adds a reason with its points, so a caseworker can see why one program ranks above
+another:
 
 - serves the area: it lists the school or the school's region, or its service-area polygon
   covers the school (service_areas.program_ids_serving); for a point, its polygon covers the
   point or one of its sites is within NEARBY_M;
 - capacity (the capacity check's statuses): has_capacity > waitlist > assessment_required >
   unknown > no_capacity, weighted by urgency (an emergency needs a slot now, so a free slot
-  counts for more and a waitlist for less); a profile that says it is not accepting referrals
-  gets a penalty larger than every other component together, so it always ranks last;
+  counts for more and a waitlist for less);
 - fresh capacity data (updated within the network's capacity_stale_after_days);
 - language: the program's languages or the staff's languages (capacity profile);
 - distance from the school or point to the program's nearest physical site, linearly fewer
@@ -74,8 +75,6 @@ CAPACITY_POINTS = {
     Urgency.urgent: {"has_capacity": 45, "waitlist": 10, "assessment_required": 8, "unknown": 5, "no_capacity": 0},
     Urgency.emergency: {"has_capacity": 60, "waitlist": 5, "assessment_required": 5, "unknown": 3, "no_capacity": 0},
 }
-# Below every program that accepts referrals, whatever else it scores.
-NOT_ACCEPTING_POINTS = -(SERVES_POINTS + FRESH_POINTS + LANGUAGE_POINTS + DISTANCE_POINTS + 1)
 
 
 @dataclass
@@ -227,10 +226,7 @@ def _score_area(match: _Match, row: Any, school: School | None, point: tuple[flo
 def _score_capacity(match: _Match, profile: CapacityProfile | None, weights: dict[str, int], urgency: Urgency, cutoff: Any) -> None:
     match.capacity_status, reason = status_of(profile)
     weighted = "" if urgency is Urgency.routine else f", weighted for an {urgency.value} need"
-    if profile is not None and not profile.accepting_referrals:
-        match.add(NOT_ACCEPTING_POINTS, "Its capacity profile says it is not accepting referrals, so it ranks last")
-    else:
-        match.add(weights[match.capacity_status], reason + weighted)
+    match.add(weights[match.capacity_status], reason + weighted)
     if profile is None:
         return
     match.stale = profile.updated_at <= cutoff

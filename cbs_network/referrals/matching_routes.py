@@ -56,8 +56,8 @@ def referral_matches(args):
       covers the school; for a point, its polygon covers the point or a site is within 5 km;
     - **capacity** (as in the capacity check): routine `has_capacity` +30, `waitlist` +15,
       `assessment_required` +10, `unknown` +5, `no_capacity` 0; `urgent` (+45/+10/+8/+5/0) and
-      `emergency` (+60/+5/+5/+3/0) weigh a free slot now more heavily; a profile that is not
-      accepting referrals gets -86, more than every other component together: it ranks last;
+      `emergency` (+60/+5/+5/+3/0) weigh a free slot now more heavily (a program that does not
+      accept referrals is not offered at all);
     - **fresh capacity data** (+15): updated within the network's `capacity_stale_after_days`;
     - **language** (+20): the program's languages or its staff's (capacity profile);
     - **distance** (up to +20): to the nearest physical site, 20 points at 0 km down to 0 at 20 km.

@@ -38,7 +38,7 @@ SUMMARY_EXAMPLE = {
 }
 EXAMPLE = {
     **SUMMARY_EXAMPLE, "personal_data": "included",
-    "subject": {"given_name": "Ana", "family_name": "Example", "date_of_birth": "2011-04-02", "district_student_id": "S1234567",
+    "subject": {"given_name": "Ana", "family_name": "Example", "date_of_birth": "2011-04-02", "district_student_id": "S1234567", "contact": None,
                 "guardian": {"name": "Rosa Example", "relationship": "mother", "phone": "+1 213 555 0100"}},
     "need_description": "Asked for a mentor after a conflict on the walk home.",
     "history": [{"id": "8c7b6a5f-4e3d-4c2b-9a1f-0e9d8c7b6a5f", "from_state": None, "to_state": "requested",

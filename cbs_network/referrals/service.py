@@ -142,11 +142,11 @@ def _target_program(session: Session, principal: Principal, program_id: uuid.UUI
     return program
 
 
-def _check_accepting(session: Session, program: Program) -> None:
-    profile = slots.tracks_slots(session, program.id)
+def _check_accepting(program: Program) -> None:
     if program.status is not ProgramStatus.active:
         raise Conflict(f"The program is {program.status.value}, not active: it takes no referrals.")
-    if not program.accepts_referrals or (profile is not None and not profile.accepting_referrals):
+    # The program's own record is the one answer; its capacity profile shows the same value.
+    if not program.accepts_referrals:
         raise Conflict("The program is not accepting referrals.")
 
 
@@ -170,7 +170,7 @@ def _send(
 ) -> None:
     """Checks and effects of draft -> requested: a program that takes referrals and a lawful basis."""
     program = session.get(Program, referral.target_program_id)
-    _check_accepting(session, program)
+    _check_accepting(program)
     if consent_id is not None and emergency_reason:
         raise field_error("emergency_reason", "Send either a consent or an emergency exception, not both.")
     if consent_id is not None:

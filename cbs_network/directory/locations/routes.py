@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 
 from ...db import session
 from ...http.api import Blueprint, created
@@ -66,7 +66,7 @@ def list_locations(args):
     principal = current_principal()
     query = service.list_query(principal=principal, **args)
     near = geo.near_point(session(), near_lat=args.get("near_lat"), near_lon=args.get("near_lon"),
-                          radius_m=args.get("radius_m"), max_radius_m=current_app.config["CBS_SETTINGS"].directory_max_radius_m)
+                          radius_m=args.get("radius_m"), max_radius_m=geo.MAX_RADIUS_M)
     if near is None:
         return paginate(session(), query, Location, args)
     query, distance = service.near_query(query, principal=principal, lat=near.lat, lon=near.lon, radius_m=near.radius_m)

@@ -8,6 +8,7 @@ from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
 from ...http.schemas import Schema, VersionedRecordSchema
 from ..geojson import PointSchema
+from ..geo import radius_field
 from ..models import LocationType
 from . import policy
 
@@ -59,6 +60,10 @@ class LocationSchema(VersionedRecordSchema, _LocationFields):
         return policy.disclosed(data, original, principal)
 
 
+# A confidential location shows outsiders only its front door (and distance_m only in searches).
+LocationSchema.sometimes_absent = tuple(name for name in LocationSchema._declared_fields if name not in policy.FRONT_DOOR_FIELDS)
+
+
 class LocationCreateSchema(_LocationFields):
     organization_id = ma.fields.UUID(metadata={"description": "The owning organization (default: yours; others: network admins)"})
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Boyle Heights Youth Center"})
@@ -79,10 +84,7 @@ class LocationFilterSchema(Schema):
 class LocationQuerySchema(SyncPageArgsSchema, LocationFilterSchema):
     near_lat = ma.fields.Float(allow_nan=False, validate=LATITUDE, metadata={"description": "Search near this point (with near_lon); sorted by distance"})
     near_lon = ma.fields.Float(allow_nan=False, validate=LONGITUDE)
-    radius_m = ma.fields.Float(
-        allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "Search radius in meters (default and maximum: the hub's CBS_DIRECTORY_MAX_RADIUS_M, 50000 unless configured)"},
-    )
+    radius_m = radius_field("Search radius")
 
     @validates_schema
     def _near_together(self, data: dict, **_kwargs: object) -> None:

@@ -23,7 +23,14 @@ EXAMPLE = {
     "schedules": [{"byday": ["MO", "TU", "WE", "TH", "FR"], "minutes_before_arrival": 60, "minutes_after_dismissal": 90}],
     "accepts_referrals": True, "served_regions": ["South"], "served_school_ids": [], "location_ids": [],
     "assured_at": "2026-09-01T17:00:00+00:00", "verification_due_at": "2027-02-28T17:00:00+00:00", "stale": False,
-    "version": 4,
+    "assured_by_user_id": "7d2e5a1c-3b4f-4e6a-8c9d-0e1f2a3b4c5d", "alternate_name": None,
+    "description": "Trained adults on the walking routes before and after school.", "url": None, "email": None,
+    "phone": "323-555-0190", "application_process": "Referral from the school or a call to the coordinator.",
+    "eligibility_description": "Students of the schools on the routes.", "population_description": None,
+    "fees_description": None, "is_free": True, "evidence_basis": "community_defined", "evidence_description": None,
+    "funding_sources": ["City of Los Angeles GRYD"], "external_codes": [], "contacts": [],
+    "service_area_description": "Watts", "service_area_geojson": None,
+    "version": 4, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
 }
 CREATE_EXAMPLE = {
     "name": "Safe Passages: Watts", "program_type": "safe_passage", "status": "active", "minimum_age": 10,

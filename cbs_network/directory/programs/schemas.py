@@ -10,31 +10,41 @@ from ...http.schemas import Schema, VersionedRecordSchema
 from ...organizations.schemas import PHONE, SCHEME_PATTERN
 from ..models import GRADE_NAMES, GRADES, EvidenceBasis, ProgramStatus, ProgramType
 from ..service_areas import polygon_problem
+from ..geo import radius_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
 AGE = validate.Range(min=0, max=120)
 
 
+# Every ISO 639-1 and 639-3 code, exactly as the standard spells them (lower case): the spec lists
+# them as the LanguageCode enum, so a client can check a code before sending it.
+LANGUAGE_CODES = sorted({language.alpha_2 for language in pycountry.languages if hasattr(language, "alpha_2")}) + sorted(
+    {language.alpha_3 for language in pycountry.languages}
+)
+_LANGUAGE_CODE_SET = frozenset(LANGUAGE_CODES)
+
+
 def language_code(value: str) -> str | None:
-    """The canonical code of an ISO 639-1 or 639-3 language (the 639-1 one where it has one),
-    so that "en" and "eng" are one language; None when it is not a language."""
-    value = (value or "").strip().lower()
-    if not (2 <= len(value) <= 3 and value.isalpha() and value.isascii()):
+    """The canonical code of an ISO 639-1 or 639-3 code (the 639-1 one where it has one), so that
+    "en" and "eng" are one language; None when it is not one of LANGUAGE_CODES."""
+    if value not in _LANGUAGE_CODE_SET:
         return None
     language = pycountry.languages.get(**{"alpha_2" if len(value) == 2 else "alpha_3": value})
-    if language is None:
-        return None
     return getattr(language, "alpha_2", None) or language.alpha_3
 
 
 class LanguageCode(ma.fields.String):
     """An ISO 639-1 or 639-3 code, loaded as its canonical code."""
 
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["metadata"] = {"enum": LANGUAGE_CODES, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
         code = language_code(super()._deserialize(value, attr, data, **kwargs))
         if code is None:
-            raise ma.ValidationError("Not an ISO 639-1 or 639-3 language code.")
+            raise ma.ValidationError("Not an ISO 639-1 or 639-3 language code (lower case, as the standard writes it).")
         return code
 
 
@@ -59,6 +69,19 @@ def _polygon(value: dict) -> None:
     problem = polygon_problem(value)
     if problem:
         raise ma.ValidationError(problem)
+
+
+# What the spec says a service area is (RFC 7946 section 3.1): the shape a client can check before
+# sending; polygon_problem checks what no schema can (closed, simple rings).
+_POSITION = {"type": "array", "minItems": 2, "maxItems": 3, "prefixItems": [
+    {"type": "number", "minimum": -180, "maximum": 180}, {"type": "number", "minimum": -90, "maximum": 90}, {"type": "number"}]}
+_RINGS = {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 4, "items": _POSITION}}
+POLYGON_SCHEMA = {"oneOf": [
+    *({"type": "object", "required": ["type", "coordinates"], "additionalProperties": False,
+       "properties": {"type": {"enum": [kind]}, "coordinates": coordinates, "bbox": {"type": "array", "items": {"type": "number"}}}}
+      for kind, coordinates in (("Polygon", _RINGS), ("MultiPolygon", {"type": "array", "minItems": 1, "items": _RINGS}))),
+    {"type": "null"},
+]}
 
 
 class ExternalCodeSchema(Schema):
@@ -126,7 +149,10 @@ class _ProgramFields(Schema):
     url = ma.fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
     phone = ma.fields.String(allow_none=True, validate=PHONE)
-    accepts_referrals = ma.fields.Boolean()
+    accepts_referrals = ma.fields.Boolean(metadata={"description": (
+        "Whether the program takes referrals through the hub now (false when created without it), kept only "
+        "here: sending a referral to a program that does not is refused, matching leaves it out, and its "
+        "capacity profile shows this value (read-only) as accepting_referrals")})
     served_school_ids = ma.fields.List(ma.fields.UUID(), validate=validate.Length(max=2000))
     served_regions = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=60)), validate=validate.Length(max=100),
@@ -134,7 +160,8 @@ class _ProgramFields(Schema):
     )
     service_area_geojson = ma.fields.Dict(
         allow_none=True, validate=_polygon,
-        metadata={"description": "A GeoJSON Polygon or MultiPolygon geometry ([longitude, latitude])"},
+        metadata={"description": "A GeoJSON Polygon or MultiPolygon geometry ([longitude, latitude]); its rings must "
+                                 "close and not cross themselves (a 422 says where)", **POLYGON_SCHEMA},
     )
     service_area_description = _text(2000)
     location_ids = ma.fields.List(
@@ -145,6 +172,7 @@ class _ProgramFields(Schema):
 
 @versioned
 class ProgramSchema(VersionedRecordSchema, _ProgramFields):
+    sometimes_absent = ("distance_m",)
     organization_id = ma.fields.UUID()
     assured_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "When the listing was last verified"})
     assured_by_user_id = ma.fields.UUID(allow_none=True)
@@ -177,17 +205,14 @@ class ProgramQuerySchema(SyncPageArgsSchema):
     language = LanguageCode(metadata={"description": "ISO 639-1 or 639-3 code"})
     age = ma.fields.Integer(validate=AGE, metadata={"description": "Eligible at this age (an open bound is no limit)"})
     grade = Grade(metadata={"description": "Eligible in this grade (an open bound is no limit)"})
-    accepts_referrals = ma.fields.Boolean()
+    accepts_referrals = ma.fields.Boolean(metadata={"description": "Programs that take referrals (true) or do not (false)"})
     verification_overdue = ma.fields.Boolean(metadata={"description": "true: never verified or past due; false: verified and current"})
     capacity_stale = ma.fields.Boolean(metadata={"description": "true: no capacity profile, or one older than the network's capacity_stale_after_days; false: a fresh one"})
     q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive text in the name or description"})
     near_lat = ma.fields.Float(validate=validate.Range(min=-90, max=90))
     near_lon = ma.fields.Float(validate=validate.Range(min=-180, max=180))
     near_school = ma.fields.UUID(metadata={"description": "Near this school's coordinates (instead of near_lat/near_lon)"})
-    radius_m = ma.fields.Float(
-        validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "With near_*: programs with a location within this many meters, nearest first (max CBS_DIRECTORY_MAX_RADIUS_M)"},
-    )
+    radius_m = radius_field("With near_*: programs with a location within this distance, nearest first")
 
     @ma.validates_schema
     def _near(self, data, **_kwargs):  # type: ignore[no-untyped-def]

@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,7 @@ from .service import present, verification_interval
 
 
 def max_radius_m() -> float:
-    return float(current_app.config["CBS_SETTINGS"].directory_max_radius_m)
+    return geo.MAX_RADIUS_M
 
 
 def _school(session: Session, school_id: uuid.UUID, field: str) -> School:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, url_for
+from flask import url_for
 
 from ...db import session
 from ...http.api import Blueprint, created
@@ -10,6 +10,7 @@ from ...http.pagination import next_link_header, page_schema, paginate
 from ...http.schemas import WithFields
 from ...identity.principal import current_principal
 from ..geojson import MEDIA_TYPE, serve_as_geojson
+from ..geo import MAX_RADIUS_M
 from ..models import School
 from . import service
 from .schemas import (
@@ -32,7 +33,7 @@ EXAMPLE = {
     "grade_low": "9", "grade_high": "12", "region": "East", "board_district": 2, "address_1": "5101 E 6th St",
     "city": "Los Angeles", "state": "CA", "postal_code": "90022", "latitude": 34.0268, "longitude": -118.1608,
     "is_bsap": True, "status": "active", "organization_id": None,
-    "district_id": "0b7f3a2c-5d1e-4c6a-9f8b-1e2d3c4b5a69", "version": 1,
+    "district_id": "0b7f3a2c-5d1e-4c6a-9f8b-1e2d3c4b5a69", "jurisdiction_id": "5f0c6b2e-7a41-4c1d-9e3b-2a8f6d4c1b02", "version": 1,
     "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-08-01T16:00:00+00:00",
 }
 FEATURE_EXAMPLE = {
@@ -48,7 +49,7 @@ FEATURE_EXAMPLE = {
 def _search(args: dict):
     return service.search(
         session=session(), principal=current_principal(),
-        max_radius_m=current_app.config["CBS_SETTINGS"].directory_max_radius_m, **args,
+        max_radius_m=MAX_RADIUS_M, **args,
     )
 
 

@@ -9,6 +9,7 @@ from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
 from ...http.schemas import Schema, VersionedRecordSchema
 from ..geojson import PointSchema
+from ..geo import radius_field
 from ..models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 
 CDS_CODE = validate.Regexp(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
@@ -81,6 +82,7 @@ class _SchoolFields(Schema):
 
 @versioned
 class SchoolSchema(VersionedRecordSchema, _SchoolFields):
+    sometimes_absent = ("distance_m",)
     distance_m = ma.fields.Float(dump_only=True, metadata={"description": "Meters from the `near` point; only in proximity searches"})
 
 
@@ -93,7 +95,9 @@ class SchoolCreateSchema(_SchoolFields):
     # Run despite field errors, so one CSV line reports all its problems at once; a field that
     # failed is missing from `data` and is not judged again here.
     @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
-    def _cross_fields(self, data: dict[str, Any], original: dict[str, Any], **_kwargs: Any) -> None:
+    def _cross_fields(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> None:
+        if not isinstance(original, dict):
+            return  # not an object at all: marshmallow's own error says so
         failed = {k for k in original if k not in data}
         errors = {k: v for k, v in cross_field_errors(data).items() if k not in failed}
         if errors:
@@ -118,10 +122,7 @@ class SchoolFilterSchema(Schema):
     near_lat = ma.fields.Float(allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"description": "Proximity search around this latitude (with near_lon)"})
     near_lon = ma.fields.Float(allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"description": "Proximity search around this longitude (with near_lat)"})
     near_school = ma.fields.UUID(metadata={"description": "Proximity search around this school (which is itself left out)"})
-    radius_m = ma.fields.Float(
-        allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "Search radius in meters (default and maximum: the hub's CBS_DIRECTORY_MAX_RADIUS_M, 50000 unless configured); results are sorted by distance and carry distance_m"},
-    )
+    radius_m = radius_field("Search radius; results are sorted by distance and carry distance_m")
     updated_since = SyncPageArgsSchema._declared_fields["updated_since"]
 
 
@@ -137,6 +138,7 @@ class SchoolGeoJSONQuerySchema(SchoolFilterSchema):
 
 
 class SchoolFeaturePropertiesSchema(Schema):
+    sometimes_absent = ("distance_m",)
     id = ma.fields.UUID(required=True)
     cds_code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)

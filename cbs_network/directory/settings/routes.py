@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from ...db import session
 from ...http.api import Blueprint
-from ...http.schemas import Schema
+from ...http.schemas import ChangeSchema, Schema
 from ...identity.principal import current_principal
 from . import service
 
@@ -30,17 +30,12 @@ class DirectorySettingsSchema(Schema):
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
 
-class DirectorySettingsUpdateSchema(Schema):
+class DirectorySettingsUpdateSchema(ChangeSchema):
     """Any of the settings; at least one."""
 
     verification_interval_days = ma.fields.Integer(validate=validate.Range(min=7, max=1095))
     capacity_stale_after_days = ma.fields.Integer(validate=validate.Range(min=1, max=365))
     referral_response_hours = ma.fields.Integer(validate=validate.Range(min=1, max=720))
-
-    @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
-        if not data:
-            raise ma.ValidationError("Send at least one setting to change.")
 
 
 EXAMPLE = {"id": 1, "verification_interval_days": 180, "capacity_stale_after_days": 30, "referral_response_hours": 72, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
