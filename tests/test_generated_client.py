@@ -43,7 +43,7 @@ def generated(tmp_path_factory) -> Iterator[tuple[str, object]]:
     result = subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC), "--meta", "none",
          "--output-path", str(parent / PACKAGE)],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True, text=True, timeout=300, env=env, cwd=parent,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

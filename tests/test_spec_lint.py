@@ -52,7 +52,7 @@ def redocly() -> list[str]:
         install = subprocess.run(
             [npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-audit", "--no-fund",
              f"@redocly/cli@{REDOCLY_VERSION}"],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=600, cwd=ROOT,
         )
         if install.returncode != 0 or _installed_version() != REDOCLY_VERSION:
             _unavailable(f"npm could not install @redocly/cli@{REDOCLY_VERSION}:\n{install.stdout}\n{install.stderr}")
