@@ -81,6 +81,8 @@ def test_if_match_required_and_checked_on_an_existing_profile(client, network, d
     program = make_program(db_session, network.cbo)
     actor = network["cbo_admin"]
     assert_problem(put(client, program, actor, version=1), 412)  # no profile yet: nothing to match
+    # An empty If-Match is a malformed one, not a missing one: it never creates the profile.
+    assert "If-Match" in assert_problem(client.put(url(program), json=BODY, headers={**actor.headers, "If-Match": ""}), 400)["detail"]
     assert count(db_session, CapacityProfile) == 0
     assert put(client, program, actor).status_code == 201
     assert_problem(put(client, program, actor, {**BODY, "total_slots": 99}), 428)

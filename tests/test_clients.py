@@ -174,6 +174,8 @@ def test_register_a_public_client_has_no_secret(client, network, db_session):
         ({"grant_types": ["authorization_code"], "redirect_uris": ["https://app.example.org/cb#frag"]}, "redirect_uris"),
         ({"grant_types": ["authorization_code"], "redirect_uris": ["/relative/callback"]}, "redirect_uris"),
         ({"grant_types": ["authorization_code"], "redirect_uris": ["ftp://app.example.org/cb"]}, "redirect_uris"),
+        ({"grant_types": ["authorization_code"], "redirect_uris": ["javascript:alert(1)"]}, "redirect_uris"),
+        ({"grant_types": ["authorization_code"], "redirect_uris": ["app.example.org/callback"]}, "redirect_uris"),
         ({"name": ""}, "name"),
         ({"client_secret": "my-own"}, "client_secret"),
     ],
@@ -234,9 +236,6 @@ def test_a_coordinator_cannot_register_clients(client, network, db_session):
         ("http://app.example.org/callback", False),
         ("http://10.0.0.5/callback", False),
         ("http://localhost.evil.example/callback", False),
-        ("https://app.example.org/callback#fragment", False),
-        ("app.example.org/callback", False),
-        ("javascript:alert(1)", False),
     ],
 )
 def test_production_redirect_uris_must_be_https_or_loopback(network, db_session, uri, accepted):

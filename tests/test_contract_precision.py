@@ -192,10 +192,25 @@ def test_urls_use_the_json_schema_uri_format(spec):
     assert '"format": "url"' not in text
     website = spec["components"]["schemas"]["Organization"]["properties"]["website"]
     assert website.get("format") == "uri"
-    # The field takes http(s) URLs only, in any letter case; the pattern says so.
+    # The pattern is the server's own check: what it matches is taken, what it does not is refused.
     pattern = re.compile(website["pattern"])
     assert pattern.search("https://example.org/") and pattern.search("HTTP://example.org/")
     assert not pattern.search("ftp://example.org/") and not pattern.search("mailto:x@example.org")
+
+
+@pytest.mark.parametrize(("url", "taken"), [
+    ("https://example.org", True), ("HTTP://a.b.co:8080/x?y=1#z", True), ("http://127.0.0.1:5000/", True),
+    ("http://[::1]/", True), ("https://xn--bcher-kva.de/", True),
+    ("https://example", False), ("https://user:secret@example.org/", False), ("https://example.org/a b", False),
+    ("https://example.org\n", False), ("https://-bad.example.org/", False), ("ftp://example.org/", False),
+])
+def test_the_url_pattern_in_the_spec_is_the_check_the_server_makes(client, network, spec, url, taken):
+    pattern = re.compile(spec["components"]["schemas"]["OrganizationUpdate"]["properties"]["website"]["pattern"])
+    organization = network.cbo
+    response = client.patch(f"/api/v1/organizations/{organization.id}", json={"website": url},
+                            headers=if_match(network["cbo_admin"].headers, organization.version))
+    assert bool(pattern.fullmatch(url)) is taken
+    assert response.status_code == (200 if taken else 422), response.get_json()
 
 
 def _idempotency_schema(spec: dict) -> dict:
@@ -250,3 +265,21 @@ def test_gunicorn_lets_long_urls_reach_the_app(gunicorn_hub):  # noqa: F811 - th
     status, media_type, body = _fetch(f"{base}/api/v1/organizations?q={'a' * MAX_URL_LENGTH}")
     assert (status, media_type) == (414, "application/problem+json"), body
     assert json.loads(body)["type"] == "/problems/uri-too-long"
+
+
+def test_every_patch_body_says_it_needs_a_field(spec):
+    schemas = spec["components"]["schemas"]
+    for name, operation in _operations(spec):
+        if name.startswith("PATCH "):
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+            assert schemas[ref].get("minProperties") == 1 or schemas[ref].get("required"), (name, ref)
+
+
+@pytest.mark.parametrize("body", [{}, None])
+def test_a_patch_with_nothing_to_change_is_422_even_with_a_stale_if_match(client, network, body):
+    school = network.school(name="Nothing To Change High")
+    url = f"/api/v1/schools/{school.id}"
+    for version in (school.version, school.version + 5):
+        response = client.patch(url, json=body, headers=if_match(network["district_admin"].headers, version))
+        assert_problem(response, 422)
+    assert client.get(url, headers=network["district_admin"].headers).json["version"] == school.version

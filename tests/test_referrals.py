@@ -308,6 +308,19 @@ def test_a_subject_is_corrected_with_if_match(client, network, parties):
     assert_problem(client.patch(url, json={"given_name": "Ann"}, headers={**source.headers, "If-Match": '"1"'}), 412)
 
 
+def test_a_guardian_sent_in_a_correction_still_needs_its_name(client, network, parties):
+    """The update is partial at the top only: the spec says a guardian has a name, and so does the
+    server (a bad body is 422 before a stale If-Match would be 412)."""
+    source, _ = parties
+    subject = make_subject(client, source)
+    url = f"/api/v1/subjects/{subject['id']}"
+    for stale_or_current in ('"7"', '"1"'):
+        refused = client.patch(url, json={"guardian": {"phone": "+1 213 555 0100"}}, headers={**source.headers, "If-Match": stale_or_current})
+        assert "name" in assert_problem(refused, 422)["errors"]["json"]["guardian"]
+    assert_problem(client.patch(url, json={}, headers={**source.headers, "If-Match": '"1"'}), 422)
+    assert client.get(url, headers=source.headers).json["version"] == 1
+
+
 @pytest.mark.parametrize(("date_of_birth", "given_by", "ok"), [
     ("2011-04-02", "guardian", True),
     ("2011-04-02", "eligible_student", False),

@@ -2,6 +2,10 @@
 
 Every generated request (valid and invalid) must get no 5xx and a response that conforms to the
 spec: status documented, content type, headers and body schema.
+
+The hub runs on its own database where each request really commits: thousands of writes inside
+one rolled-back test transaction would hold a lock per savepoint until the end, and PostgreSQL's
+shared lock table runs out (for every connection on the server, not only this test's).
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import missing_required_header, positive_data_acceptance
 
-from . import factories
 
 
 @pytest.fixture
-def api_schema(app, db_session):
-    network = factories.Network.build()
+def api_schema(live):
+    app, network, _session = live
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     schema = schema.include(path_regex="^/api/v1/")
     _tokens["network_admin"] = network["network_admin"].token

@@ -67,7 +67,7 @@ def put_capacity(data, program_id: uuid.UUID):
     `accepts_referrals` (PATCH /api/v1/programs/{program_id}); a body with
     `accepting_referrals` is refused with a 422 that says so.
     """
-    expected = required_if_match_version() if request.headers.get("If-Match") else None
+    expected = required_if_match_version() if "If-Match" in request.headers else None
     profile, was_created = service.update(
         session=session(), principal=current_principal(), program_id=program_id, data=data, expected_version=expected,
     )

@@ -6,13 +6,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..http.api import versioned
-from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
 from .models import MemberRole
 
 # "2026-27": the second year is the first plus one. One regular expression says both, so the
 # spec states exactly what the validator takes (a generated client can check it before sending).
 SCHOOL_YEAR_PATTERN = "^[0-9]{2}(" + "|".join(f"{n:02d}-{(n + 1) % 100:02d}" for n in range(100)) + ")$"
-check_school_year = validate.Regexp(SCHOOL_YEAR_PATTERN, error='A school year like "2026-27" (the second year follows the first).')
+check_school_year = FullMatch(SCHOOL_YEAR_PATTERN, error='A school year like "2026-27" (the second year follows the first).')
 
 
 def school_year_on(day: date) -> str:
@@ -30,7 +30,7 @@ class CompositionRuleSchema(Schema):
                               metadata={"example": "Ed Code 32281(b)(2)"})
 
 
-CODE = validate.Regexp(r"^[A-Za-z0-9-]{2,40}$", error="2-40 letters, digits or -.")
+CODE = FullMatch(r"^[A-Za-z0-9-]{2,40}$", error="2-40 letters, digits or -.")
 NAME = validate.Length(min=1, max=200)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http
 import json
 import math
-import re
 from copy import deepcopy
 from functools import wraps
 from typing import Any, Callable
@@ -39,17 +38,6 @@ def schema_name_resolver(schema: Any) -> str:
 def operation_id(view_name: str) -> str:
     first, *rest = view_name.strip("_").split("_")
     return first + "".join(word.capitalize() for word in rest)
-
-
-def _url_schemes(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict:
-    """A URL field limited to some schemes says which in a pattern (matched case-insensitively,
-    as the field does), so "uri" does not promise that ftp: or mailto: would be taken."""
-    validator = next((v for v in field.validators if isinstance(v, ma.validate.URL)), None)
-    if validator is None or validator.relative:
-        return {}
-    spelled = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in scheme)
-               for scheme in sorted(validator.schemes))
-    return {"pattern": f"^({'|'.join(spelled)})://"}
 
 
 def _exclusive_bounds(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict:
@@ -97,8 +85,6 @@ class Api(flask_smorest.Api):
         super()._init_spec(*args, **kwargs)
         # apispec maps URL fields to format "url", which JSON Schema does not define; "uri" is
         # the registered format for the absolute http(s) URLs the field accepts.
-        self._register_field(ma.fields.URL, "string", "uri")
-        self.ma_plugin.converter.add_attribute_function(_url_schemes)
         self.ma_plugin.converter.add_attribute_function(_exclusive_bounds)
         self.ma_plugin.converter.add_attribute_function(_choices_taken)
         # Both the served spec and `flask openapi write` read to_dict(): one place finishes it.

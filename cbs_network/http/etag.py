@@ -23,7 +23,7 @@ def etag(version: int) -> str:
 
 def required_if_match_version() -> int:
     header = request.headers.get("If-Match")
-    if not header:
+    if header is None:
         raise PreconditionRequired(
             "Send If-Match with the ETag from your last GET of this record."
         )

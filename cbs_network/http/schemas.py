@@ -3,6 +3,41 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from marshmallow import validate
+
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match. apispec copies it into the spec, so it is written in
+    the regex syntax ECMA-262 (JSON Schema) and Python read alike; fullmatch, because Python's `$`
+    also matches before a final newline and ECMA's does not, so "12345\\n" would pass here alone."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+# An http(s) URL to publish: a DNS name (ASCII, as format: uri means; an international name in its
+# xn-- form), localhost, an IPv4 or bracketed IPv6 address, an optional port, then any path, query
+# or fragment without spaces or control characters. No user:password@ part: the URL is shown to
+# the whole network.
+_HTTP_ORIGIN = (
+    r"^[hH][tT][tT][pP][sS]?://"
+    r"(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?"
+    r"|localhost|[0-9]{1,3}(\.[0-9]{1,3}){3}|\[[0-9A-Fa-f:.]+\])"
+    r"(:[0-9]{1,5})?"
+)
+WEB_URL_PATTERN = _HTTP_ORIGIN + r"([/?#][^\x00-\x20\x7f]*)?$"
+# OAuth redirect URIs never carry a fragment (RFC 6749, 3.1.2).
+REDIRECT_URI_PATTERN = _HTTP_ORIGIN + r"([/?][^\x00-\x20\x7f#]*)?$"
+
+
+def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:  # type: ignore[no-untyped-def]
+    pattern, example = (WEB_URL_PATTERN, "https://example.org/page") if fragment else (REDIRECT_URI_PATTERN, "https://example.org/callback")
+    return ma.fields.String(
+        validate=[validate.Length(max=500), FullMatch(pattern, error=f"An http or https URL{'' if fragment else ' without a fragment'}, e.g. {example}.")],
+        metadata={"format": "uri"}, **kwargs,
+    )
 
 
 class Schema(ma.Schema):

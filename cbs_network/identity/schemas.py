@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
 from .models import MembershipStatus
 from .roles import Role
 
@@ -21,7 +21,7 @@ class UserSchema(VersionedRecordSchema):
     last_login_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "Last sign-in." + _ACCOUNT_ONLY})
 
 
-class UserUpdateSchema(Schema):
+class UserUpdateSchema(ChangeSchema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     is_active = ma.fields.Boolean(metadata={"description": "Network admins only: false signs the user out everywhere"})
 

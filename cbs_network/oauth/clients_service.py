@@ -47,12 +47,8 @@ def _is_loopback(host: str | None) -> bool:
 def _check_redirect_uris(uris: list[str], *, allow_insecure: bool) -> None:
     problems = {}
     for n, uri in enumerate(uris):
-        parts = urlsplit(uri)
-        if parts.fragment or not parts.netloc:
-            problems[str(n)] = ["Must be an absolute URI without a fragment."]
-        elif parts.scheme == "https" or (parts.scheme == "http" and (_is_loopback(parts.hostname) or allow_insecure)):
-            continue
-        else:
+        parts = urlsplit(uri)  # the schema has made sure it is an http(s) URL without a fragment
+        if parts.scheme.lower() != "https" and not (allow_insecure or _is_loopback(parts.hostname)):
             problems[str(n)] = ["Must use https (http only on a loopback address)."]
     if problems:
         raise ValidationFailed("A redirect URI is not acceptable.", errors={"json": {"redirect_uris": problems}})

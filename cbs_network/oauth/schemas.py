@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema, web_url
 from ..identity.roles import SCOPES, Role
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
@@ -16,7 +16,7 @@ class _ClientFields(Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "County case management system"})
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
     redirect_uris = ma.fields.List(
-        ma.fields.String(validate=validate.Length(min=1, max=500)), validate=validate.Length(max=10),
+        web_url(fragment=False), validate=validate.Length(max=10),
         metadata={"description": "Exact redirect URIs for the authorization-code flow: https, or http on a loopback address (any http outside production)"},
     )
     scopes = ma.fields.List(ma.fields.String(validate=validate.OneOf(list(SCOPES))), validate=validate.Length(max=len(SCOPES)))
@@ -51,7 +51,7 @@ class OAuthClientCreateSchema(_ClientFields):
     organization_id = ma.fields.UUID(metadata={"description": "Network admins may register clients for another organization"})
 
 
-class OAuthClientUpdateSchema(_ClientFields):
+class OAuthClientUpdateSchema(ChangeSchema, _ClientFields):
     pass
 
 

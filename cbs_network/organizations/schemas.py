@@ -5,11 +5,11 @@ from marshmallow import validate
 
 from ..http.api import versioned
 from ..http.pagination import SyncPageArgsSchema
-from ..http.schemas import Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
 from .models import OrganizationKind, OrganizationStatus
 
-SCHEME_PATTERN = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="Use a lower-case scheme like ein, cds, nces, lausd_vendor.")
-PHONE = validate.Regexp(r"^[0-9+()./ x-]{7,40}$", error="Not a phone number.")
+SCHEME_PATTERN = FullMatch(r"^[a-z][a-z0-9_]{1,39}$", error="Use a lower-case scheme like ein, cds, nces, lausd_vendor.")
+PHONE = FullMatch(r"^[0-9+()./ x-]{7,40}$", error="Not a phone number.")
 
 
 class IdentifierSchema(Schema):
@@ -34,7 +34,7 @@ class _OrganizationFields(Schema):
         allow_none=True, validate=validate.Length(max=5000),
         metadata={"description": "The statutes, charter or board the organization answers to", "example": "Los Angeles City Charter; Mayor's Executive Directive"},
     )
-    website = ma.fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
+    website = web_url(allow_none=True)
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
     phone = ma.fields.String(allow_none=True, validate=PHONE)
     parent_id = ma.fields.UUID(allow_none=True, metadata={"description": "The organization this one belongs to (a school's region, an agency's department)"})
@@ -54,7 +54,7 @@ class OrganizationCreateSchema(_OrganizationFields):
     status = ma.fields.Enum(OrganizationStatus, by_value=True, load_default=OrganizationStatus.prospective)
 
 
-class OrganizationUpdateSchema(_OrganizationFields):
+class OrganizationUpdateSchema(ChangeSchema, _OrganizationFields):
     kind = ma.fields.Enum(OrganizationKind, by_value=True)
     status = ma.fields.Enum(OrganizationStatus, by_value=True, metadata={"description": "Only network admins change status"})
 

@@ -11,7 +11,7 @@ from ..directory.programs.schemas import Grade, LanguageCode
 from ..directory.schools.schemas import GRADE_ENUM
 from ..http.api import versioned
 from ..http.pagination import PageArgsSchema, SyncPageArgsSchema, page_schema
-from ..http.schemas import ChangeSchema, RecordSchema, Schema, VersionedRecordSchema
+from ..http.schemas import ChangeSchema, FullMatch, RecordSchema, Schema, VersionedRecordSchema
 from ..organizations.models import OrganizationKind
 from .models import (
     ConsentGiver, ConsentMethod, DisclosureBasis, EmergencyReview, EnrollmentStatus, ReferralState, Urgency,
@@ -19,7 +19,7 @@ from .models import (
 from .policy import PersonalAccess
 
 NAME = validate.Length(min=1, max=100)
-PHONE = validate.Regexp(r"^\+?[0-9 ().-]{7,25}$", error="A phone number: digits, spaces, ( ) . - and an optional +.")
+PHONE = FullMatch(r"^\+?[0-9 ().-]{7,25}$", error="A phone number: digits, spaces, ( ) . - and an optional +.")
 REASON = validate.Length(min=1, max=2000)
 
 
@@ -56,7 +56,7 @@ class SubjectPersonalSchema(Schema):
     family_name = ma.fields.String(required=True, validate=NAME)
     date_of_birth = ma.fields.Date(required=True, validate=_plausible_birth)
     district_student_id = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9-]{1,20}$", error="1-20 letters, digits or -."),
+        load_default=None, allow_none=True, validate=FullMatch(r"^[A-Za-z0-9-]{1,20}$", error="1-20 letters, digits or -."),
         metadata={"description": "Kept only encrypted and as a keyed hash; unique within your organization"},
     )
     contact = ma.fields.Nested(SubjectContactSchema, load_default=None, allow_none=True)
@@ -69,7 +69,11 @@ class SubjectCreateSchema(SubjectPersonalSchema):
 
 
 class SubjectUpdateSchema(SubjectCreateSchema, ChangeSchema):
-    """Any of the fields; omitted ones keep their values (used with partial=True)."""
+    """Any of the fields; omitted ones keep their values (not their load defaults). Partial only at
+    the top: partial=True would reach into a guardian sent, which still needs its name."""
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(partial=tuple(self._declared_fields), **kwargs)
 
 
 @versioned

@@ -117,7 +117,7 @@ def get_subject(subject_id: uuid.UUID):
 
 @blp.route("/<uuid:subject_id>", methods=["PATCH"])
 @blp.requires("subjects:write")
-@blp.arguments(SubjectUpdateSchema(partial=True), example={"guardian": PERSON["guardian"]})
+@blp.arguments(SubjectUpdateSchema, example={"guardian": PERSON["guardian"]})
 @blp.if_match
 @blp.response(200, SubjectSchema, example=EXAMPLE)
 def update_subject(data, subject_id: uuid.UUID, expected_version: int):

@@ -6,14 +6,14 @@ from marshmallow import ValidationError, post_dump, validate, validates_schema
 
 from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import Schema, VersionedRecordSchema
+from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
 from ..geojson import PointSchema
 from ..geo import radius_field
 from ..models import LocationType
 from . import policy
 
-POSTAL_CODE = validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="Use a 5-digit ZIP code, optionally ZIP+4.")
-STATE = validate.Regexp(r"^[A-Z]{2}$", error="Use the two-letter state code, e.g. CA.")
+POSTAL_CODE = FullMatch(r"^[0-9]{5}(-[0-9]{4})?$", error="Use a 5-digit ZIP code, optionally ZIP+4.")
+STATE = FullMatch(r"^[A-Z]{2}$", error="Use the two-letter state code, e.g. CA.")
 LATITUDE = validate.Range(min=-90, max=90, error="Latitude must be between -90 and 90.")
 LONGITUDE = validate.Range(min=-180, max=180, error="Longitude must be between -180 and 180.")
 
@@ -25,7 +25,7 @@ class _LocationFields(Schema):
         LocationType, by_value=True,
         metadata={"description": "physical (needs an address or coordinates) or virtual (needs a url)"},
     )
-    url = ma.fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
+    url = web_url(allow_none=True)
     address_1 = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=200), metadata={"example": "2130 E 1st St"})
     city = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=100), metadata={"example": "Los Angeles"})
     state = ma.fields.String(allow_none=True, validate=STATE, metadata={"example": "CA"})
@@ -71,7 +71,7 @@ class LocationCreateSchema(_LocationFields):
     is_confidential = ma.fields.Boolean(load_default=False)
 
 
-class LocationUpdateSchema(_LocationFields):
+class LocationUpdateSchema(ChangeSchema, _LocationFields):
     pass
 
 

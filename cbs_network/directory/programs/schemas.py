@@ -6,14 +6,14 @@ from marshmallow import validate
 
 from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import Schema, VersionedRecordSchema
+from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
 from ...organizations.schemas import PHONE, SCHEME_PATTERN
 from ..models import GRADE_NAMES, GRADES, EvidenceBasis, ProgramStatus, ProgramType
 from ..service_areas import polygon_problem
 from ..geo import radius_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
+HHMM = FullMatch(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")
 AGE = validate.Range(min=0, max=120)
 
 
@@ -146,7 +146,7 @@ class _ProgramFields(Schema):
     evidence_description = _text(5000)
     funding_sources = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(max=50))
     contacts = ma.fields.List(ma.fields.Nested(ProgramContactSchema), validate=validate.Length(max=20))
-    url = ma.fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
+    url = web_url(allow_none=True)
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
     phone = ma.fields.String(allow_none=True, validate=PHONE)
     accepts_referrals = ma.fields.Boolean(metadata={"description": (
@@ -192,7 +192,7 @@ class ProgramCreateSchema(_ProgramFields):
     status = ma.fields.Enum(ProgramStatus, by_value=True, load_default=ProgramStatus.draft)
 
 
-class ProgramUpdateSchema(_ProgramFields):
+class ProgramUpdateSchema(ChangeSchema, _ProgramFields):
     pass
 
 

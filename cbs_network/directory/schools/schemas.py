@@ -7,17 +7,17 @@ from marshmallow import validate
 
 from ...http.api import versioned
 from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import Schema, VersionedRecordSchema
+from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
 from ..geojson import PointSchema
 from ..geo import radius_field
 from ..models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 
-CDS_CODE = validate.Regexp(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
-STATE = validate.Regexp(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")
+CDS_CODE = FullMatch(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
+STATE = FullMatch(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")
 GRADE_ENUM = [*GRADES, None]  # documented choices of a nullable grade
 BSAP_DESCRIPTION = ("Served by the Black Student Achievement Plan (BSAP), LAUSD's program that funds the bench of "
                     "community partners")
-POSTAL_CODE = validate.Regexp(r"^[0-9]{5}(-[0-9]{4})?$", error="A ZIP code: 12345 or 12345-6789.")
+POSTAL_CODE = FullMatch(r"^[0-9]{5}(-[0-9]{4})?$", error="A ZIP code: 12345 or 12345-6789.")
 DISTRICT_DESCRIPTION = (
     "The school_district organization the school belongs to: its admins and coordinators keep the school's entry, "
     "committee and safety plan, and approve the plan. A district's staff adding a school may leave it out (their own "
@@ -104,7 +104,7 @@ class SchoolCreateSchema(_SchoolFields):
             raise ma.ValidationError(errors)
 
 
-class SchoolUpdateSchema(_SchoolFields):
+class SchoolUpdateSchema(ChangeSchema, _SchoolFields):
     pass
 
 
