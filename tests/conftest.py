@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from cbs_network import create_app
 from cbs_network.config import Settings
+from cbs_network.db import make_engine
 from cbs_network.migrate import upgrade
 
 from . import factories
@@ -62,6 +63,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         upgrade(url)
         yield url
+
+
+@pytest.fixture
+def scratch_database(tmp_path) -> Iterator[tuple[str, object]]:
+    """An empty database of this leg's kind, for a migration test to upgrade and downgrade itself:
+    (url, engine); dropped afterwards."""
+    url, drop = _create_postgres_database(SERVER_URL) if is_postgres() else (f"sqlite:///{tmp_path / 'scratch.db'}", lambda: None)
+    engine = make_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        drop()
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,13 @@ def http_status(url: str) -> int | None:
         return error.code
     except OSError:
         return None
+
+
+def stamps() -> list:
+    """The created_at, updated_at and version columns every record table has, for migration tests
+    that write rows through Core at an old revision."""
+    import sqlalchemy as sa
+
+    from cbs_network.db import UTCDateTime
+
+    return [sa.column("created_at", UTCDateTime()), sa.column("updated_at", UTCDateTime()), sa.column("version", sa.Integer())]

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from cbs_network import create_app
 from cbs_network.audit import service as audit
-from cbs_network.db import UTCDateTime, make_engine, utcnow
+from cbs_network.db import UTCDateTime, utcnow
 from cbs_network.identity.principal import system_principal
 from cbs_network.migrate import downgrade, upgrade
 
-from .conftest import SERVER_URL, TEST_AUDIT_KEYS, _create_postgres_database, is_postgres, make_settings
+from .conftest import TEST_AUDIT_KEYS, is_postgres, make_settings
 
 BEFORE, AFTER = "a9020000d002", "a9030000c003"
 OLD_RECORDS = sa.table(
@@ -50,12 +50,11 @@ def _old_chain_verifies(connection) -> bool:
 
 
 @pytest.fixture
-def old_database(tmp_path, monkeypatch):
+def old_database(scratch_database, monkeypatch):
     """A database one revision before, holding six rows of the old chain (two organizations and no one)."""
     monkeypatch.setenv("CBS_AUDIT_KEYS", TEST_AUDIT_KEYS)  # what `flask cbs migrate` reads in production
-    url, drop = _create_postgres_database(SERVER_URL) if is_postgres() else (f"sqlite:///{tmp_path / 'old.db'}", lambda: None)
+    url, engine = scratch_database
     upgrade(url, BEFORE)
-    engine = make_engine(url)
     orgs = [uuid.uuid4(), uuid.uuid4(), None]
     start, prev_hash = utcnow() - timedelta(hours=1), audit.GENESIS_HASH
     with engine.begin() as connection:
@@ -68,8 +67,6 @@ def old_database(tmp_path, monkeypatch):
             connection.execute(OLD_RECORDS.insert().values(**row))
         assert _old_chain_verifies(connection)
     yield url, engine, orgs
-    engine.dispose()
-    drop()
 
 
 def test_existing_rows_are_resigned_into_their_organizations_chains_and_back(old_database):
