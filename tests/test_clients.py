@@ -236,6 +236,10 @@ def test_a_coordinator_cannot_register_clients(client, network, db_session):
         ("http://app.example.org/callback", False),
         ("http://10.0.0.5/callback", False),
         ("http://localhost.evil.example/callback", False),
+        # The service checks the shape itself: `flask cbs create-client` does not pass the schema.
+        ("https://app.example.org/callback#fragment", False),
+        ("app.example.org/callback", False),
+        ("javascript:alert(1)", False),
     ],
 )
 def test_production_redirect_uris_must_be_https_or_loopback(network, db_session, uri, accepted):

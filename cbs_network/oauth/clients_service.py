@@ -17,6 +17,7 @@ from ..db import utcnow
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..events.service import record_event
 from ..http.etag import check_version
+from ..http.schemas import REDIRECT_URI_PATTERN
 from ..identity.principal import Principal
 from ..identity.roles import Role
 from ..organizations.models import Organization
@@ -47,8 +48,10 @@ def _is_loopback(host: str | None) -> bool:
 def _check_redirect_uris(uris: list[str], *, allow_insecure: bool) -> None:
     problems = {}
     for n, uri in enumerate(uris):
-        parts = urlsplit(uri)  # the schema has made sure it is an http(s) URL without a fragment
-        if parts.scheme.lower() != "https" and not (allow_insecure or _is_loopback(parts.hostname)):
+        # The request schema checks the shape too; `flask cbs create-client` comes straight here.
+        if not re.fullmatch(REDIRECT_URI_PATTERN, uri):
+            problems[str(n)] = ["Must be an http or https URL without a fragment."]
+        elif urlsplit(uri).scheme.lower() != "https" and not (allow_insecure or _is_loopback(urlsplit(uri).hostname)):
             problems[str(n)] = ["Must use https (http only on a loopback address)."]
     if problems:
         raise ValidationFailed("A redirect URI is not acceptable.", errors={"json": {"redirect_uris": problems}})
