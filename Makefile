@@ -16,13 +16,12 @@ OPENAPI_ENV := CBS_DATABASE_URL=sqlite:// CBS_SECRET_KEY=openapi-generation CBS_
 # config.py derives the default CBS_PUBLIC_URL (and so the explorer's redirect URI) from PORT.
 export PORT
 
-.PHONY: help run test test-all contract openapi lint clean
+.PHONY: help run test test-all openapi lint clean
 
 help:
 	@echo "make run       migrate + load the demo network into SQLite, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test      the whole test suite on SQLite (on PostgreSQL when CBS_TEST_DATABASE_URL is set)"
 	@echo "make test-all  the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL)"
-	@echo "make contract  schemathesis over HTTP against a running demo hub (not yet clean: see README)"
 	@echo "make openapi   regenerate openapi/openapi.json after changing the API"
 	@echo "make lint      ruff: undefined and unused names, likely bugs"
 
@@ -47,9 +46,6 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest -ra $(PYTEST_ARGS)
-
-contract: $(INSTALLED)
-	$(BIN)/pytest -ra -m contract_http tests/test_contract_http.py $(PYTEST_ARGS)
 
 test-all: $(INSTALLED)
 	env -u CBS_TEST_DATABASE_URL $(BIN)/pytest -ra $(PYTEST_ARGS)

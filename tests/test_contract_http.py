@@ -1,10 +1,10 @@
 """The contract test as a partner's tooling runs it: schemathesis over HTTP against a running
 demo hub (gunicorn, as `make run` serves it), with a real token, in every phase (examples,
 coverage, fuzzing, stateful through the spec's links), every check but missing_required_header
-(see tests/schemathesis.toml), and zero failures.
-
-Not yet part of `make test`: its deterministic run still finds a few places where the spec is
-less precise than the server (see the README); `make contract` runs it.
+(see tests/schemathesis.toml), and zero failures. It runs twice: as a school district's
+coordinator (referrals, students, committees and plans of its schools) and as a network admin
+(organizations, users, clients, audit, settings), so every operation is reached by someone
+allowed to use it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from cbs_network.demo import demo_id
+from cbs_network.identity.roles import SCOPES
+
 from .helpers import free_port, http_status
 from .test_demo_credentials import cli_env, flask_cli
 
@@ -36,57 +39,60 @@ MAX_EXAMPLES = 10
 TIMEOUT = 900
 
 
-
-
-@pytest.fixture
-def demo_hub(make_database_url, tmp_path):
+@pytest.fixture(scope="module")
+def demo_hub(make_database_url, tmp_path_factory):
     """The demo network on this leg's database (SQLite or PostgreSQL), served by gunicorn; yields
-    its base URL and the demo credentials."""
+    its base URL and a client for each run: (client_id, client_secret, scopes)."""
+    instance = tmp_path_factory.mktemp("contract-hub")
     port = free_port()
-    env = {**cli_env(tmp_path / "instance"), "CBS_DATABASE_URL": make_database_url(), "PORT": str(port),
+    env = {**cli_env(instance / "instance"), "CBS_DATABASE_URL": make_database_url(), "PORT": str(port),
            "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
            # The run sends thousands of requests a minute; the limit itself is tested elsewhere.
            "CBS_RATELIMIT_DEFAULT": "1000000 per minute"}
     flask_cli("cbs", "seed-demo", env=env)
-    credentials = json.loads((tmp_path / "instance" / "demo-credentials.json").read_text())
-    log = (tmp_path / "hub.log").open("wb")
+    credentials = json.loads((instance / "instance" / "demo-credentials.json").read_text())
+    coordinator = next(c for c in credentials["clients"] if c["client_id"] == "demo-lausd")
+    registered = flask_cli("cbs", "create-client", "--organization-id", str(demo_id("organization", "hub")),
+                           "--name", "Contract test", "--role-ceiling", "network_admin",
+                           *(arg for scope in SCOPES for arg in ("--scope", scope)), env=env).stdout
+    clients = {
+        "district coordinator": (coordinator["client_id"], coordinator["client_secret"], coordinator["scopes"]),
+        "network admin": (re.search(r"client_id: (\S+)", registered)[1], re.search(r"client_secret: (\S+)", registered)[1], list(SCOPES)),
+    }
+    log = (instance / "hub.log").open("wb")
     process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while http_status(base + "/healthz") != 200:
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "hub.log").read_text()
+            assert process.poll() is None and time.monotonic() < deadline, (instance / "hub.log").read_text()
             time.sleep(0.2)
-        yield base, credentials
+        yield base, clients
     finally:
         process.terminate()
         process.wait(timeout=30)
         log.close()
 
 
-def _token(base: str, client: dict) -> str:
-    basic = b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
-    body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": " ".join(client["scopes"])}).encode()
+def _token(base: str, client_id: str, client_secret: str, scopes: list[str]) -> str:
+    basic = b64encode(f"{client_id}:{client_secret}".encode()).decode()
+    body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": " ".join(scopes)}).encode()
     request = urllib.request.Request(f"{base}/oauth/token", data=body, headers={"Authorization": f"Basic {basic}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["access_token"]
 
 
-@pytest.mark.contract_http
-def test_schemathesis_over_http_finds_nothing(demo_hub, tmp_path):
-    base, credentials = demo_hub
-    # A school district's coordinator client: it reaches every domain (directory, referrals,
-    # subjects, committees and plans of its own schools).
-    client = next(c for c in credentials["clients"] if c["client_id"] == "demo-lausd")
-    token = _token(base, client)
-    report = tmp_path / "report"
+@pytest.mark.parametrize("actor", ["district coordinator", "network admin"])
+def test_schemathesis_over_http_finds_nothing(demo_hub, tmp_path, actor):
+    base, clients = demo_hub
+    token = _token(base, *clients[actor])
     result = subprocess.run(
         [str(BIN / "schemathesis"), "--config-file", str(ROOT / "tests" / "schemathesis.toml"), "run",
          f"{base}/api/openapi.json", "-H", f"Authorization: Bearer {token}",
          "--phases", "examples,coverage,fuzzing,stateful", "--exclude-checks", "missing_required_header",
          "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", "20261201", "--generation-deterministic",
-         "--report", "junit", "--report-dir", str(report)],
+         "--report", "junit", "--report-dir", str(tmp_path / "report")],
         cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
         capture_output=True, text=True, timeout=TIMEOUT,
     )

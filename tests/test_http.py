@@ -87,6 +87,33 @@ def test_a_body_that_is_not_an_object_is_422_on_every_write(client, network, app
                 assert response.status_code in (400, 404, 422), (method, path, response.status_code)
 
 
+@pytest.mark.parametrize(("changes", "errors"), [
+    ({"is_bsap": 0}, {"is_bsap": ["Not a boolean: true or false."]}),
+    ({"is_bsap": "true"}, {"is_bsap": ["Not a boolean: true or false."]}),
+    ({"board_district": "2"}, {"board_district": ["Not a number."]}),
+    ({"board_district": True}, {"board_district": ["Not a number."]}),
+])
+def test_a_json_body_value_of_the_wrong_type_is_422_not_coerced(client, network, changes, errors):
+    """JSON carries types and the spec states them: 0 is not false, "2" is not 2. The type is
+    judged before the version, so a stale If-Match does not hide it behind a 412."""
+    school = network.school(name="Typed High")
+    url = f"/api/v1/schools/{school.id}"
+    headers = network["district_admin"].headers
+    for version in (school.version, school.version + 3):
+        response = client.patch(url, json=changes, headers={**headers, "If-Match": f'"{version}"'})
+        assert assert_problem(response, 422)["errors"]["json"] == errors
+    assert client.get(url, headers=headers).json["version"] == school.version
+
+
+def test_wrong_json_types_are_found_inside_objects_and_lists(client, network):
+    body = {"name": "Typed Mentoring", "program_type": "mentoring", "organization_id": str(network.cbo.id),
+            "is_free": "yes", "schedules": [{"byday": ["MO"], "minutes_after_dismissal": 15}, {"minutes_after_dismissal": "15"}]}
+    response = client.post("/api/v1/programs", json=body, headers=network["cbo_admin"].headers)
+    errors = assert_problem(response, 422)["errors"]["json"]
+    assert errors["is_free"] == ["Not a boolean: true or false."]
+    assert errors["schedules"] == {"1": {"minutes_after_dismissal": ["Not a number."]}}
+
+
 def test_non_json_body_is_415(client, network):
     response = client.post(
         "/api/v1/organizations", data="kind=cbo&name=X", content_type="application/x-www-form-urlencoded",

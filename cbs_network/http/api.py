@@ -64,7 +64,9 @@ def _choices_taken(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> d
 
 
 class HubParser(FlaskParser):
-    """JSON Schema counts 2.0 as the integer 2, so a client may send it for an integer field:
+    """A JSON body's values have the types the spec gives them. marshmallow would coerce 0 to
+    false and "5" to 5 (as the CSV imports, whose values are all text, need), so a body is
+    checked for JSON types before it is loaded. JSON Schema counts 2.0 as the integer 2, so
     integral numbers within float precision are read as integers (float fields take them too)."""
 
     def _raw_load_json(self, req: Any) -> Any:
@@ -72,10 +74,45 @@ class HubParser(FlaskParser):
             return missing
         return json.loads(req.get_data(cache=True), parse_float=_integral_as_int)
 
+    def _load_location_data(self, *, schema: ma.Schema, req: Any, location: str) -> Any:
+        data = super()._load_location_data(schema=schema, req=req, location=location)
+        if location == "json":
+            errors = _json_type_errors(schema, data)
+            if errors:
+                raise ma.ValidationError(errors)
+        return data
+
 
 def _integral_as_int(text: str) -> float | int:
     value = float(text)
     return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+
+
+def _json_type_errors(schema: ma.Schema, data: Any) -> dict:
+    if not isinstance(data, dict):
+        return {}  # not an object: marshmallow says so
+    errors = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if key in data and (error := _json_type_error(field, data[key])):
+            errors[key] = error
+    return errors
+
+
+def _json_type_error(field: ma.fields.Field, value: Any) -> Any:
+    if value is None:
+        return None  # the field's allow_none decides
+    if isinstance(field, ma.fields.Boolean):
+        return None if isinstance(value, bool) else ["Not a boolean: true or false."]
+    if isinstance(field, ma.fields.Number):
+        return None if isinstance(value, int | float) and not isinstance(value, bool) else ["Not a number."]
+    if isinstance(field, ma.fields.Nested) and isinstance(value, dict) and not field.many:
+        return _json_type_errors(field.schema, value) or None
+    if isinstance(field, ma.fields.Nested) and isinstance(value, list) and field.many:
+        return {str(n): e for n, item in enumerate(value) if (e := _json_type_errors(field.schema, item))} or None
+    if isinstance(field, ma.fields.List) and isinstance(value, list):
+        return {str(n): e for n, item in enumerate(value) if (e := _json_type_error(field.inner, item))} or None
+    return None
 
 
 class Api(flask_smorest.Api):

@@ -17,19 +17,17 @@ class FullMatch(validate.Regexp):
         return value
 
 
-# An http(s) URL to publish: a DNS name (ASCII, as format: uri means; an international name in its
-# xn-- form), localhost, an IPv4 or bracketed IPv6 address, an optional port, then any path, query
-# or fragment without spaces or control characters. No user:password@ part: the URL is shown to
-# the whole network.
-_HTTP_ORIGIN = (
-    r"^[hH][tT][tT][pP][sS]?://"
-    r"(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?"
-    r"|localhost|[0-9]{1,3}(\.[0-9]{1,3}){3}|\[[0-9A-Fa-f:.]+\])"
-    r"(:[0-9]{1,5})?"
-)
-WEB_URL_PATTERN = _HTTP_ORIGIN + r"([/?#][^\x00-\x20\x7f]*)?$"
+# An http(s) URL to publish, in the part of RFC 3986 that format: uri means: a DNS name (ASCII; an
+# international name in its xn-- form), localhost or an IPv4 address, an optional port, then a
+# path, query and fragment of URI characters (others percent-encoded). No user:password@ part: the
+# URL is shown to the whole network. Redirect URIs may also name the IPv6 loopback (RFC 8252).
+_HOST = r"(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?|localhost|[0-9]{1,3}(\.[0-9]{1,3}){3})"
+_PCHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+_PATH_AND_QUERY = rf"(/{_PCHAR}*)*(\?({_PCHAR}|[/?])*)?"
+_HTTP = r"^[hH][tT][tT][pP][sS]?://"
+WEB_URL_PATTERN = rf"{_HTTP}{_HOST}(:[0-9]{{1,5}})?{_PATH_AND_QUERY}(#({_PCHAR}|[/?])*)?$"
 # OAuth redirect URIs never carry a fragment (RFC 6749, 3.1.2).
-REDIRECT_URI_PATTERN = _HTTP_ORIGIN + r"([/?][^\x00-\x20\x7f#]*)?$"
+REDIRECT_URI_PATTERN = rf"{_HTTP}({_HOST[1:-1]}|\[::1\])(:[0-9]{{1,5}})?{_PATH_AND_QUERY}$"
 
 
 def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:  # type: ignore[no-untyped-def]
