@@ -12,6 +12,7 @@ RULES_NO_SCHEMA_CAN_STATE = [
      r"^Some program_ids name no program|organization does not exist|this id is not one\.$",
      "a referenced record must exist (and be of the kind named)"),
     (r"^Not allowed in this organization\.$", "a role the organization's kind allows (network_admin: the hub only)"),
+    (r"^Required for a new user\.$", "an invitation names a new user (an email the hub does not know yet)"),
     (r"together|not both|Give both|needs near_lat|needs radius_m|radius needs|^Give school_id, or latitude and longitude\.$",
      "query arguments that go together"),
     (r"^Must not be in the future\.$|^Must be after 1900\.$|^Must be after given_on\.$|is in the future: record it once held|"
