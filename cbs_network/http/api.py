@@ -120,8 +120,6 @@ class Api(flask_smorest.Api):
 
     def _init_spec(self, *args: Any, **kwargs: Any) -> None:
         super()._init_spec(*args, **kwargs)
-        # apispec maps URL fields to format "url", which JSON Schema does not define; "uri" is
-        # the registered format for the absolute http(s) URLs the field accepts.
         self.ma_plugin.converter.add_attribute_function(_exclusive_bounds)
         self.ma_plugin.converter.add_attribute_function(_choices_taken)
         # Both the served spec and `flask openapi write` read to_dict(): one place finishes it.

@@ -27,7 +27,7 @@ _PATH_AND_QUERY = rf"(/{_PCHAR}*)*(\?({_PCHAR}|[/?])*)?"
 _HTTP = r"^[hH][tT][tT][pP][sS]?://"
 WEB_URL_PATTERN = rf"{_HTTP}{_HOST}(:[0-9]{{1,5}})?{_PATH_AND_QUERY}(#({_PCHAR}|[/?])*)?$"
 # OAuth redirect URIs never carry a fragment (RFC 6749, 3.1.2).
-REDIRECT_URI_PATTERN = rf"{_HTTP}({_HOST[1:-1]}|\[::1\])(:[0-9]{{1,5}})?{_PATH_AND_QUERY}$"
+REDIRECT_URI_PATTERN = rf"{_HTTP}({_HOST}|\[::1\])(:[0-9]{{1,5}})?{_PATH_AND_QUERY}$"
 
 
 def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:  # type: ignore[no-untyped-def]
