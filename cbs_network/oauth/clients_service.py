@@ -49,9 +49,10 @@ def _check_redirect_uris(uris: list[str], *, allow_insecure: bool) -> None:
     problems = {}
     for n, uri in enumerate(uris):
         # The request schema checks the shape too; `flask cbs create-client` comes straight here.
+        parts = urlsplit(uri)
         if not re.fullmatch(REDIRECT_URI_PATTERN, uri):
             problems[str(n)] = ["Must be an http or https URL without a fragment."]
-        elif urlsplit(uri).scheme.lower() != "https" and not (allow_insecure or _is_loopback(urlsplit(uri).hostname)):
+        elif parts.scheme.lower() != "https" and not (allow_insecure or _is_loopback(parts.hostname)):
             problems[str(n)] = ["Must use https (http only on a loopback address)."]
     if problems:
         raise ValidationFailed("A redirect URI is not acceptable.", errors={"json": {"redirect_uris": problems}})
