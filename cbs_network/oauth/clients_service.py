@@ -49,10 +49,11 @@ def _check_redirect_uris(uris: list[str], *, allow_insecure: bool) -> None:
     problems = {}
     for n, uri in enumerate(uris):
         # The request schema checks the shape too; `flask cbs create-client` comes straight here.
-        parts = urlsplit(uri)
         if not re.fullmatch(REDIRECT_URI_PATTERN, uri):
             problems[str(n)] = ["Must be an http or https URL without a fragment."]
-        elif parts.scheme.lower() != "https" and not (allow_insecure or _is_loopback(parts.hostname)):
+            continue
+        parts = urlsplit(uri)  # after the pattern: urlsplit raises on some malformed hosts
+        if parts.scheme.lower() != "https" and not (allow_insecure or _is_loopback(parts.hostname)):
             problems[str(n)] = ["Must use https (http only on a loopback address)."]
     if problems:
         raise ValidationFailed("A redirect URI is not acceptable.", errors={"json": {"redirect_uris": problems}})
