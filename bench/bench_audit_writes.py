@@ -46,9 +46,9 @@ def measure(threads: int, seconds: float, mode: str, hold_ms: float) -> dict:
     import cbs_network
     from cbs_network import create_app
     from cbs_network.audit import service as audit
-    from cbs_network.config import Settings
+    from cbs_network.core.config import Settings
     from cbs_network.identity.principal import system_principal
-    from cbs_network.migrate import upgrade
+    from cbs_network.core.migrate import upgrade
 
     server = make_url(os.environ.get("CBS_BENCH_SERVER_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"))
     name = f"cbs_bench_{uuid.uuid4().hex[:10]}"

@@ -70,10 +70,10 @@ def prepare_database(server_url: str) -> tuple[str, callable]:
 def seed(url: str) -> str:
     """Migrate, load the demo network, and mint a network-admin token; returns the token."""
     from cbs_network import create_app
-    from cbs_network.config import Settings
+    from cbs_network.core.config import Settings
     from cbs_network.demo import seed_demo
     from cbs_network.identity.roles import SCOPES
-    from cbs_network.migrate import upgrade
+    from cbs_network.core.migrate import upgrade
     from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 
     upgrade(url)

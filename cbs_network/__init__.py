@@ -8,8 +8,8 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Settings
-from .db import Database
+from cbs_network.core.config import Settings
+from cbs_network.core.db import Database
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -19,42 +19,42 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
-    from .http import headers, observability, ratelimit
+    from cbs_network.http import headers, observability, ratelimit
 
     observability.configure_logging(settings.log_level)
     observability.init_app(app)
     headers.init_app(app)
     Database(settings.database_url, echo=settings.sql_echo).init_app(app)
-    from .audit import keys as audit_keys
+    from cbs_network.audit import keys as audit_keys
 
     audit_keys.init_app(app)  # here, so a production app without CBS_AUDIT_KEYS refuses to start
     ratelimit.init_app(app)
 
-    from . import spec_enums  # noqa: F401  (names the spec's shared enums)
-    from .http.api import Api
+    from cbs_network import spec_enums  # noqa: F401  (names the spec's shared enums)
+    from cbs_network.http.api import Api
 
     api = Api(app, spec_kwargs=_spec_kwargs(settings))
     app.extensions["cbs_api"] = api
     _register_security_scheme(api)
 
-    from .audit.routes import blp as audit_blp
-    from .capacity.routes import blp as capacity_blp
-    from .committees.committee_routes import blp as committees_blp
-    from .committees.jurisdiction_routes import blp as jurisdictions_blp
-    from .committees.plan_routes import blp as safety_plans_blp
-    from .committees.views_routes import blp as school_safety_blp
-    from .directory.locations.routes import blp as locations_blp
-    from .directory.programs.routes import blp as programs_blp
-    from .directory.schools.routes import blp as schools_blp
-    from .directory.settings.routes import blp as directory_settings_blp
-    from .identity.routes import blp as identity_blp
-    from .oauth import server as oauth_server
-    from .oauth.clients_routes import blp as clients_blp
-    from .oauth.routes import bp as oauth_bp
-    from .organizations.routes import blp as organizations_blp
-    from .referrals.routes import blp as referrals_blp
-    from .referrals.subjects_routes import blp as subjects_blp
-    from .referrals.matching_routes import blp as referral_matching_blp
+    from cbs_network.audit.routes import blp as audit_blp
+    from cbs_network.capacity.routes import blp as capacity_blp
+    from cbs_network.committees.committees.routes import blp as committees_blp
+    from cbs_network.committees.jurisdictions.routes import blp as jurisdictions_blp
+    from cbs_network.committees.plans.routes import blp as safety_plans_blp
+    from cbs_network.committees.reports.routes import blp as school_safety_blp
+    from cbs_network.directory.locations.routes import blp as locations_blp
+    from cbs_network.directory.programs.routes import blp as programs_blp
+    from cbs_network.directory.schools.routes import blp as schools_blp
+    from cbs_network.settings.routes import blp as directory_settings_blp
+    from cbs_network.identity.routes import blp as identity_blp
+    from cbs_network.oauth import server as oauth_server
+    from cbs_network.oauth.clients.routes import blp as clients_blp
+    from cbs_network.oauth.routes import bp as oauth_bp
+    from cbs_network.organizations.routes import blp as organizations_blp
+    from cbs_network.referrals.referrals.routes import blp as referrals_blp
+    from cbs_network.referrals.subjects.routes import blp as subjects_blp
+    from cbs_network.referrals.matching.routes import blp as referral_matching_blp
 
     for blp in (
         organizations_blp, identity_blp, clients_blp, audit_blp,
@@ -64,25 +64,25 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
-    from . import crypto
+    from cbs_network.core import crypto
 
     crypto.init_app(app)
     app.register_blueprint(oauth_bp)
 
-    from . import docs
+    from cbs_network.http import docs
 
     docs.init_app(app)
     _register_health(app)
 
-    from .cli import cbs
+    from cbs_network.cli import cbs
 
     app.cli.add_command(cbs)
     return app
 
 
 def _spec_kwargs(settings: Settings) -> dict[str, Any]:
-    from .http.api import schema_name_resolver
-    from .http.problems import MAX_URL_LENGTH
+    from cbs_network.http.api import schema_name_resolver
+    from cbs_network.http.problems import MAX_URL_LENGTH
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     return {
@@ -109,7 +109,7 @@ def _spec_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def _register_security_scheme(api: Any) -> None:
-    from .identity.roles import SCOPES
+    from cbs_network.identity.roles import SCOPES
 
     api.spec.components.security_scheme(
         "oauth2",
@@ -136,8 +136,8 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/readyz")
     def readyz():  # type: ignore[no-untyped-def]
-        from .db import get_db
-        from .http.problems import problem_response
+        from cbs_network.core.db import get_db
+        from cbs_network.http.problems import problem_response
 
         try:
             with get_db().engine.connect() as connection:

@@ -14,7 +14,7 @@ cbs = AppGroup("cbs", help="CBS Network Hub operations.")
 @cbs.command("migrate")
 def migrate_command() -> None:
     """Upgrade the database to the latest schema."""
-    from .migrate import migrate
+    from cbs_network.core.migrate import migrate
 
     click.echo(migrate(current_app.config["CBS_SETTINGS"].database_url))
 
@@ -28,8 +28,8 @@ cbs.add_command(import_group)
 
 
 def _register_imports() -> None:
-    from .directory.importer import import_organizations_command, import_programs_command
-    from .directory.schools.csv_load import import_schools_command
+    from cbs_network.directory.importer import import_organizations_command, import_programs_command
+    from cbs_network.directory.schools.csv_load import import_schools_command
 
     import_group.add_command(import_schools_command)
     import_group.add_command(import_organizations_command)
@@ -42,8 +42,8 @@ _register_imports()
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign every chain's length and head; print the checkpoint as one JSON line to keep elsewhere."""
-    from .audit.service import AuditBroken, anchor_line, checkpoint
-    from .db import session
+    from cbs_network.audit.service import AuditBroken, anchor_line, checkpoint
+    from cbs_network.core.db import session
 
     try:
         entry = checkpoint(session())
@@ -61,8 +61,8 @@ def audit_verify(anchor_file) -> None:  # type: ignore[no-untyped-def]
     """Check every audit chain and checkpoint; name the first bad record."""
     import json
 
-    from .audit.service import verify
-    from .db import session
+    from cbs_network.audit.service import verify
+    from cbs_network.core.db import session
 
     anchor = None
     if anchor_file is not None:
@@ -92,9 +92,9 @@ def seed_demo_command(credentials_file: str | None) -> None:
     import os
     from pathlib import Path
 
-    from .config import INSTANCE_DIR
-    from .db import session
-    from .demo import SECRET_ROTATED, seed_demo
+    from cbs_network.core.config import INSTANCE_DIR
+    from cbs_network.core.db import session
+    from cbs_network.demo import SECRET_ROTATED, seed_demo
 
     settings = current_app.config["CBS_SETTINGS"]
     path = Path(credentials_file) if credentials_file else INSTANCE_DIR / "demo-credentials.json"
@@ -138,10 +138,10 @@ def seed_demo_command(credentials_file: str | None) -> None:
 @click.option("--network-wide", is_flag=True, help="May act for any organization its users belong to (an explorer), not only its own")
 def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public, network_wide) -> None:  # type: ignore[no-untyped-def]
     """Register an OAuth client for an organization (as the hub operator); prints its secret once."""
-    from .db import session
-    from .identity.principal import system_principal
-    from .identity.roles import Role
-    from .oauth.clients_service import register
+    from cbs_network.core.db import session
+    from cbs_network.identity.principal import system_principal
+    from cbs_network.identity.roles import Role
+    from cbs_network.oauth.clients.service import register
 
     settings = current_app.config["CBS_SETTINGS"]
     client, secret = register(
@@ -164,9 +164,9 @@ def rotate_keys_command() -> None:
 
     Put the new key first (keeping the old one after it) on every instance, run this, then remove the old key.
     """
-    from .crypto import KeyRingError, keyring
-    from .db import session
-    from .referrals.service import reseal_all
+    from cbs_network.core.crypto import KeyRingError, keyring
+    from cbs_network.core.db import session
+    from cbs_network.referrals.referrals.service import reseal_all
 
     counts: dict[str, int] = {}
 
@@ -190,10 +190,10 @@ def flag_overdue_command() -> None:
     """Raise a referral.overdue event for each referral left requested past the network's deadline."""
     from sqlalchemy import select
 
-    from .db import session
-    from .identity.principal import system_principal
-    from .organizations.models import Organization, OrganizationKind
-    from .referrals.service import flag_overdue
+    from cbs_network.core.db import session
+    from cbs_network.identity.principal import system_principal
+    from cbs_network.organizations.models import Organization, OrganizationKind
+    from cbs_network.referrals.referrals.service import flag_overdue
 
     hub = session().scalar(select(Organization.id).where(Organization.kind == OrganizationKind.network_hub).limit(1))
     if hub is None:

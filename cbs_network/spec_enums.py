@@ -3,16 +3,16 @@ a request body, a response or a query parameter uses it, instead of a copy per u
 
 from __future__ import annotations
 
-from .capacity.models import SlotUnit
-from .committees.models import MemberRole, MemberStatus, NeedPriority, NeedStatus, PlanState
-from .directory.programs.schemas import LANGUAGE_CODES
-from .directory.models import GRADES, EvidenceBasis, LocationType, ProgramStatus, ProgramType, SchoolStatus
-from .http.contract import name_enum
-from .identity.models import MembershipStatus
-from .identity.roles import SCOPES, Role
-from .organizations.models import OrganizationKind, OrganizationStatus
-from .referrals.matching_schemas import CAPACITY_STATUSES
-from .referrals.models import ConsentGiver, ConsentMethod, EmergencyReview, ReferralState, Urgency
+from cbs_network.capacity.models import SlotUnit
+from cbs_network.committees.models import MemberRole, MemberStatus, NeedPriority, NeedStatus, PlanState
+from cbs_network.directory.programs.schemas import LANGUAGE_CODES
+from cbs_network.directory.models import GRADES, EvidenceBasis, LocationType, ProgramStatus, ProgramType, SchoolStatus
+from cbs_network.http.contract import name_enum
+from cbs_network.identity.models import MembershipStatus
+from cbs_network.identity.roles import SCOPES, Role
+from cbs_network.organizations.models import OrganizationKind, OrganizationStatus
+from cbs_network.referrals.matching.schemas import CAPACITY_STATUSES
+from cbs_network.referrals.models import ConsentGiver, ConsentMethod, EmergencyReview, ReferralState, Urgency
 
 for name, values in {
     "Grade": GRADES,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from cbs_network.config import Settings
-from cbs_network.db import Base, make_engine
+from cbs_network.core.config import Settings
+from cbs_network.core.db import Base, make_engine
 from cbs_network.models import load_all_models
 
 load_all_models()

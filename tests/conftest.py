@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from cbs_network import create_app
-from cbs_network.config import Settings
-from cbs_network.db import make_engine
-from cbs_network.migrate import upgrade
+from cbs_network.core.config import Settings
+from cbs_network.core.db import make_engine
+from cbs_network.core.migrate import upgrade
 
 from . import factories
 

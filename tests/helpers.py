@@ -84,6 +84,6 @@ def stamps() -> list:
     that write rows through Core at an old revision."""
     import sqlalchemy as sa
 
-    from cbs_network.db import UTCDateTime
+    from cbs_network.core.db import UTCDateTime
 
     return [sa.column("created_at", UTCDateTime()), sa.column("updated_at", UTCDateTime()), sa.column("version", sa.Integer())]

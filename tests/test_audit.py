@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from cbs_network import config, create_app
+from cbs_network.core import config
+from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.audit.keys import EXTENSION, AuditKeys
 from cbs_network.audit.models import AuditCheckpoint, AuditRecord

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from cbs_network import create_app
 from cbs_network.audit import service as audit
-from cbs_network.db import UTCDateTime, utcnow
+from cbs_network.core.db import UTCDateTime, utcnow
 from cbs_network.identity.principal import system_principal
-from cbs_network.migrate import downgrade, upgrade
+from cbs_network.core.migrate import downgrade, upgrade
 
 from .conftest import TEST_AUDIT_KEYS, is_postgres, make_settings
 

@@ -17,7 +17,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from cbs_network import create_app
-from cbs_network.docs import EXPLORER_SCOPES
+from cbs_network.http.docs import EXPLORER_SCOPES
 
 from .conftest import make_settings
 from .helpers import free_port

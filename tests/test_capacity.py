@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.capacity.models import CapacityHistory, CapacityProfile
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.directory.models import Program
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role

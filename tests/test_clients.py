@@ -1,4 +1,4 @@
-"""OAuth client registration: /api/v1/clients (cbs_network.oauth.clients_service).
+"""OAuth client registration: /api/v1/clients (cbs_network.oauth.clients.service).
 
 Secrets are shown once and stored as SHA-256 hashes; deactivation revokes every token of the
 client; another organization's clients are invisible (404)."""
@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.errors import Forbidden, ValidationFailed
+from cbs_network.core.errors import Forbidden, ValidationFailed
 from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import SCOPES, Role
-from cbs_network.oauth import clients_service
+from cbs_network.oauth.clients import service as clients_service
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 
 from . import factories

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from cbs_network.docs import EXPLORER_CLIENT_ID, EXPLORER_SCOPES, all_subclasses, explorer_redirect_uri
-from cbs_network.errors import DomainError
+from cbs_network.http.docs import EXPLORER_CLIENT_ID, EXPLORER_SCOPES, all_subclasses, explorer_redirect_uri
+from cbs_network.core.errors import DomainError
 from cbs_network.http.problems import PROBLEM_DOCS, PROBLEM_MEDIA_TYPE, STATUS_SLUGS
 from cbs_network.identity.roles import SCOPES
 

@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import cbs_network
-from cbs_network.docs import all_subclasses
-from cbs_network.errors import DomainError
+from cbs_network.http.docs import all_subclasses
+from cbs_network.core.errors import DomainError
 from cbs_network.http.problems import MAX_URL_LENGTH
 
 from .helpers import assert_problem, if_match
@@ -72,7 +72,7 @@ def test_operation_ids_come_from_the_view_names(spec):
 
 def _raised_extension_members() -> dict[str, str]:
     """Every keyword a DomainError (or subclass) is raised with besides errors/headers: these
-    become members of the problem body (cbs_network.errors.DomainError.extra)."""
+    become members of the problem body (cbs_network.core.errors.DomainError.extra)."""
     error_names = {cls.__name__ for cls in all_subclasses(DomainError)} | {"DomainError"}
     found: dict[str, str] = {}
     for path in PACKAGE.rglob("*.py"):

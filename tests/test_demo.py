@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cbs_network.capacity.models import CapacityProfile
-from cbs_network.db import Base, make_engine, utcnow
+from cbs_network.core.db import Base, make_engine, utcnow
 from cbs_network.demo import CAPACITY, CASES, HARBOR_KEY, HARBOR_SCHOOLS, PROGRAMS, demo_id, seed_demo
 from cbs_network.directory.models import (
     DirectorySettings,
@@ -25,12 +25,13 @@ from cbs_network.directory.service_areas import polygon_problem, school_ids_serv
 from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import SCOPES, Role
 from cbs_network.organizations.models import Organization
-from cbs_network.referrals import policy, subjects
+from cbs_network.referrals import policy
+from cbs_network.referrals.subjects import service as subjects
 from cbs_network.referrals.models import (
     Consent, ConsentGiver, EmergencyReview, EnrollmentStatus, Referral, ReferralNote, ReferralState, Subject,
 )
-from cbs_network.referrals.service import note_body, overdue_clause
-from cbs_network.referrals.transitions import REASON_REQUIRED, TRANSITIONS, Party
+from cbs_network.referrals.referrals.service import note_body, overdue_clause
+from cbs_network.referrals.referrals.transitions import REASON_REQUIRED, TRANSITIONS, Party
 
 def snapshot(session) -> dict[str, list[tuple]]:
     tables = {}

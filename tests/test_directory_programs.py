@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.directory.geo import haversine_m
 from cbs_network.directory.models import (
     Location,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.committees import plans
+from cbs_network.committees.plans import service as plans
 from cbs_network.committees.models import Committee, CommitteeMember, PlanNeed, PlanState, PlanTransition, SafetyPlan
 from cbs_network.directory.models import School
 from cbs_network.events.models import Event

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from cbs_network.migrate import downgrade, upgrade
+from cbs_network.core.migrate import downgrade, upgrade
 
 from .helpers import stamps
 

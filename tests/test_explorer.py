@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from cbs_network.docs import EXPLORER_SCOPES, problem_types
+from cbs_network.http.docs import EXPLORER_SCOPES, problem_types
 from cbs_network.http.api import Api
 from cbs_network.http.problems import PROBLEM_EXAMPLES, PROBLEM_MEDIA_TYPE, ProblemSchema
 from cbs_network.identity.roles import ROLE_SCOPES, SCOPES, Role

@@ -11,9 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from cbs_network import clock, create_app
+from cbs_network.core import clock
+from cbs_network import create_app
 from cbs_network.committees.schemas import school_year_on
-from cbs_network.migrate import alembic_config, current_revision, downgrade
+from cbs_network.core.migrate import alembic_config, current_revision, downgrade
 from cbs_network.referrals.models import Disclosure
 
 from . import factories

@@ -11,7 +11,7 @@ import secrets
 import pytest
 
 from cbs_network import create_app
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.http.csv_export import csv_response
 from cbs_network.organizations.models import Organization
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cbs_network.migrate import upgrade
+from cbs_network.core.migrate import upgrade
 
 from .conftest import is_postgres
 from .helpers import free_port

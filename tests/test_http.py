@@ -138,7 +138,7 @@ def test_unhandled_error_is_a_generic_500_with_request_id(client, network, monke
     body = assert_problem(response, 500)
     text = response.get_data(as_text=True)
     assert "hunter2" not in text and "Traceback" not in text
-    errors = [r for r in caplog.records if r.name == "cbs_network.errors"]
+    errors = [r for r in caplog.records if r.name == "cbs_network.core.errors"]
     assert errors and errors[0].request_id == body["request_id"]
 
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.db import utcnow
-from cbs_network.errors import NotFound, ValidationFailed
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import NotFound, ValidationFailed
 from cbs_network.identity import service
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.passwords import MIN_LENGTH, verify_password

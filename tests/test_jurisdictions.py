@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from cbs_network.committees import jurisdictions
+from cbs_network.committees.jurisdictions import service as jurisdictions
 from cbs_network.committees.models import Jurisdiction
 from cbs_network.directory.models import School
 

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from cbs_network import config, create_app
-from cbs_network.crypto import KeyRing, UnknownKeyError
+from cbs_network.core import config
+from cbs_network import create_app
+from cbs_network.core.crypto import KeyRing, UnknownKeyError
 
 from . import factories
 from .conftest import TEST_HASH_KEY, make_settings
@@ -122,7 +123,7 @@ def test_an_instance_without_the_new_key_answers_503_and_tells_the_operator(make
     hub = make_app(OLD)  # CBS_FIELD_KEYS: a running process cannot see its environment change
     with serving(hub) as (client, network, subject, referral):
         rotate(make_app(f"{NEW},{OLD}"))
-        errors = logging.getLogger("cbs_network.errors")
+        errors = logging.getLogger("cbs_network.core.errors")
         errors.addHandler(caplog.handler)
         try:
             read = client.get(f"/api/v1/subjects/{subject['id']}", headers=network["district_coordinator"].headers)
@@ -130,7 +131,7 @@ def test_an_instance_without_the_new_key_answers_503_and_tells_the_operator(make
             errors.removeHandler(caplog.handler)
         assert_problem(read, 503)
         assert "new" not in read.json["detail"] and "key" not in read.get_data(as_text=True).lower()
-        logged = [record.getMessage() for record in caplog.records if record.name == "cbs_network.errors"]
+        logged = [record.getMessage() for record in caplog.records if record.name == "cbs_network.core.errors"]
         assert any("'new'" in message and "CBS_FIELD_KEYS" in message for message in logged), logged
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from cbs_network.db import Base, make_engine
-from cbs_network.migrate import alembic_config, check, current_revision, downgrade, upgrade
+from cbs_network.core.db import Base, make_engine
+from cbs_network.core.migrate import alembic_config, check, current_revision, downgrade, upgrade
 from cbs_network.models import load_all_models
 
 from .conftest import SERVER_URL, _create_postgres_database, is_postgres

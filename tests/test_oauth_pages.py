@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from cbs_network import create_app
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.identity.models import User
 from cbs_network.oauth.models import token_hash
 

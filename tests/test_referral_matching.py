@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from cbs_network.capacity.models import CapacityProfile
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.directory.models import (
     GRADES,
     Location,

@@ -18,11 +18,11 @@ from sqlalchemy import func, select, text, update
 from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.audit.models import AuditRecord
-from cbs_network.db import utcnow
+from cbs_network.core.db import utcnow
 from cbs_network.events.models import Event
 from cbs_network.http.idempotency import IdempotencyKey
-from cbs_network.referrals import subjects
-from cbs_network.crypto import KeyRingError
+from cbs_network.referrals.subjects import service as subjects
+from cbs_network.core.crypto import KeyRingError
 from cbs_network.referrals.models import Disclosure, Referral, Subject
 
 from . import factories

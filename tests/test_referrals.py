@@ -16,7 +16,7 @@ from cbs_network.events.models import Event
 from cbs_network.organizations.models import OrganizationIdentifier
 from cbs_network.http.idempotency import IdempotencyKey
 from cbs_network.referrals.models import Referral, ReferralState
-from cbs_network.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
+from cbs_network.referrals.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
 
 from .helpers import assert_problem, if_match
 from .referral_setup import (

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.committees import plans
+from cbs_network.committees.plans import service as plans
 from cbs_network.committees.models import Jurisdiction, PlanNeed, PlanState, PlanTransition, SafetyPlan
-from cbs_network.committees.plan_transitions import TRANSITIONS
+from cbs_network.committees.plans.transitions import TRANSITIONS
 from cbs_network.directory.models import Program, School
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role

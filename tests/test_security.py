@@ -46,7 +46,7 @@ def test_expired_and_revoked_tokens_are_401(client, network, db_session):
     expired = issue_token(db_session, client=actor.client, user=actor.user, organization=actor.organization, expires_in=-1)
     assert_problem(client.get("/api/v1/organizations", headers={"Authorization": f"Bearer {expired}"}), 401)
 
-    from cbs_network.db import utcnow
+    from cbs_network.core.db import utcnow
     from cbs_network.oauth.models import OAuthToken, token_hash
 
     row = db_session.query(OAuthToken).filter_by(access_token_hash=token_hash(actor.token)).one()

@@ -204,8 +204,8 @@ def test_the_migration_keeps_existing_accounts_and_clients_working(tmp_path):
     memberships stay active, only the explorer stays network-wide, old replay keys are dropped."""
     from sqlalchemy import text
 
-    from cbs_network.db import make_engine
-    from cbs_network.migrate import upgrade
+    from cbs_network.core.db import make_engine
+    from cbs_network.core.migrate import upgrade
 
     from .test_migrations import _empty_database
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, IdMixin, utcnow
+from cbs_network.core.db import Base, IdMixin, utcnow
 
 
 class AuditRecord(IdMixin, Base):

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from ..db import session
-from ..http.api import Blueprint
-from ..http.pagination import PageArgsSchema, page_schema, paginate
-from ..identity.principal import current_principal
-from . import service
-from .models import AuditRecord
-from .schemas import AuditQuerySchema, AuditRecordSchema
+from cbs_network.core.db import session
+from cbs_network.http.api import Blueprint
+from cbs_network.http.pagination import PageArgsSchema, page_schema, paginate
+from cbs_network.identity.principal import current_principal
+from cbs_network.audit import service
+from cbs_network.audit.models import AuditRecord
+from cbs_network.audit.schemas import AuditQuerySchema, AuditRecordSchema
 
 blp = Blueprint(
     "audit", __name__, url_prefix="/api/v1/audit",

@@ -3,8 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..http.pagination import PageArgsSchema
-from ..http.schemas import Schema
+from cbs_network.http.pagination import PageArgsSchema
+from cbs_network.http.schemas import Schema
 
 
 class AuditRecordSchema(Schema):

@@ -13,13 +13,13 @@ from typing import Any, Iterable
 from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
-from .. import context
-from ..db import utcnow
-from ..errors import Forbidden
-from ..jsonable import jsonable
-from ..identity.principal import Principal
-from .keys import AuditKeys, audit_keys
-from .models import AuditCheckpoint, AuditRecord
+from cbs_network.core import context
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Forbidden
+from cbs_network.core.jsonable import jsonable
+from cbs_network.identity.principal import Principal
+from cbs_network.audit.keys import AuditKeys, audit_keys
+from cbs_network.audit.models import AuditCheckpoint, AuditRecord
 
 GENESIS_HASH = "0" * 64
 MASK = "***"

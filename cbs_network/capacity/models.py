@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
-from ..organizations.models import enum_column
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+from cbs_network.organizations.models import enum_column
 
 
 class SlotUnit(enum.StrEnum):

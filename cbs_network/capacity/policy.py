@@ -8,9 +8,9 @@ change it: CBO staff keep their own numbers current.
 
 from __future__ import annotations
 
-from ..directory.models import Program
-from ..errors import Forbidden
-from ..identity.principal import Principal
+from cbs_network.directory.models import Program
+from cbs_network.core.errors import Forbidden
+from cbs_network.identity.principal import Principal
 
 
 def can_update(principal: Principal, program: Program) -> None:

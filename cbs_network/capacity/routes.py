@@ -4,14 +4,14 @@ import uuid
 
 from flask import request, url_for
 
-from ..db import session
-from ..http.api import IF_MATCH_PARAMETER, Blueprint, created
-from ..http.etag import required_if_match_version
-from ..http.pagination import keyset_rows, next_link_header, page_schema
-from ..identity.principal import current_principal
-from . import service
-from .models import CapacityHistory
-from .schemas import CapacityCheckSchema, CapacityHistoryArgsSchema, CapacityHistorySchema, CapacitySchema, CapacityUpdateSchema
+from cbs_network.core.db import session
+from cbs_network.http.api import IF_MATCH_PARAMETER, Blueprint, created
+from cbs_network.http.etag import required_if_match_version
+from cbs_network.http.pagination import keyset_rows, next_link_header, page_schema
+from cbs_network.identity.principal import current_principal
+from cbs_network.capacity import service
+from cbs_network.capacity.models import CapacityHistory
+from cbs_network.capacity.schemas import CapacityCheckSchema, CapacityHistoryArgsSchema, CapacityHistorySchema, CapacitySchema, CapacityUpdateSchema
 
 blp = Blueprint(
     "capacity", __name__, url_prefix="/api/v1/programs",

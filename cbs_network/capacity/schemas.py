@@ -3,11 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..directory.programs.schemas import LanguageCode
-from ..http.api import versioned
-from ..http.pagination import PageArgsSchema
-from ..http.schemas import Schema, VersionedRecordSchema
-from .models import SlotUnit
+from cbs_network.directory.programs.schemas import LanguageCode
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import PageArgsSchema
+from cbs_network.http.schemas import Schema, VersionedRecordSchema
+from cbs_network.capacity.models import SlotUnit
 
 COUNT = validate.Range(min=0, max=1_000_000)  # bounded: an INTEGER column on PostgreSQL
 

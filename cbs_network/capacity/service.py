@@ -10,19 +10,19 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ..audit import service as audit
-from ..db import utcnow
-from ..directory.models import Program
-from ..directory.programs import policy as programs_policy
-from ..directory.programs import service as programs
-from ..directory.settings import service as settings_service
-from ..errors import NotFound, PreconditionFailed, PreconditionRequired
-from ..events.service import record_event
-from ..http.etag import check_version, etag
-from ..http.schemas import WithFields
-from ..identity.principal import Principal
-from . import policy
-from .models import CapacityHistory, CapacityProfile
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.directory.models import Program
+from cbs_network.directory.programs import policy as programs_policy
+from cbs_network.directory.programs import service as programs
+from cbs_network.settings import service as settings_service
+from cbs_network.core.errors import NotFound, PreconditionFailed, PreconditionRequired
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version, etag
+from cbs_network.http.schemas import WithFields
+from cbs_network.identity.principal import Principal
+from cbs_network.capacity import policy
+from cbs_network.capacity.models import CapacityHistory, CapacityProfile
 
 # Whether the program takes referrals is not a capacity value: it is the program's own
 # accepts_referrals (one record, so the listing, the send check and matching never disagree);

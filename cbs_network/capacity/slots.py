@@ -13,10 +13,10 @@ import uuid
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import service as audit
-from ..identity.principal import Principal
-from .models import CapacityHistory, CapacityProfile
-from .service import VALUE_FIELDS
+from cbs_network.audit import service as audit
+from cbs_network.identity.principal import Principal
+from cbs_network.capacity.models import CapacityHistory, CapacityProfile
+from cbs_network.capacity.service import VALUE_FIELDS
 
 P = CapacityProfile
 

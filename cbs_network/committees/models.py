@@ -15,9 +15,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin
-from ..directory.models import ProgramType
-from ..organizations.models import enum_column
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
+from cbs_network.directory.models import ProgramType
+from cbs_network.organizations.models import enum_column
 
 
 class MemberRole(enum.StrEnum):

@@ -16,10 +16,10 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from ..directory.models import School
-from ..errors import Forbidden
-from ..identity.principal import Principal
-from ..organizations.models import Organization, OrganizationKind
+from cbs_network.directory.models import School
+from cbs_network.core.errors import Forbidden
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization, OrganizationKind
 
 
 def _acts_for(principal: Principal, organization_id: uuid.UUID | None) -> bool:

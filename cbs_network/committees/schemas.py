@@ -5,9 +5,9 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from ..http.api import versioned
-from ..http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
-from .models import MemberRole
+from cbs_network.http.api import versioned
+from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
+from cbs_network.committees.models import MemberRole
 
 # "2026-27": the second year is the first plus one. One regular expression says both, so the
 # spec states exactly what the validator takes (a generated client can check it before sending).

@@ -13,7 +13,7 @@ from marshmallow import validate
 from sqlalchemy import ColumnElement, and_, case, func, literal
 from sqlalchemy.orm import Session
 
-from ..errors import field_error
+from cbs_network.core.errors import field_error
 
 EARTH_RADIUS_M = 6_371_008.8
 # The largest radius of a proximity search (and its default): a fixed part of the contract, so
@@ -71,7 +71,7 @@ def near_point(
     """The centre and radius of a proximity search (None when the query asks for none): a point,
     or a school's coordinates; the radius defaults to, and may not exceed, the hub's maximum.
     Every inconsistency is a 422 naming the query argument."""
-    from .models import School
+    from cbs_network.directory.models import School
 
     if near_school is not None and (near_lat is not None or near_lon is not None):
         raise field_error("near_school", "Give near_school or near_lat and near_lon, not both.", location="query")

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import after_this_request
 from marshmallow import validate
 
-from ..http.schemas import Schema
+from cbs_network.http.schemas import Schema
 
 MEDIA_TYPE = "application/geo+json"
 

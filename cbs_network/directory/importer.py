@@ -26,17 +26,17 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import DomainError
-from ..identity.principal import Principal
-from ..organizations import service as organizations
-from ..organizations.models import Organization, OrganizationIdentifier
-from ..organizations.schemas import OrganizationCreateSchema
-from . import csv_rows
-from .csv_rows import RowError, flatten_messages
-from .locations import service as locations
-from .locations.schemas import LocationCreateSchema
-from .programs.schemas import ProgramCreateSchema
-from .models import Location, Program
+from cbs_network.core.errors import DomainError
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations import service as organizations
+from cbs_network.organizations.models import Organization, OrganizationIdentifier
+from cbs_network.organizations.schemas import OrganizationCreateSchema
+from cbs_network.directory import csv_rows
+from cbs_network.directory.csv_rows import RowError, flatten_messages
+from cbs_network.directory.locations import service as locations
+from cbs_network.directory.locations.schemas import LocationCreateSchema
+from cbs_network.directory.programs.schemas import ProgramCreateSchema
+from cbs_network.directory.models import Location, Program
 
 LOCATION_COLUMNS = ("address_1", "city", "state", "postal_code", "latitude", "longitude")
 ORGANIZATION_COLUMNS = (
@@ -329,7 +329,7 @@ def apply(session: Session, principal: Principal, plan: Plan, kind: str, *, prog
 
 
 def _apply_step(session: Session, principal: Principal, step: Step, kind: str, created: dict[tuple[str, str], uuid.UUID]) -> None:
-    from .programs import service as programs
+    from cbs_network.directory.programs import service as programs
 
     data = dict(step.data)
     if "parent_key" in data:
@@ -355,9 +355,9 @@ def _apply_step(session: Session, principal: Principal, step: Step, kind: str, c
 
 
 def run_import(kind: str, stream: TextIO, *, dry_run: bool) -> None:
-    from ..db import session as current_session
-    from ..identity.principal import system_principal
-    from ..organizations.models import OrganizationKind
+    from cbs_network.core.db import session as current_session
+    from cbs_network.identity.principal import system_principal
+    from cbs_network.organizations.models import OrganizationKind
 
     session = current_session()
     rows, errors = read_rows(stream, kind)

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin
-from ..organizations.models import Organization, enum_column
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
+from cbs_network.organizations.models import Organization, enum_column
 
 # Grades as ordinals so ranges compare: TK=-1, K=0, then 1..12.
 GRADES = {"TK": -1, "K": 0, **{str(n): n for n in range(1, 13)}}

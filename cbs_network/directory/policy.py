@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from ..errors import Forbidden
-from ..identity.principal import Principal
+from cbs_network.core.errors import Forbidden
+from cbs_network.identity.principal import Principal
 
 
 def can_edit_owned(principal: Principal, organization_id: uuid.UUID, what: str) -> None:

@@ -15,7 +15,7 @@ from shapely.validation import explain_validity
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Program, ProgramRegion, ProgramSchool, ProgramStatus, ProgramType, School
+from cbs_network.directory.models import Program, ProgramRegion, ProgramSchool, ProgramStatus, ProgramType, School
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 

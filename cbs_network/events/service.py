@@ -7,10 +7,10 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from .. import context
-from ..jsonable import jsonable
-from ..identity.principal import Principal
-from .models import Event
+from cbs_network.core import context
+from cbs_network.core.jsonable import jsonable
+from cbs_network.identity.principal import Principal
+from cbs_network.events.models import Event
 
 
 def record_event(

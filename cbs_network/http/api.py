@@ -20,11 +20,11 @@ from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from ..db import session as db_session
-from ..errors import Conflict, DomainError
-from . import contract, idempotency, problems
-from .etag import IF_MATCH_PATTERN
-from .problems import MAX_URL_LENGTH, PROBLEM_MEDIA_TYPE, ProblemSchema
+from cbs_network.core.db import session as db_session
+from cbs_network.core.errors import Conflict, DomainError
+from cbs_network.http import contract, idempotency, problems
+from cbs_network.http.etag import IF_MATCH_PATTERN
+from cbs_network.http.problems import MAX_URL_LENGTH, PROBLEM_MEDIA_TYPE, ProblemSchema
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -245,7 +245,7 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(func: Callable) -> Callable:
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                from .security import authenticate
+                from cbs_network.http.security import authenticate
 
                 authenticate(scopes)
                 return _run_in_transaction(func, args, kwargs)
@@ -261,7 +261,7 @@ class Blueprint(flask_smorest.Blueprint):
 
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from .etag import required_if_match_version
+            from cbs_network.http.etag import required_if_match_version
 
             return func(*args, expected_version=required_if_match_version(), **kwargs)
 

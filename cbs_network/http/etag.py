@@ -6,7 +6,7 @@ import re
 
 from flask import request
 
-from ..errors import DomainError, PreconditionFailed, PreconditionRequired
+from cbs_network.core.errors import DomainError, PreconditionFailed, PreconditionRequired
 
 # Every ETag the hub issues is a record version in quotes ("3"); the bare version (3) is taken too,
 # as hand-written requests often drop the quotes. The spec's If-Match states the same.

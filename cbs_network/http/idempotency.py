@@ -23,10 +23,10 @@ from flask import Response, current_app, g, request
 from sqlalchemy import JSON, Boolean, LargeBinary, String, UniqueConstraint, delete, select, text, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..db import Base, IdMixin, utcnow
-from ..errors import Conflict, DomainError, ValidationFailed
-from ..crypto import keyring
-from ..identity.principal import Principal
+from cbs_network.core.db import Base, IdMixin, utcnow
+from cbs_network.core.errors import Conflict, DomainError, ValidationFailed
+from cbs_network.core.crypto import keyring
+from cbs_network.identity.principal import Principal
 
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 

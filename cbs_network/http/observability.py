@@ -11,7 +11,7 @@ import uuid
 from flask import Flask, g, request
 from pythonjsonlogger.json import JsonFormatter
 
-from .. import context
+from cbs_network.core import context
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_log = logging.getLogger("cbs_network.access")

@@ -20,7 +20,7 @@ from flask import request
 from sqlalchemy import ColumnElement, Row, Select, literal, tuple_
 from sqlalchemy.orm import Session
 
-from ..errors import DomainError
+from cbs_network.core.errors import DomainError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -12,10 +12,10 @@ from flask import Response, g, json
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from ..crypto import UnknownKeyError
-from ..errors import DomainError
+from cbs_network.core.crypto import UnknownKeyError
+from cbs_network.core.errors import DomainError
 
-log = logging.getLogger("cbs_network.errors")
+log = logging.getLogger("cbs_network.core.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -14,7 +14,7 @@ def rate_limit_key() -> str:
     """A usable token counts against its client (and user), so minting more tokens buys no more
     requests; anything else, including unknown, expired or revoked tokens, counts against the
     address, so made-up bearer strings buy none either."""
-    from .security import usable_token_row
+    from cbs_network.http.security import usable_token_row
 
     row = usable_token_row()  # the same lookup authentication then reuses
     if row is None:

@@ -13,13 +13,13 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
-from ..db import session as db_session
-from ..errors import DomainError
-from ..identity.models import Membership, User
-from ..identity.principal import Principal
-from ..oauth.models import OAuthClient, OAuthToken, token_hash
-from ..oauth.service import refusal
-from ..organizations.models import Organization
+from cbs_network.core.db import session as db_session
+from cbs_network.core.errors import DomainError
+from cbs_network.identity.models import Membership, User
+from cbs_network.identity.principal import Principal
+from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
+from cbs_network.oauth.service import refusal
+from cbs_network.organizations.models import Organization
 
 REALM = "cbs-network"
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin
-from ..organizations.models import Organization, enum_column
-from .roles import Role
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
+from cbs_network.organizations.models import Organization, enum_column
+from cbs_network.identity.roles import Role
 
 
 class User(IdMixin, TimestampMixin, VersionedMixin, Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import g
 
-from .roles import ROLE_SCOPES, Role
+from cbs_network.identity.roles import ROLE_SCOPES, Role
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def current_principal() -> Principal:
 
 def system_principal(organization_id: uuid.UUID) -> Principal:
     """The principal of CLI commands and the worker: a network admin of the hub."""
-    from .roles import SCOPES
+    from cbs_network.identity.roles import SCOPES
 
     return Principal(
         organization_id=organization_id,

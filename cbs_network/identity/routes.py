@@ -4,27 +4,16 @@ import uuid
 
 from flask import current_app, url_for
 
-from ..db import session
-from ..http import idempotency
-from ..http.api import Blueprint, created
-from ..http.pagination import page_schema, paginate
-from ..http.schemas import WithFields
-from ..organizations.models import Organization
-from . import service
-from .models import Membership, User
-from .principal import current_principal
-from .schemas import (
-    InvitationSchema,
-    MeSchema,
-    MembershipCreatedSchema,
-    MembershipCreateSchema,
-    MembershipQuerySchema,
-    MembershipSchema,
-    MembershipUpdateSchema,
-    UserQuerySchema,
-    UserSchema,
-    UserUpdateSchema,
-)
+from cbs_network.core.db import session
+from cbs_network.http import idempotency
+from cbs_network.http.api import Blueprint, created
+from cbs_network.http.pagination import page_schema, paginate
+from cbs_network.http.schemas import WithFields
+from cbs_network.organizations.models import Organization
+from cbs_network.identity import service
+from cbs_network.identity.models import Membership, User
+from cbs_network.identity.principal import current_principal
+from cbs_network.identity.schemas import InvitationSchema, MeSchema, MembershipCreatedSchema, MembershipCreateSchema, MembershipQuerySchema, MembershipSchema, MembershipUpdateSchema, UserQuerySchema, UserSchema, UserUpdateSchema
 
 blp = Blueprint(
     "identity", __name__, url_prefix="/api/v1",

@@ -3,11 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..http.api import versioned
-from ..http.pagination import PageArgsSchema, SyncPageArgsSchema
-from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema
-from .models import MembershipStatus
-from .roles import Role
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import PageArgsSchema, SyncPageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, Schema, VersionedRecordSchema
+from cbs_network.identity.models import MembershipStatus
+from cbs_network.identity.roles import Role
 
 _ACCOUNT_ONLY = " Null unless you manage the account: network admins, the person, and the admins of the organization that created it."
 

@@ -17,19 +17,19 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from ..audit import service as audit
-from ..db import utcnow
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
-from ..events.service import record_event
-from ..http.etag import check_version
-from ..http.schemas import WithFields
-from ..oauth.models import OAuthToken, token_hash
-from ..oauth.service import revoke_tokens
-from ..organizations.models import Organization, OrganizationKind
-from .models import Membership, MembershipStatus, User
-from .passwords import MIN_LENGTH, hash_password
-from .principal import Principal
-from .roles import Role
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.http.schemas import WithFields
+from cbs_network.oauth.models import OAuthToken, token_hash
+from cbs_network.oauth.service import revoke_tokens
+from cbs_network.organizations.models import Organization, OrganizationKind
+from cbs_network.identity.models import Membership, MembershipStatus, User
+from cbs_network.identity.passwords import MIN_LENGTH, hash_password
+from cbs_network.identity.principal import Principal
+from cbs_network.identity.roles import Role
 
 INVITATION_TTL = timedelta(days=7)
 

@@ -16,11 +16,11 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import delete, select, update
 
-from ..db import session as db_session
-from ..db import utcnow
-from ..identity.models import User
-from . import service
-from .models import AuthorizationCode, OAuthToken, token_hash
+from cbs_network.core.db import session as db_session
+from cbs_network.core.db import utcnow
+from cbs_network.identity.models import User
+from cbs_network.oauth import service
+from cbs_network.oauth.models import AuthorizationCode, OAuthToken, token_hash
 
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 ALL_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]

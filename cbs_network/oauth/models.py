@@ -12,9 +12,9 @@ from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
-from ..identity.roles import Role
-from ..organizations.models import Organization, enum_column
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+from cbs_network.identity.roles import Role
+from cbs_network.organizations.models import Organization, enum_column
 
 
 def token_hash(value: str) -> str:

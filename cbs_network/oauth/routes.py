@@ -27,13 +27,13 @@ from flask import (
     url_for,
 )
 
-from ..db import session as db_session
-from ..errors import Conflict, NotFound, ValidationFailed
-from ..identity.models import User
-from ..identity.roles import SCOPES
-from ..identity.service import accept_invitation, accept_membership, decline_membership
-from . import service
-from .server import authorization, metadata
+from cbs_network.core.db import session as db_session
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.identity.models import User
+from cbs_network.identity.roles import SCOPES
+from cbs_network.identity.service import accept_invitation, accept_membership, decline_membership
+from cbs_network.oauth import service
+from cbs_network.oauth.server import authorization, metadata
 
 bp = Blueprint("oauth", __name__, template_folder="templates")
 

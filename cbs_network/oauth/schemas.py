@@ -3,10 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..http.api import versioned
-from ..http.pagination import PageArgsSchema
-from ..http.schemas import ChangeSchema, Schema, VersionedRecordSchema, web_url
-from ..identity.roles import SCOPES, Role
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import PageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, Schema, VersionedRecordSchema, web_url
+from cbs_network.identity.roles import SCOPES, Role
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")

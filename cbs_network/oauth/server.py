@@ -20,20 +20,13 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from ..db import session as db_session
-from ..db import utcnow
-from ..identity.roles import SCOPES
-from ..organizations.models import OrganizationKind
-from . import service
-from .grants import (
-    ALL_AUTH_METHODS,
-    CONFIDENTIAL_AUTH_METHODS,
-    AuthorizationCodeGrant,
-    ClientCredentialsGrant,
-    RefreshTokenGrant,
-    S256CodeChallenge,
-)
-from .models import OAuthClient, OAuthToken, token_hash
+from cbs_network.core.db import session as db_session
+from cbs_network.core.db import utcnow
+from cbs_network.identity.roles import SCOPES
+from cbs_network.organizations.models import OrganizationKind
+from cbs_network.oauth import service
+from cbs_network.oauth.grants import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, S256CodeChallenge
+from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 
 GRANT_TYPES = ["authorization_code", "client_credentials", "refresh_token"]
 REVOCATION_AUTH_METHODS = ALL_AUTH_METHODS  # public clients may revoke their own tokens

@@ -19,12 +19,12 @@ from limits.strategies import STRATEGIES, RateLimiter
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import service as audit
-from ..db import utcnow
-from ..identity.models import Membership, MembershipStatus, User
-from ..identity.passwords import hash_password, needs_rehash, verify_password
-from ..organizations.models import Organization, OrganizationStatus
-from .models import OAuthClient, OAuthToken, token_hash
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.identity.models import Membership, MembershipStatus, User
+from cbs_network.identity.passwords import hash_password, needs_rehash, verify_password
+from cbs_network.organizations.models import Organization, OrganizationStatus
+from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 
 # Organizations whose tokens the API refuses (cbs_network.http.security); no new tokens either.
 BARRED_STATUSES = (OrganizationStatus.suspended, OrganizationStatus.inactive)

@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
 
 
 class OrganizationKind(enum.StrEnum):

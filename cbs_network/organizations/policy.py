@@ -7,9 +7,9 @@ admins keep its profile current.
 
 from __future__ import annotations
 
-from ..errors import Forbidden
-from ..identity.principal import Principal
-from .models import Organization
+from cbs_network.core.errors import Forbidden
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization
 
 
 def can_create(principal: Principal) -> None:

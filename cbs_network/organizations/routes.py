@@ -4,18 +4,13 @@ import uuid
 
 from flask import url_for
 
-from ..db import session
-from ..http.api import Blueprint, created
-from ..http.pagination import page_schema, paginate
-from ..identity.principal import current_principal
-from . import service
-from .models import Organization
-from .schemas import (
-    OrganizationCreateSchema,
-    OrganizationQuerySchema,
-    OrganizationSchema,
-    OrganizationUpdateSchema,
-)
+from cbs_network.core.db import session
+from cbs_network.http.api import Blueprint, created
+from cbs_network.http.pagination import page_schema, paginate
+from cbs_network.identity.principal import current_principal
+from cbs_network.organizations import service
+from cbs_network.organizations.models import Organization
+from cbs_network.organizations.schemas import OrganizationCreateSchema, OrganizationQuerySchema, OrganizationSchema, OrganizationUpdateSchema
 
 blp = Blueprint(
     "organizations", __name__, url_prefix="/api/v1/organizations",

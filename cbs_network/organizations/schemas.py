@@ -3,10 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ..http.api import versioned
-from ..http.pagination import SyncPageArgsSchema
-from ..http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
-from .models import OrganizationKind, OrganizationStatus
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import SyncPageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
+from cbs_network.organizations.models import OrganizationKind, OrganizationStatus
 
 SCHEME_PATTERN = FullMatch(r"^[a-z][a-z0-9_]{1,39}$", error="Use a lower-case scheme like ein, cds, nces, lausd_vendor.")
 PHONE = FullMatch(r"^[0-9+()./ x-]{7,40}$", error="Not a phone number.")

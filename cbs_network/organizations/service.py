@@ -6,14 +6,14 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..audit import service as audit
-from ..db import utcnow
-from ..errors import Conflict, NotFound, ValidationFailed
-from ..events.service import record_event
-from ..http.etag import check_version
-from ..identity.principal import Principal
-from . import policy
-from .models import Organization, OrganizationContact, OrganizationIdentifier
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations import policy
+from cbs_network.organizations.models import Organization, OrganizationContact, OrganizationIdentifier
 
 AUDITED_FIELDS = (
     "kind", "name", "alternate_name", "description", "jurisdiction", "governing_authority",
@@ -159,8 +159,8 @@ def update(
 
 
 def delete(*, session: Session, principal: Principal, organization_id: uuid.UUID, expected_version: int) -> None:
-    from ..identity.models import Membership
-    from ..oauth.models import OAuthClient
+    from cbs_network.identity.models import Membership
+    from cbs_network.oauth.models import OAuthClient
 
     organization = get(session=session, principal=principal, organization_id=organization_id)
     policy.can_create(principal)

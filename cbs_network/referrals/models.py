@@ -14,9 +14,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
-from ..directory.models import ProgramType
-from ..organizations.models import enum_column
+from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+from cbs_network.directory.models import ProgramType
+from cbs_network.organizations.models import enum_column
 
 
 class ConsentGiver(enum.StrEnum):

@@ -18,9 +18,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, true
 
-from ..errors import NotFound
-from ..identity.principal import Principal
-from .models import Consent, DisclosureBasis, EmergencyReview, Referral, ReferralState
+from cbs_network.core.errors import NotFound
+from cbs_network.identity.principal import Principal
+from cbs_network.referrals.models import Consent, DisclosureBasis, EmergencyReview, Referral, ReferralState
 
 
 class PersonalAccess(enum.StrEnum):

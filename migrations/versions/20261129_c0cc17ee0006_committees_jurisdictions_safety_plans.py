@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import cbs_network.db
+import cbs_network.core.db
 import uuid
 from datetime import UTC, datetime
 
@@ -34,8 +34,8 @@ def upgrade() -> None:
     sa.Column('composition_rules', sa.JSON(), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['jurisdictions.id'], name=op.f('fk_jurisdictions_parent_id_jurisdictions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jurisdictions')),
@@ -52,8 +52,8 @@ def upgrade() -> None:
     sa.Column('meeting_schedule', sa.Text(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_committees_school_id_schools')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_committees')),
@@ -72,12 +72,12 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('due_rule', sa.String(length=200), nullable=False),
     sa.Column('public_meeting_on', sa.Date(), nullable=True),
-    sa.Column('approved_at', cbs_network.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('approved_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('summary', sa.Text(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['approved_by_user_id'], ['users.id'], name=op.f('fk_safety_plans_approved_by_user_id_users')),
     sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_safety_plans_school_id_schools')),
@@ -105,11 +105,11 @@ def upgrade() -> None:
     sa.Column('nominated_by_organization_id', sa.Uuid(), nullable=True),
     sa.Column('nominated_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('decided_by_user_id', sa.Uuid(), nullable=True),
-    sa.Column('decided_at', cbs_network.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision_reason', sa.Text(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint('term_end IS NULL OR term_start IS NULL OR term_end >= term_start', name=op.f('ck_committee_members_term_order')),
     sa.ForeignKeyConstraint(['committee_id'], ['committees.id'], name=op.f('fk_committee_members_committee_id_committees')),
@@ -135,8 +135,8 @@ def upgrade() -> None:
     sa.Column('priority', sa.Enum('high', 'medium', 'low', name='need_priority', native_enum=False, create_constraint=True, length=40), nullable=False),
     sa.Column('status', sa.Enum('open', 'in_progress', 'met', name='need_status', native_enum=False, create_constraint=True, length=40), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['safety_plans.id'], name=op.f('fk_safety_plan_needs_plan_id_safety_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_plan_needs'))
@@ -152,7 +152,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Uuid(), nullable=False),
     sa.Column('from_state', sa.Enum('not_started', 'drafting', 'public_meeting_held', 'submitted', 'approved', 'amended', name='plan_from_state', native_enum=False, create_constraint=True, length=40), nullable=False),
     sa.Column('to_state', sa.Enum('not_started', 'drafting', 'public_meeting_held', 'submitted', 'approved', 'amended', name='plan_to_state', native_enum=False, create_constraint=True, length=40), nullable=False),
-    sa.Column('at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_organization_id', sa.Uuid(), nullable=True),
     sa.Column('actor_user_id', sa.Uuid(), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
@@ -187,7 +187,7 @@ def upgrade() -> None:
         'jurisdictions', sa.column('id', sa.Uuid()), sa.column('code', sa.String()), sa.column('name', sa.String()),
         sa.column('parent_id', sa.Uuid()), sa.column('plan_due_month', sa.Integer()), sa.column('plan_due_day', sa.Integer()),
         sa.column('composition_rules', sa.JSON()), sa.column('description', sa.Text()), sa.column('version', sa.Integer()),
-        sa.column('created_at', cbs_network.db.UTCDateTime()), sa.column('updated_at', cbs_network.db.UTCDateTime()),
+        sa.column('created_at', cbs_network.core.db.UTCDateTime()), sa.column('updated_at', cbs_network.core.db.UTCDateTime()),
     )
     op.bulk_insert(jurisdictions, [
         {"id": NETWORK_ID, "code": "CBS-NETWORK", "name": "CBS Network", "parent_id": None, "plan_due_month": None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-import cbs_network.db
+import cbs_network.core.db
 
 
 revision = 'ca9ac1700004'
@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table('capacity_history',
     sa.Column('program_id', sa.Uuid(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('changed_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('changed_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('snapshot', sa.JSON(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -49,8 +49,8 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('updated_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_capacity_profiles_program_id_programs'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['updated_by_user_id'], ['users.id'], name=op.f('fk_capacity_profiles_updated_by_user_id_users')),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
-import cbs_network.db
+import cbs_network.core.db
 
 
 revision = 'd1ec7000a003'
@@ -23,8 +23,8 @@ def upgrade() -> None:
     op.create_table('directory_settings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('verification_interval_days', sa.Integer(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_settings'))
     )
@@ -37,8 +37,8 @@ def upgrade() -> None:
         sa.table(
             "directory_settings",
             sa.column("id", sa.Integer), sa.column("verification_interval_days", sa.Integer),
-            sa.column("created_at", cbs_network.db.UTCDateTime(timezone=True)),
-            sa.column("updated_at", cbs_network.db.UTCDateTime(timezone=True)), sa.column("version", sa.Integer),
+            sa.column("created_at", cbs_network.core.db.UTCDateTime(timezone=True)),
+            sa.column("updated_at", cbs_network.core.db.UTCDateTime(timezone=True)), sa.column("version", sa.Integer),
         ),
         [{"id": 1, "verification_interval_days": 180, "created_at": now, "updated_at": now, "version": 1}],
     )
@@ -58,8 +58,8 @@ def upgrade() -> None:
     sa.Column('is_confidential', sa.Boolean(), nullable=False),
     sa.Column('front_door_contact', sa.String(length=300), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_locations_organization_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_locations'))
@@ -95,13 +95,13 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('phone', sa.String(length=40), nullable=True),
     sa.Column('accepts_referrals', sa.Boolean(), nullable=False),
-    sa.Column('assured_at', cbs_network.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('assured_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('assured_by_user_id', sa.Uuid(), nullable=True),
     sa.Column('service_area_geojson', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('service_area_description', sa.Text(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['assured_by_user_id'], ['users.id'], name=op.f('fk_programs_assured_by_user_id_users')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_programs_organization_id_organizations')),
@@ -134,8 +134,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('active', 'pending', 'closed', name='school_status', native_enum=False, create_constraint=True, length=40), nullable=False),
     sa.Column('organization_id', sa.Uuid(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_schools_organization_id_organizations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_schools')),

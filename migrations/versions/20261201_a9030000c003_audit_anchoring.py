@@ -12,7 +12,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-import cbs_network.db
+import cbs_network.core.db
 
 revision = 'a9030000c003'
 down_revision = 'a9020000d002'
@@ -26,7 +26,7 @@ TABLES = ("audit_records", "audit_checkpoints")
 def upgrade() -> None:
     op.create_table('audit_checkpoints',
     sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', cbs_network.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('chains', sa.JSON(), nullable=False),
     sa.Column('key_id', sa.String(length=32), nullable=False),
     sa.Column('prev_mac', sa.String(length=64), nullable=False),
@@ -100,7 +100,7 @@ def downgrade() -> None:
 _RECORDS = sa.table(
     'audit_records',
     sa.column('id', sa.Uuid()), sa.column('chain', sa.String()), sa.column('seq', sa.BigInteger()),
-    sa.column('created_at', cbs_network.db.UTCDateTime(timezone=True)), sa.column('actor_user_id', sa.Uuid()),
+    sa.column('created_at', cbs_network.core.db.UTCDateTime(timezone=True)), sa.column('actor_user_id', sa.Uuid()),
     sa.column('actor_client_id', sa.String()), sa.column('organization_id', sa.Uuid()), sa.column('action', sa.String()),
     sa.column('object_type', sa.String()), sa.column('object_id', sa.String()), sa.column('changes', sa.JSON()),
     sa.column('request_id', sa.String()), sa.column('key_id', sa.String()), sa.column('prev_hash', sa.String()),
@@ -150,7 +150,7 @@ def _resign_into_keyed_chains() -> None:
                                "the audit log is not re-signed and the upgrade stops")
         prev_hash = row.hash
     from cbs_network.audit.keys import AuditKeys
-    from cbs_network.config import Settings
+    from cbs_network.core.config import Settings
 
     keys = AuditKeys(Settings().audit_key_spec())
     key_id, heads = keys.current_key_id, {}

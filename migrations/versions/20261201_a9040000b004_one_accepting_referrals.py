@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import cbs_network.db
+import cbs_network.core.db
 
 
 revision = 'a9040000b004'
@@ -22,7 +22,7 @@ depends_on = None
 
 def _programs() -> sa.TableClause:
     return sa.table('programs', sa.column('id', sa.Uuid()), sa.column('accepts_referrals', sa.Boolean()),
-                    sa.column('updated_at', cbs_network.db.UTCDateTime()), sa.column('version', sa.Integer()))
+                    sa.column('updated_at', cbs_network.core.db.UTCDateTime()), sa.column('version', sa.Integer()))
 
 
 def _profiles() -> sa.TableClause:

@@ -5,23 +5,16 @@ from typing import Any
 
 from flask import url_for
 
-from ...db import session
-from ...http.api import Blueprint, created
-from ...http.pagination import keyset_rows, next_link_header, page_schema, paginate
-from ...http.schemas import WithFields
-from ...identity.principal import current_principal
-from .. import geo
-from ..geojson import MEDIA_TYPE, point_feature, serve_as_geojson
-from ..models import Location
-from . import service
-from .schemas import (
-    LocationCreateSchema,
-    LocationFeatureCollectionSchema,
-    LocationFilterSchema,
-    LocationQuerySchema,
-    LocationSchema,
-    LocationUpdateSchema,
-)
+from cbs_network.core.db import session
+from cbs_network.http.api import Blueprint, created
+from cbs_network.http.pagination import keyset_rows, next_link_header, page_schema, paginate
+from cbs_network.http.schemas import WithFields
+from cbs_network.identity.principal import current_principal
+from cbs_network.directory import geo
+from cbs_network.directory.geojson import MEDIA_TYPE, point_feature, serve_as_geojson
+from cbs_network.directory.models import Location
+from cbs_network.directory.locations import service
+from cbs_network.directory.locations.schemas import LocationCreateSchema, LocationFeatureCollectionSchema, LocationFilterSchema, LocationQuerySchema, LocationSchema, LocationUpdateSchema
 
 blp = Blueprint(
     "locations", __name__, url_prefix="/api/v1",

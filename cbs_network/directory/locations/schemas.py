@@ -4,13 +4,13 @@ import marshmallow as ma
 from flask import g, has_request_context
 from marshmallow import ValidationError, post_dump, validate, validates_schema
 
-from ...http.api import versioned
-from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
-from ..geojson import PointSchema
-from ..geo import radius_field
-from ..models import LocationType
-from . import policy
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import SyncPageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
+from cbs_network.directory.geojson import PointSchema
+from cbs_network.directory.geo import radius_field
+from cbs_network.directory.models import LocationType
+from cbs_network.directory.locations import policy
 
 POSTAL_CODE = FullMatch(r"^[0-9]{5}(-[0-9]{4})?$", error="Use a 5-digit ZIP code, optionally ZIP+4.")
 STATE = FullMatch(r"^[A-Z]{2}$", error="Use the two-letter state code, e.g. CA.")

@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from ...audit import service as audit
-from ...db import utcnow
-from ...errors import Conflict, NotFound, ValidationFailed
-from ...events.service import record_event
-from ...http.etag import check_version
-from ...identity.principal import Principal
-from ...organizations.models import Organization
-from .. import geo
-from ..models import Location, LocationType, ProgramLocation
-from . import policy
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization
+from cbs_network.directory import geo
+from cbs_network.directory.models import Location, LocationType, ProgramLocation
+from cbs_network.directory.locations import policy
 
 AUDITED_FIELDS = (
     "organization_id", "name", "description", "location_type", "url", "address_1", "city", "state",

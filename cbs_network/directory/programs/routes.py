@@ -4,12 +4,12 @@ import uuid
 
 from flask import url_for
 
-from ...db import session
-from ...http.api import Blueprint, created
-from ...http.pagination import page_schema
-from ...identity.principal import current_principal
-from . import search, service
-from .schemas import ProgramCreateSchema, ProgramQuerySchema, ProgramSchema, ProgramUpdateSchema
+from cbs_network.core.db import session
+from cbs_network.http.api import Blueprint, created
+from cbs_network.http.pagination import page_schema
+from cbs_network.identity.principal import current_principal
+from cbs_network.directory.programs import search, service
+from cbs_network.directory.programs.schemas import ProgramCreateSchema, ProgramQuerySchema, ProgramSchema, ProgramUpdateSchema
 
 blp = Blueprint(
     "programs", __name__, url_prefix="/api/v1/programs",

@@ -4,13 +4,13 @@ import marshmallow as ma
 import pycountry
 from marshmallow import validate
 
-from ...http.api import versioned
-from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
-from ...organizations.schemas import PHONE, SCHEME_PATTERN
-from ..models import GRADE_NAMES, GRADES, EvidenceBasis, ProgramStatus, ProgramType
-from ..service_areas import polygon_problem
-from ..geo import radius_field
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import SyncPageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
+from cbs_network.organizations.schemas import PHONE, SCHEME_PATTERN
+from cbs_network.directory.models import GRADE_NAMES, GRADES, EvidenceBasis, ProgramStatus, ProgramType
+from cbs_network.directory.service_areas import polygon_problem
+from cbs_network.directory.geo import radius_field
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 HHMM = FullMatch(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use 24-hour HH:MM.")

@@ -14,18 +14,18 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ...capacity.models import CapacityProfile
-from ...db import utcnow
-from ...errors import field_error
-from ...http.pagination import keyset_rows, next_link_header, paginate
-from ...identity.principal import Principal
-from .. import geo
-from ..models import GRADES, Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, School
-from ..locations.policy import address_visible
-from ..service_areas import program_ids_serving
-from ..settings import service as settings_service
-from . import policy
-from .service import present, verification_interval
+from cbs_network.capacity.models import CapacityProfile
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import field_error
+from cbs_network.http.pagination import keyset_rows, next_link_header, paginate
+from cbs_network.identity.principal import Principal
+from cbs_network.directory import geo
+from cbs_network.directory.models import GRADES, Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, School
+from cbs_network.directory.locations.policy import address_visible
+from cbs_network.directory.service_areas import program_ids_serving
+from cbs_network.settings import service as settings_service
+from cbs_network.directory.programs import policy
+from cbs_network.directory.programs.service import present, verification_interval
 
 
 def max_radius_m() -> float:

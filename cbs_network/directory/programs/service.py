@@ -9,29 +9,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...audit import service as audit
-from ...db import session as db_session
-from ...db import utcnow
-from ...errors import Conflict, NotFound, ValidationFailed
-from ...events.service import record_event
-from ...http.etag import check_version
-from ...http.schemas import WithFields
-from ...identity.principal import Principal
-from ...organizations.models import Organization
-from ..models import (
-    Location,
-    Program,
-    ProgramExternalCode,
-    ProgramLanguage,
-    ProgramLocation,
-    ProgramRegion,
-    ProgramSchedule,
-    ProgramSchool,
-    ProgramStatus,
-    School,
-)
-from ..settings import service as settings_service
-from . import policy
+from cbs_network.audit import service as audit
+from cbs_network.core.db import session as db_session
+from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.http.schemas import WithFields
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization
+from cbs_network.directory.models import Location, Program, ProgramExternalCode, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchedule, ProgramSchool, ProgramStatus, School
+from cbs_network.settings import service as settings_service
+from cbs_network.directory.programs import policy
 
 SCALAR_FIELDS = (
     "organization_id", "name", "alternate_name", "description", "program_type", "status",

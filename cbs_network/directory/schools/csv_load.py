@@ -21,14 +21,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...identity.principal import Principal
-from .. import csv_rows
-from ..csv_rows import RowError, flatten_messages
-from ..importer import normalized_address, normalized_name, probable_twins
-from ...errors import ValidationFailed
-from ..models import School
-from . import service
-from .schemas import SchoolCreateSchema
+from cbs_network.identity.principal import Principal
+from cbs_network.directory import csv_rows
+from cbs_network.directory.csv_rows import RowError, flatten_messages
+from cbs_network.directory.importer import normalized_address, normalized_name, probable_twins
+from cbs_network.core.errors import ValidationFailed
+from cbs_network.directory.models import School
+from cbs_network.directory.schools import service
+from cbs_network.directory.schools.schemas import SchoolCreateSchema
 
 COLUMNS = (
     "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city", "state",
@@ -132,9 +132,9 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     Every column but district_id must be in the header; is_bsap is true for a school the Black
     Student Achievement Plan serves.
     """
-    from ...db import session as current_session
-    from ...identity.principal import system_principal
-    from ...organizations.models import Organization, OrganizationKind
+    from cbs_network.core.db import session as current_session
+    from cbs_network.identity.principal import system_principal
+    from cbs_network.organizations.models import Organization, OrganizationKind
 
     session = current_session()
     rows, errors = read_rows(file)

@@ -4,23 +4,16 @@ import uuid
 
 from flask import url_for
 
-from ...db import session
-from ...http.api import Blueprint, created
-from ...http.pagination import next_link_header, page_schema, paginate
-from ...http.schemas import WithFields
-from ...identity.principal import current_principal
-from ..geojson import MEDIA_TYPE, serve_as_geojson
-from ..geo import MAX_RADIUS_M
-from ..models import School
-from . import service
-from .schemas import (
-    SchoolCreateSchema,
-    SchoolFeatureCollectionSchema,
-    SchoolGeoJSONQuerySchema,
-    SchoolQuerySchema,
-    SchoolSchema,
-    SchoolUpdateSchema,
-)
+from cbs_network.core.db import session
+from cbs_network.http.api import Blueprint, created
+from cbs_network.http.pagination import next_link_header, page_schema, paginate
+from cbs_network.http.schemas import WithFields
+from cbs_network.identity.principal import current_principal
+from cbs_network.directory.geojson import MEDIA_TYPE, serve_as_geojson
+from cbs_network.directory.geo import MAX_RADIUS_M
+from cbs_network.directory.models import School
+from cbs_network.directory.schools import service
+from cbs_network.directory.schools.schemas import SchoolCreateSchema, SchoolFeatureCollectionSchema, SchoolGeoJSONQuerySchema, SchoolQuerySchema, SchoolSchema, SchoolUpdateSchema
 
 
 blp = Blueprint(

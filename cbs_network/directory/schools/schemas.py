@@ -5,12 +5,12 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from ...http.api import versioned
-from ...http.pagination import SyncPageArgsSchema
-from ...http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
-from ..geojson import PointSchema
-from ..geo import radius_field
-from ..models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
+from cbs_network.http.api import versioned
+from cbs_network.http.pagination import SyncPageArgsSchema
+from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
+from cbs_network.directory.geojson import PointSchema
+from cbs_network.directory.geo import radius_field
+from cbs_network.directory.models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 
 CDS_CODE = FullMatch(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
 STATE = FullMatch(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")

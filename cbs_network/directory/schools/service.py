@@ -7,20 +7,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from ...audit import service as audit
-from ...db import utcnow
-from ...committees.models import Jurisdiction
-from ...errors import Conflict, NotFound, ValidationFailed, field_error
-from ...events.service import record_event
-from ...http.etag import check_version
-from ...http.pagination import keyset_rows
-from ...identity.principal import Principal
-from ...organizations.models import Organization, OrganizationKind
-from .. import geo, service_areas
-from ..geojson import point_feature
-from ..models import ProgramType, School, SchoolStatus
-from . import policy
-from .schemas import cross_field_errors
+from cbs_network.audit import service as audit
+from cbs_network.core.db import utcnow
+from cbs_network.committees.models import Jurisdiction
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.http.pagination import keyset_rows
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization, OrganizationKind
+from cbs_network.directory import geo, service_areas
+from cbs_network.directory.geojson import point_feature
+from cbs_network.directory.models import ProgramType, School, SchoolStatus
+from cbs_network.directory.schools import policy
+from cbs_network.directory.schools.schemas import cross_field_errors
 
 AUDITED_FIELDS = (
     "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city",
