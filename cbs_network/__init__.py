@@ -15,6 +15,9 @@ from cbs_network.core.db import Database
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__, instance_relative_config=False)
+    from cbs_network.http.serialize import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     app.config.update(settings.flask_config())
     app.config.update(overrides)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]

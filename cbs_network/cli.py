@@ -127,6 +127,25 @@ def seed_demo_command(credentials_file: str | None) -> None:
         click.echo(f"  curl -s -H 'Authorization: Bearer <access_token>' {url}/api/v1/organizations")
 
 
+@cbs.command("seed-scale")
+@click.option("--schools", default=1_000, show_default=True)
+@click.option("--organizations", default=5_000, show_default=True)
+@click.option("--programs", default=20_000, show_default=True)
+@click.option("--subjects", default=5_000, show_default=True, help="Encrypted subjects the referrals point at")
+@click.option("--referrals", default=1_000_000, show_default=True)
+@click.option("--seed", default=1, show_default=True, help="The random generator's seed: same seed, same network")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The day the network's dates lead up to (default: today)")
+@click.option("--allow-existing", is_flag=True, help="Add to a database that already has data (use another --seed)")
+@click.option("--credentials-file", default=None, help="Where to write the benchmark clients' secrets (default: instance/scale-credentials.json)")
+def seed_scale_command(schools, organizations, programs, subjects, referrals, seed, as_of, allow_existing, credentials_file) -> None:  # type: ignore[no-untyped-def]
+    """Build a large synthetic network fast with bulk inserts, for benchmarks (bench/)."""
+    from cbs_network.demo import scale
+
+    scale.seed_scale_command(schools=schools, organizations=organizations, programs=programs, subjects=subjects,
+                             referrals=referrals, seed=seed, as_of=as_of, allow_existing=allow_existing,
+                             credentials_file=credentials_file)
+
+
 @cbs.command("create-client")
 @click.option("--organization-id", required=True, type=click.UUID)
 @click.option("--name", required=True)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from cbs_network.directory.models import School
+from cbs_network.capacity.models import CapacityProfile, SlotUnit
+from cbs_network.directory.models import Location, LocationType, Program, ProgramLocation, ProgramStatus, ProgramType, School
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.passwords import hash_password
 from cbs_network.identity.roles import SCOPES, Role
@@ -54,6 +55,60 @@ class SchoolFactory(_Base):
     id = factory.LazyFunction(uuid.uuid4)
     cds_code = factory.LazyFunction(lambda: f"{uuid.uuid4().int % 10**14:014d}")
     name = factory.Sequence(lambda n: f"Test School {n}")
+
+
+class LocationFactory(_Base):
+    """A physical site of `organization`, by default at Los Angeles City Hall."""
+
+    class Meta:
+        model = Location
+
+    class Params:
+        organization = factory.SubFactory(OrganizationFactory)
+
+    id = factory.LazyFunction(uuid.uuid4)
+    organization_id = factory.SelfAttribute("organization.id")
+    name = "Site"
+    location_type = LocationType.physical
+    address_1 = "100 Main St"
+    city = "Los Angeles"
+    state = "CA"
+    postal_code = "90012"
+    latitude = 34.0537
+    longitude = -118.2428
+
+
+class ProgramFactory(_Base):
+    """An active program; `locations` are its sites, written in the same insert as the program."""
+
+    class Meta:
+        model = Program
+
+    class Params:
+        locations = ()
+
+    id = factory.LazyFunction(uuid.uuid4)
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Test Program {n}")
+    program_type = ProgramType.mentoring
+    status = ProgramStatus.active
+    program_locations = factory.LazyAttribute(lambda o: [ProgramLocation(location_id=location.id) for location in o.locations])
+
+
+class CapacityProfileFactory(_Base):
+    """The capacity of `program`, all slots free."""
+
+    class Meta:
+        model = CapacityProfile
+
+    class Params:
+        program = factory.SubFactory(ProgramFactory)
+
+    id = factory.LazyFunction(uuid.uuid4)
+    program_id = factory.SelfAttribute("program.id")
+    total_slots = 5
+    available_slots = factory.SelfAttribute("total_slots")
+    slot_unit = SlotUnit.youth
 
 
 class UserFactory(_Base):

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from cbs_network.capacity.models import CapacityProfile
 from cbs_network.directory.models import Program
+
+from .factories import CapacityProfileFactory, ProgramFactory
 
 PERSON = {
     "given_name": "Ana", "family_name": "Testcase", "date_of_birth": "2011-04-02", "district_student_id": "S1234567",
@@ -21,16 +22,11 @@ SECRETS = ("Testcase", "S1234567", "2011-04-02", "555 0199", "ana@example.org", 
 
 
 def make_program(db_session, organization, *, slots: int | None = 5, waitlist_open: bool = False, **fields) -> Program:
-    fields.setdefault("status", "active")
-    fields.setdefault("accepts_referrals", True)
-    fields.setdefault("program_type", "mentoring")
-    program = Program(id=uuid.uuid4(), organization_id=organization.id, name=fields.pop("name", "Mentoring"), **fields)
-    db_session.add(program)
-    db_session.flush()
+    """A program taking referrals, with `slots` free (no capacity profile when None); made in the
+    session the factories are bound to, which every caller passes as `db_session`."""
+    program = ProgramFactory(organization=organization, **{"name": "Mentoring", "accepts_referrals": True, **fields})
     if slots is not None:
-        db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=slots, available_slots=slots,
-                                       slot_unit="youth", waitlist_open=waitlist_open))
-    db_session.commit()
+        CapacityProfileFactory(program=program, total_slots=slots, waitlist_open=waitlist_open)
     return program
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from cbs_network.audit.models import AuditRecord
 from cbs_network.capacity.models import CapacityHistory, CapacityProfile
 from cbs_network.core.db import utcnow
-from cbs_network.directory.models import Program
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
+from .factories import ProgramFactory
 from .helpers import assert_problem, if_match, counted_get
 
 BODY = {
@@ -20,15 +20,6 @@ BODY = {
     "staff_count": 6, "certified_interventionists": 2, "languages_staffed": ["eng", "es"],
     "hours": "Mon-Fri 15:00-19:00", "notes": "Intake on Tuesdays",
 }
-
-
-def make_program(db_session, organization, **fields) -> Program:
-    fields.setdefault("status", "active")
-    fields.setdefault("accepts_referrals", True)
-    program = Program(id=uuid.uuid4(), organization_id=organization.id, name="Mentoring", program_type="mentoring", **fields)
-    db_session.add(program)
-    db_session.commit()
-    return program
 
 
 def url(program, suffix=""):
@@ -46,7 +37,7 @@ def count(db_session, model) -> int:
 
 
 def test_first_update_creates_then_if_match_updates_with_history_audit_and_event(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     caseworker = network["cbo_caseworker"]
     assert_problem(client.get(url(program), headers=caseworker.headers), 404)
 
@@ -78,7 +69,7 @@ def test_first_update_creates_then_if_match_updates_with_history_audit_and_event
 
 
 def test_if_match_required_and_checked_on_an_existing_profile(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     actor = network["cbo_admin"]
     assert_problem(put(client, program, actor, version=1), 412)  # no profile yet: nothing to match
     # An empty If-Match is a malformed one, not a missing one: it never creates the profile.
@@ -101,26 +92,26 @@ def test_if_match_required_and_checked_on_an_existing_profile(client, network, d
     ({"certified_interventionists": 7}, "certified_interventionists"),
 ])
 def test_invalid_body_is_422_naming_the_field_and_writes_nothing(client, network, db_session, change, field):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     body = assert_problem(put(client, program, network["cbo_caseworker"], {**BODY, **change}), 422)
     assert field in body["errors"]["json"], body
     assert count(db_session, CapacityProfile) == 0 and count(db_session, CapacityHistory) == 0
 
 
 def test_missing_required_field_is_422(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     body = {k: v for k, v in BODY.items() if k != "slot_unit"}
     assert "slot_unit" in assert_problem(put(client, program, network["cbo_caseworker"], body), 422)["errors"]["json"]
 
 
 def test_another_organization_reads_but_cannot_update(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     assert put(client, program, network["cbo_caseworker"]).status_code == 201
     outsider = network["district_coordinator"]
     assert client.get(url(program), headers=outsider.headers).status_code == 200
     assert client.get(url(program, "/check"), headers=outsider.headers).status_code == 200
     assert client.get(url(program, "/history"), headers=outsider.headers).status_code == 200
-    other_program = make_program(db_session, network.city)
+    other_program = ProgramFactory(organization=network.city, accepts_referrals=True)
     assert_problem(put(client, other_program, network["cbo_caseworker"]), 403)  # a caseworker of another organization
     assert_problem(put(client, program, outsider, {**BODY, "total_slots": 99}, version=1), 403)
     own_viewer = network.actor(db_session, network.cbo, Role.viewer)  # lacks capacity:write
@@ -130,7 +121,7 @@ def test_another_organization_reads_but_cannot_update(client, network, db_sessio
 
 
 def test_a_draft_programs_capacity_follows_the_programs_visibility(client, network, db_session):
-    program = make_program(db_session, network.cbo, status="draft")
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True, status="draft")
     assert put(client, program, network["cbo_caseworker"]).status_code == 201
     outsider = network["city_admin"]
     for suffix in ("", "/check", "/history"):
@@ -140,7 +131,7 @@ def test_a_draft_programs_capacity_follows_the_programs_visibility(client, netwo
 
 
 def test_history_is_filtered_by_period_and_paged(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     actor = network["cbo_caseworker"]
     for version in range(4):
         response = put(client, program, actor, {**BODY, "available_slots": version}, version=version or None)
@@ -166,7 +157,7 @@ def test_history_is_filtered_by_period_and_paged(client, network, db_session):
 
 
 def test_history_list_issues_a_constant_number_of_queries(app, client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     for n in range(12):
         db_session.add(CapacityHistory(id=uuid.uuid4(), program_id=program.id, version=n + 1, changed_at=utcnow(),
                                        changed_by_user_id=network["cbo_caseworker"].user.id, snapshot={**BODY, "languages_staffed": ["en"]}))
@@ -180,7 +171,7 @@ def test_history_list_issues_a_constant_number_of_queries(app, client, network, 
 
 
 def test_stale_follows_the_network_setting(client, network, db_session):
-    program = make_program(db_session, network.cbo)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     assert put(client, program, network["cbo_caseworker"]).status_code == 201
     profile = db_session.scalar(select(CapacityProfile))
     profile.updated_at = utcnow() - timedelta(days=10)
@@ -221,7 +212,7 @@ def test_stale_follows_the_network_setting(client, network, db_session):
     ({"assessment_required": True, "available_slots": 0}, False, "no_capacity"),
 ])
 def test_check_answers(client, network, db_session, values, accepts, status):
-    program = make_program(db_session, network.cbo, accepts_referrals=accepts)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=accepts)
     if values is not None:
         assert put(client, program, network["cbo_caseworker"], {**BODY, **values}).status_code == 201
     answer = client.get(url(program, "/check"), headers=network["city_admin"].headers)
@@ -231,7 +222,7 @@ def test_check_answers(client, network, db_session, values, accepts, status):
 
 
 def test_accepting_referrals_is_the_programs_value_shown_read_only(client, network, db_session):
-    program = make_program(db_session, network.cbo, accepts_referrals=True)
+    program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     caseworker, admin = network["cbo_caseworker"], network["cbo_admin"]
 
     refused = put(client, program, caseworker, {**BODY, "accepting_referrals": False})
@@ -265,7 +256,7 @@ def test_check_for_an_unknown_program_is_404(client, network):
 
 
 def test_program_search_filters_on_stale_or_missing_capacity(client, network, db_session):
-    fresh, old, missing = (make_program(db_session, network.cbo) for _ in range(3))
+    fresh, old, missing = (ProgramFactory(organization=network.cbo, accepts_referrals=True) for _ in range(3))
     for program in (fresh, old):
         assert put(client, program, network["cbo_caseworker"]).status_code == 201
     profile = db_session.scalar(select(CapacityProfile).where(CapacityProfile.program_id == old.id))
@@ -283,7 +274,8 @@ def test_program_search_filters_on_stale_or_missing_capacity(client, network, db
 
 
 def test_demo_network_has_fresh_stale_and_full_capacity_profiles(app, client, network, db_session):
-    from cbs_network.demo import CAPACITY, demo_id, seed_demo
+    from cbs_network.demo import demo_id, seed_demo
+    from cbs_network.demo.capacity import CAPACITY
 
     with app.app_context():  # the demo's referrals encrypt their subjects
         seed_demo(session=db_session, public_url="http://hub.test")

@@ -6,12 +6,18 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cbs_network import create_app
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.core.db import Base, make_engine, utcnow
-from cbs_network.demo import CAPACITY, CASES, HARBOR_KEY, HARBOR_SCHOOLS, PROGRAMS, demo_id, seed_demo
+from cbs_network.demo import demo_id, seed_demo
+from cbs_network.demo.capacity import CAPACITY
+from cbs_network.demo.directory import HARBOR_SCHOOLS, PROGRAMS
+from cbs_network.demo.organizations import HARBOR_KEY
+from cbs_network.demo.referrals import CASES
 from cbs_network.directory.models import (
     DirectorySettings,
     Location,
@@ -22,6 +28,7 @@ from cbs_network.directory.models import (
     School,
 )
 from cbs_network.directory.service_areas import polygon_problem, school_ids_served
+from cbs_network.identity import passwords
 from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import SCOPES, Role
 from cbs_network.organizations.models import Organization
@@ -33,6 +40,9 @@ from cbs_network.referrals.models import (
 from cbs_network.referrals.referrals.service import note_body, overdue_clause
 from cbs_network.referrals.referrals.transitions import REASON_REQUIRED, TRANSITIONS, Party
 
+from .conftest import make_settings
+
+
 def snapshot(session) -> dict[str, list[tuple]]:
     tables = {}
     for table in Base.metadata.sorted_tables:
@@ -41,20 +51,51 @@ def snapshot(session) -> dict[str, list[tuple]]:
     return tables
 
 
+@pytest.fixture(scope="module")
+def cheap_password_hashes():
+    """Every seed hashes the demo users' passwords; argon2's cheapest profile keeps them real
+    hashes without the default profile's cost, which was most of this module's time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
+
+
+@pytest.fixture(scope="module")
+def seeded(make_database_url, cheap_password_hashes) -> tuple[object, dict]:
+    """This module's own app on its own database, where the demo network is seeded once and
+    committed, and the credentials that seed returned. db_session rolls each test's writes back,
+    so every test starts from that seed."""
+    app = create_app(make_settings(make_database_url()), TESTING=True, RATELIMIT_ENABLED=False)
+    database = app.extensions["cbs_db"]
+    with app.app_context(), database.session_factory() as session:  # the key ring the subjects' encryption uses
+        credentials = seed_demo(session=session, public_url="http://hub.test")
+        session.commit()
+    yield app, credentials
+    database.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def app(seeded):
+    return seeded[0]
+
+
+@pytest.fixture
+def credentials(seeded) -> dict:
+    return seeded[1]
+
+
 @pytest.fixture
 def demo(app, db_session):
-    with app.app_context():  # the key ring the subjects' encryption uses
-        seed_demo(session=db_session, public_url="http://hub.test")
+    with app.app_context():
         yield db_session
 
 
-def test_seeding_twice_with_the_previous_credentials_changes_nothing(demo):
-    first = seed_demo(session=demo, public_url="http://hub.test")  # new credentials, as after a lost file
+def test_seeding_twice_with_the_previous_credentials_changes_nothing(demo, credentials):
     before = snapshot(demo)
     assert len(before["programs"]) == len(PROGRAMS) and before["schools"]
-    credentials = seed_demo(session=demo, public_url="http://hub.test", previous=first)
-    assert snapshot(demo) == before and credentials == first
-    assert credentials["users"] and all(u["password"] for u in credentials["users"])
+    again = seed_demo(session=demo, public_url="http://hub.test", previous=credentials)
+    assert snapshot(demo) == before and again == credentials
+    assert again["users"] and all(u["password"] for u in again["users"])
 
 
 # Rows the referral services write with ids of their own choosing (the demo's referrals are
@@ -82,17 +123,16 @@ def deterministic_view(session) -> dict[str, list]:
     return view
 
 
-def test_ids_are_the_same_on_two_fresh_databases(app, make_database_url):
-    views = []
-    for _ in range(2):
-        engine = make_engine(make_database_url())
-        try:
-            with app.app_context(), Session(engine) as session:
-                seed_demo(session=session, public_url="http://hub.test")
-                session.commit()
-                views.append(deterministic_view(session))
-        finally:
-            engine.dispose()
+def test_ids_are_the_same_on_two_fresh_databases(app, demo, make_database_url):
+    views = [deterministic_view(demo)]  # the module's database, fresh when it was seeded
+    engine = make_engine(make_database_url())
+    try:
+        with app.app_context(), Session(engine) as session:
+            seed_demo(session=session, public_url="http://hub.test")
+            session.commit()
+            views.append(deterministic_view(session))
+    finally:
+        engine.dispose()
     assert views[0]["programs"] and views[0]["schools"] and views[0]["locations"] and views[0]["program_schedules"]
     assert views[0]["referrals"] == [len(CASES)] and any(v > 2 for _program, v in views[0]["capacity_versions"])
     assert views[0] == views[1]
@@ -245,13 +285,13 @@ def test_the_demo_rows_hold_no_clear_personal_field(demo):
 
 
 def _school_year() -> str:
-    from cbs_network.demo import current_school_year
+    from cbs_network.demo.committees import current_school_year
 
     return current_school_year(utcnow().date())
 
 
 def test_the_coverage_gap_view_finds_exactly_the_schools_seeded_without_safe_passage(client, network, demo):
-    from cbs_network.demo import SAFE_PASSAGE_GAPS
+    from cbs_network.demo.committees import SAFE_PASSAGE_GAPS
 
     reader = network["district_viewer"]
     rows = client.get("/api/v1/school-safety/safe-passage-gaps", headers=reader.headers).json["items"]
@@ -261,7 +301,7 @@ def test_the_coverage_gap_view_finds_exactly_the_schools_seeded_without_safe_pas
 
 def test_committees_are_complete_or_missing_a_role_with_nominations_pending(client, network, demo):
     from cbs_network.committees.models import CommitteeMember, MemberStatus
-    from cbs_network.demo import COMMITTEES
+    from cbs_network.demo.committees import COMMITTEES
 
     reader = network["district_viewer"]
     gaps = {row["school_name"]: row for row in client.get(
@@ -300,13 +340,13 @@ def test_plans_are_in_every_state_and_overdue_past_the_district_deadline(client,
 
 def _district_actor(demo, org_key: str, person: str):
     """A token for a demo user acting for their district, through a client of that district."""
-    from cbs_network.demo import _email
+    from cbs_network.demo.identity import email_of
     from cbs_network.identity.models import User
 
     from . import factories
 
     organization = demo.get(Organization, demo_id("organization", org_key))
-    user = demo.scalar(select(User).where(User.email == _email(person)))
+    user = demo.scalar(select(User).where(User.email == email_of(person)))
     client = factories.OAuthClientFactory(organization=organization)
     token = factories.issue_token(demo, client=client, user=user, organization=organization)
     return {"Authorization": f"Bearer {token}"}
@@ -314,7 +354,8 @@ def _district_actor(demo, org_key: str, person: str):
 
 def test_the_second_district_has_its_own_staff_client_rules_committees_and_plans(demo):
     from cbs_network.committees.models import Committee, Jurisdiction, SafetyPlan
-    from cbs_network.demo import HARBOR_COMMITTEES, HARBOR_PEOPLE, HARBOR_PLANS
+    from cbs_network.demo.committees import HARBOR_COMMITTEES, HARBOR_PLANS
+    from cbs_network.demo.identity import HARBOR_PEOPLE
     from cbs_network.identity.models import Membership
     from cbs_network.oauth.models import OAuthClient
 
@@ -332,8 +373,7 @@ def test_the_second_district_has_its_own_staff_client_rules_committees_and_plans
     assert len(plans) == len(HARBOR_PLANS) and {(p.due_on.month, p.due_on.day) for p in plans} == {(11, 15)}
 
 
-def test_the_credentials_list_the_second_districts_users_and_client(demo):
-    credentials = seed_demo(session=demo, public_url="http://hub.test")
+def test_the_credentials_list_the_second_districts_users_and_client(credentials):
     harbor = "Harbor Gateway Unified School District"
     assert {u["role"] for u in credentials["users"] if u["organization"] == harbor} == {"org_admin", "coordinator"}
     assert [c["client_id"] for c in credentials["clients"] if c["organization"] == harbor] == [f"demo-{HARBOR_KEY}"]
@@ -385,12 +425,12 @@ def test_each_district_reads_but_cannot_change_the_others_schools_committees_and
 
 
 def test_a_cbo_offered_the_lausd_coordinator_a_membership_that_grants_nothing_yet(demo):
-    from cbs_network.demo import PEOPLE, _email
+    from cbs_network.demo.identity import PEOPLE, email_of
     from cbs_network.identity.models import Membership, MembershipStatus, User
     from cbs_network.oauth.models import OAuthClient
     from cbs_network.oauth.service import active_memberships, pending_memberships
 
-    person = demo.scalar(select(User).where(User.email == _email(PEOPLE["coordinator"][0])))
+    person = demo.scalar(select(User).where(User.email == email_of(PEOPLE["coordinator"][0])))
     cbo = demo.get(Organization, demo_id("organization", "cbo-0"))
     offer = demo.scalar(select(Membership).where(Membership.user_id == person.id, Membership.organization_id == cbo.id))
     assert offer.status is MembershipStatus.pending and [m.id for m in pending_memberships(person)] == [offer.id]
@@ -403,11 +443,10 @@ def test_a_cbo_offered_the_lausd_coordinator_a_membership_that_grants_nothing_ye
     assert demo.get(Membership, offer.id).status is MembershipStatus.active
 
 
-def test_a_cbo_has_a_client_of_its_own_to_keep_its_capacity_current(app, demo):
+def test_a_cbo_has_a_client_of_its_own_to_keep_its_capacity_current(demo, credentials):
     from cbs_network.demo import CBO_CLIENT_ID
     from cbs_network.oauth.models import OAuthClient
 
-    credentials = seed_demo(session=demo, public_url="http://hub.test")
     entry = next(c for c in credentials["clients"] if c["client_id"] == CBO_CLIENT_ID)
     client = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == CBO_CLIENT_ID))
     cbo = demo.get(Organization, demo_id("organization", "cbo-0"))
@@ -418,13 +457,13 @@ def test_a_cbo_has_a_client_of_its_own_to_keep_its_capacity_current(app, demo):
 # --- a reseed adds only what is missing --------------------------------------------------------
 
 
-def test_a_reseed_leaves_every_existing_row_as_its_users_left_it(demo):
+def test_a_reseed_leaves_every_existing_row_as_its_users_left_it(demo, credentials):
     from cbs_network.committees.models import Committee
-    from cbs_network.demo import EXPLORER_CLIENT_ID, PEOPLE, _email
+    from cbs_network.demo import EXPLORER_CLIENT_ID
+    from cbs_network.demo.identity import PEOPLE, email_of
     from cbs_network.identity.models import Membership, User
     from cbs_network.oauth.models import OAuthClient
 
-    credentials = seed_demo(session=demo, public_url="http://hub.test")
     program = demo.get(Program, demo_id("program", "eastside-safe-passage"))
     program.name, program.assured_at = "Eastside Safe Passage (renamed)", utcnow() - timedelta(days=1)
     program.languages = [ProgramLanguage(code="en")]
@@ -437,7 +476,7 @@ def test_a_reseed_leaves_every_existing_row_as_its_users_left_it(demo):
     school.name = "Roosevelt High (renamed)"
     committee = demo.scalar(select(Committee).where(Committee.school_id == school.id))
     demo.delete(committee.members[0])
-    user = demo.scalar(select(User).where(User.email == _email(PEOPLE["viewer"][0])))
+    user = demo.scalar(select(User).where(User.email == email_of(PEOPLE["viewer"][0])))
     user.name, user.is_active = "Sam N.", False
     demo.delete(demo.scalar(select(Membership).where(Membership.user_id == user.id)))
     client = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == "demo-lausd"))
@@ -465,10 +504,10 @@ def test_a_reseed_creates_again_a_demo_row_deleted_since(demo):
 
 
 def test_a_declined_membership_offer_is_not_offered_again(demo):
-    from cbs_network.demo import PEOPLE, _email
+    from cbs_network.demo.identity import PEOPLE, email_of
     from cbs_network.identity.models import Membership, User
 
-    person = demo.scalar(select(User).where(User.email == _email(PEOPLE["coordinator"][0])))
+    person = demo.scalar(select(User).where(User.email == email_of(PEOPLE["coordinator"][0])))
     cbo = demo_id("organization", "cbo-0")
     demo.delete(demo.scalar(select(Membership).where(Membership.user_id == person.id, Membership.organization_id == cbo)))
     demo.flush()  # declining deletes the offer

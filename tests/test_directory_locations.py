@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
 from cbs_network.directory.geo import haversine_m
-from cbs_network.directory.models import Location, Program, ProgramLocation, ProgramType
+from cbs_network.directory.models import Location, ProgramType
 from cbs_network.events.models import Event
 
+from .factories import LocationFactory, ProgramFactory
 from .helpers import assert_problem, if_match, counted_get
 
 # Boyle Heights; the offsets below are north of it, on one meridian.
@@ -26,31 +27,20 @@ ADDRESS_FIELDS = {"address_1", "city", "state", "postal_code", "latitude", "long
 FRONT_DOOR = {"id", "name", "organization_id", "location_type", "is_confidential", "front_door_contact"}
 
 
-def make_location(db_session, organization, **fields) -> Location:
-    values = {"name": "Site", "address_1": "1 Main St", "city": "Los Angeles", "state": "CA", "postal_code": "90012",
-              "latitude": ORIGIN[0], "longitude": ORIGIN[1], **fields}
-    location = Location(id=uuid.uuid4(), organization_id=organization.id, **values)
-    db_session.add(location)
-    db_session.commit()
-    return location
+class SiteFactory(LocationFactory):
+    """A site at ORIGIN, where this module measures distances from."""
+
+    latitude, longitude = ORIGIN
 
 
 def north(km: float) -> tuple[float, float]:
     return ORIGIN[0] + km * PER_KM, ORIGIN[1]
 
 
-def make_program(db_session, organization, *locations) -> Program:
-    program = Program(id=uuid.uuid4(), organization_id=organization.id, name="Safe Passage", program_type=ProgramType.safe_passage)
-    program.program_locations = [ProgramLocation(location_id=loc.id) for loc in locations]
-    db_session.add(program)
-    db_session.commit()
-    return program
-
-
 @pytest.fixture
 def safe_house(db_session, network):
     lat, lon = north(2)
-    return make_location(db_session, network.cbo, name="Safe house", address_1="123 Hidden Ave", postal_code="90033",
+    return SiteFactory(organization=network.cbo, name="Safe house", address_1="123 Hidden Ave", postal_code="90033",
                          latitude=lat, longitude=lon, is_confidential=True, front_door_contact="Call (213) 555-0142")
 
 
@@ -117,7 +107,7 @@ def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(client, network,
 
 
 def test_an_update_is_checked_as_the_location_it_would_leave(client, network, db_session):
-    location = make_location(db_session, network.cbo)
+    location = SiteFactory(organization=network.cbo)
     url = f"/api/v1/locations/{location.id}"
     headers = if_match(network["cbo_admin"].headers, 1)
     body = assert_problem(client.patch(url, json={"location_type": "virtual"}, headers=headers), 422)
@@ -132,7 +122,7 @@ def test_an_update_is_checked_as_the_location_it_would_leave(client, network, db
 
 
 def test_only_the_owner_or_network_admins_change_a_location(client, network, db_session):
-    location = make_location(db_session, network.cbo)
+    location = SiteFactory(organization=network.cbo)
     url = f"/api/v1/locations/{location.id}"
     for outsider in ("district_admin", "district_coordinator", "city_admin"):
         headers = if_match(network[outsider].headers, 1)
@@ -148,8 +138,8 @@ def test_only_the_owner_or_network_admins_change_a_location(client, network, db_
 
 
 def test_a_location_a_program_uses_cannot_be_deleted(client, network, db_session):
-    location = make_location(db_session, network.cbo)
-    make_program(db_session, network.cbo, location)
+    location = SiteFactory(organization=network.cbo)
+    ProgramFactory(organization=network.cbo, program_type=ProgramType.safe_passage, locations=[location])
     response = client.delete(f"/api/v1/locations/{location.id}", headers=if_match(network["cbo_admin"].headers, 1))
     assert_problem(response, 409)
     db_session.expire_all()
@@ -181,10 +171,10 @@ def test_confidential_detail_and_list(client, network, safe_house, actor):
 
 @pytest.mark.parametrize("actor", OUTSIDERS + INSIDERS)
 def test_geojson_never_shows_a_confidential_location(client, network, db_session, safe_house, actor):
-    public = make_location(db_session, network.cbo, name="Youth center")
-    virtual = make_location(db_session, network.cbo, name="Online", location_type="virtual", url="https://x.example.org",
+    public = SiteFactory(organization=network.cbo, name="Youth center")
+    virtual = SiteFactory(organization=network.cbo, name="Online", location_type="virtual", url="https://x.example.org",
                             address_1=None, latitude=None, longitude=None)
-    program = make_program(db_session, network.cbo, public, safe_house)
+    program = ProgramFactory(organization=network.cbo, program_type=ProgramType.safe_passage, locations=[public, safe_house])
     response = client.get("/api/v1/locations.geojson", headers=network[actor].headers)
     assert response.status_code == 200 and response.mimetype == "application/geo+json"
     body = response.get_json()
@@ -207,8 +197,8 @@ def _near(client, headers, km: float, **extra) -> list[dict]:
 
 @pytest.mark.parametrize("actor", OUTSIDERS + INSIDERS)
 def test_proximity_search_reveals_a_confidential_location_to_insiders_only(client, network, db_session, safe_house, actor):
-    near = make_location(db_session, network.city, name="Near", latitude=north(1)[0])
-    far = make_location(db_session, network.city, name="Far", latitude=north(3)[0])
+    near = SiteFactory(organization=network.city, name="Near", latitude=north(1)[0])
+    far = SiteFactory(organization=network.city, name="Far", latitude=north(3)[0])
     headers = network[actor].headers
     items = _near(client, headers, 5)
     expected = ["Near", "Safe house", "Far"] if actor in INSIDERS else ["Near", "Far"]
@@ -231,7 +221,7 @@ def test_proximity_search_reveals_a_confidential_location_to_insiders_only(clien
 
 def test_a_location_2_km_away_is_inside_3_km_and_outside_1_km(client, network, db_session):
     lat, lon = north(2)
-    location = make_location(db_session, network.cbo, name="Two km", latitude=lat, longitude=lon)
+    location = SiteFactory(organization=network.cbo, name="Two km", latitude=lat, longitude=lon)
     expected = haversine_m(ORIGIN[0], ORIGIN[1], lat, lon)
     assert 1990 < expected < 2010
     headers = network["district_viewer"].headers
@@ -242,9 +232,9 @@ def test_a_location_2_km_away_is_inside_3_km_and_outside_1_km(client, network, d
 
 
 def test_near_search_pages_by_distance_and_combines_with_filters(client, network, db_session):
-    locations = [make_location(db_session, network.cbo if n % 2 else network.city, name=f"At {n} km", latitude=north(n)[0])
+    locations = [SiteFactory(organization=network.cbo if n % 2 else network.city, name=f"At {n} km", latitude=north(n)[0])
                  for n in (4, 1, 3, 2, 5)]
-    make_location(db_session, network.cbo, name="Too far", latitude=north(30)[0])
+    SiteFactory(organization=network.cbo, name="Too far", latitude=north(30)[0])
     headers = network["district_viewer"].headers
     names, cursor = [], None
     while True:
@@ -278,11 +268,11 @@ def test_near_search_rejects_bad_arguments(client, network):
 
 
 def test_list_filters(client, network, db_session):
-    a = make_location(db_session, network.cbo, name="A")
-    b = make_location(db_session, network.cbo, name="B", location_type="virtual", url="https://b.example.org",
+    a = SiteFactory(organization=network.cbo, name="A")
+    b = SiteFactory(organization=network.cbo, name="B", location_type="virtual", url="https://b.example.org",
                       address_1=None, latitude=None, longitude=None)
-    c = make_location(db_session, network.city, name="C")
-    program = make_program(db_session, network.cbo, a, b)
+    c = SiteFactory(organization=network.city, name="C")
+    program = ProgramFactory(organization=network.cbo, program_type=ProgramType.safe_passage, locations=[a, b])
     headers = network["district_viewer"].headers
     names = lambda query: sorted(i["name"] for i in client.get(f"/api/v1/locations?{query}", headers=headers).json["items"])  # noqa: E731
     assert names(f"organization_id={network.cbo.id}") == ["A", "B"]
@@ -295,7 +285,7 @@ def test_list_filters(client, network, db_session):
 
 def test_list_issues_a_constant_number_of_queries(app, client, network, db_session):
     for n in range(12):
-        make_location(db_session, network.cbo if n % 3 else network.city, name=f"Counted {n}",
+        SiteFactory(organization=network.cbo if n % 3 else network.city, name=f"Counted {n}",
                       is_confidential=n % 4 == 0, front_door_contact="Call us")
     counts = []
     for query in ("limit=2", "limit=50", f"limit=2&near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}",

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from cbs_network.core import context
 from cbs_network.core.db import utcnow
-from cbs_network.core.errors import Forbidden
 from cbs_network.core.jsonable import jsonable
 from cbs_network.identity.principal import Principal
+from cbs_network.audit import policy
 from cbs_network.audit.keys import AuditKeys, audit_keys
 from cbs_network.audit.models import AuditCheckpoint, AuditRecord
 
@@ -274,11 +274,6 @@ def _verify_chains(session: Session, keys: AuditKeys, result: VerifyResult, batc
         close(chain, 0, GENESIS_HASH)
 
 
-def _require_network_admin(principal: Principal) -> None:
-    if not principal.is_network_admin:
-        raise Forbidden("Only network admins may read the audit log.")
-
-
 def list_query(
     *,
     principal: Principal,
@@ -290,7 +285,7 @@ def list_query(
     chain: str | None = None,
     since: datetime | None = None,
 ) -> Select:
-    _require_network_admin(principal)
+    policy.require_read(principal)
     query = select(AuditRecord)
     for column, value in (
         (AuditRecord.object_type, object_type),

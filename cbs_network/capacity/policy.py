@@ -13,7 +13,7 @@ from cbs_network.core.errors import Forbidden
 from cbs_network.identity.principal import Principal
 
 
-def can_update(principal: Principal, program: Program) -> None:
+def require_update(principal: Principal, program: Program) -> None:
     if principal.is_network_admin:
         return
     if principal.organization_id != program.organization_id or not principal.has_scope("capacity:write"):

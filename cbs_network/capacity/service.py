@@ -78,7 +78,7 @@ def update(
     `updated_at` (so the profile is fresh again) and appends a history row.
     """
     program = programs.get(session=session, principal=principal, program_id=program_id)
-    policy.can_update(principal, program)
+    policy.require_update(principal, program)
     profile = _find(session, program_id)
     created = profile is None
     if created:

@@ -16,8 +16,14 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from cbs_network.directory.models import School
+from cbs_network.committees.committees.transitions import MEMBER_TRANSITIONS
+from cbs_network.committees.committees.transitions import Party as MemberParty
+from cbs_network.committees.models import CommitteeMember, MemberStatus, PlanState, SafetyPlan
+from cbs_network.committees.plans.transitions import TRANSITIONS as PLAN_TRANSITIONS
+from cbs_network.committees.plans.transitions import Party as PlanParty
 from cbs_network.core.errors import Forbidden
+from cbs_network.core.workflow import allowed_from
+from cbs_network.directory.models import School
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization, OrganizationKind
 
@@ -60,3 +66,58 @@ def require_nominator(session: Session, principal: Principal) -> Organization:
     if organization is None or organization.kind is not OrganizationKind.cbo:
         raise Forbidden("Only community-based organizations nominate representatives; the school side seats members directly.")
     return organization
+
+
+def require_keep_jurisdictions(principal: Principal) -> None:
+    if not principal.is_network_admin:
+        raise Forbidden("Only network admins keep the jurisdictions' rules.")
+
+
+def member_parties(principal: Principal, school: School, member_organization_id: uuid.UUID | None) -> set[MemberParty]:
+    """The sides of the member state machine `principal` acts as for a member of this school's committee."""
+    found = set()
+    if is_school_side(principal, school):
+        found.add(MemberParty.school)
+    if is_represented(principal, member_organization_id):
+        found.add(MemberParty.represented)
+    return found
+
+
+def require_member_party(principal: Principal, school: School, member: CommitteeMember, to: MemberStatus) -> None:
+    """The move of `member` to `to` (a move the table knows) is `principal`'s to make."""
+    start = member.status
+    allowed = MEMBER_TRANSITIONS[(start, to)]
+    if not allowed & member_parties(principal, school, member.organization_id):
+        who = "the school side (the school, its own district or network admins)"
+        if MemberParty.represented in allowed:
+            who += " or the organization the member represents"
+        raise Forbidden(f"Only {who} may move a member from {start.value} to {to.value}.")
+
+
+def plan_parties(principal: Principal, school: School) -> set[PlanParty]:
+    """The sides of the plan state machine `principal` acts as for this school's plan."""
+    found = set()
+    if is_school_side(principal, school):
+        found.add(PlanParty.school)
+    if is_district(principal, school):
+        found.add(PlanParty.district)
+    return found
+
+
+def require_plan_mover(principal: Principal, school: School) -> None:
+    """Asked before the move itself is judged: someone with no side learns nothing of the plan's state machine."""
+    if not plan_parties(principal, school):
+        raise Forbidden("Only the school's side (the school, its own district, or network admins) moves its safety plan.")
+
+
+def require_plan_party(principal: Principal, school: School, plan: SafetyPlan, to: PlanState) -> None:
+    """The move of `plan` to `to` (a move the table knows) is `principal`'s to make."""
+    start = plan.state
+    party = PLAN_TRANSITIONS[(start, to)]
+    if party not in plan_parties(principal, school):
+        raise Forbidden(
+            "A safety plan is approved by the school's own district (its coordinators or org admins) or network "
+            "admins, not by the school itself." if party is PlanParty.district
+            else f"Only the school's side may move a safety plan from {start.value} to {to.value}.",
+            allowed_transitions=allowed_from(PLAN_TRANSITIONS, start),
+        )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import ColumnElement, and_, case, func, literal
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy.orm import Session
 
 from cbs_network.core.errors import field_error
@@ -39,14 +39,25 @@ def distance_m(lat_column, lon_column, lat: float, lon: float) -> ColumnElement[
 
 
 def bounding_box(lat_column, lon_column, lat: float, lon: float, radius_m: float) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
-    """A cheap, index-friendly prefilter that contains every point within radius_m."""
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    cos_lat = max(math.cos(math.radians(lat)), 1e-6)
-    dlon = min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * cos_lat)))
-    return and_(
-        lat_column.between(lat - dlat, lat + dlat),
-        lon_column.between(lon - dlon, lon + dlon),
-    )
+    """A cheap prefilter that contains every point within radius_m: a latitude range (which a
+    (latitude, longitude) index reads) and a longitude range checked in the index.
+
+    The circle is widest in longitude north (south) of its centre, by asin(sin(d) / cos(lat)),
+    more than d / cos(lat); past a pole every longitude is in; across the antimeridian the
+    longitude range is two ranges (J. P. Matuschek, "Finding Points Within a Distance of a
+    Latitude/Longitude Using Bounding Coordinates")."""
+    angle = radius_m / EARTH_RADIUS_M
+    south, north = lat - math.degrees(angle), lat + math.degrees(angle)
+    latitude = lat_column.between(max(south, -90.0), min(north, 90.0))
+    if south <= -90.0 or north >= 90.0:
+        return latitude
+    dlon = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat))))
+    west, east = lon - dlon, lon + dlon
+    if west < -180.0:
+        return and_(latitude, or_(lon_column >= west + 360.0, lon_column <= east))
+    if east > 180.0:
+        return and_(latitude, or_(lon_column >= west, lon_column <= east - 360.0))
+    return and_(latitude, lon_column.between(west, east))
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
@@ -63,6 +63,8 @@ class LocationType(enum.StrEnum):
 
 class School(IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "schools"
+    # Proximity search: a latitude range read from the index, longitude checked in it (geo.bounding_box).
+    __table_args__ = (Index("ix_schools_latitude_longitude", "latitude", "longitude"),)
 
     cds_code: Mapped[str] = mapped_column(String(14), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -74,8 +76,8 @@ class School(IdMixin, TimestampMixin, VersionedMixin, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
-    latitude: Mapped[float | None] = mapped_column(Float, index=True)
-    longitude: Mapped[float | None] = mapped_column(Float, index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     is_bsap: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     status: Mapped[SchoolStatus] = mapped_column(enum_column(SchoolStatus, "school_status"), default=SchoolStatus.active)
     # The school as a network member (its own organization record), when it has one.
@@ -89,12 +91,17 @@ class School(IdMixin, TimestampMixin, VersionedMixin, Base):
 
 class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "programs"
+    # Searches by type and an organization's programs, each one index range in keyset order.
+    __table_args__ = (
+        Index("ix_programs_program_type_created_at_id", "program_type", "created_at", "id"),
+        Index("ix_programs_organization_id_created_at_id", "organization_id", "created_at", "id"),
+    )
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(200), index=True)
     alternate_name: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    program_type: Mapped[ProgramType] = mapped_column(enum_column(ProgramType, "program_type"), index=True)
+    program_type: Mapped[ProgramType] = mapped_column(enum_column(ProgramType, "program_type"))
     status: Mapped[ProgramStatus] = mapped_column(enum_column(ProgramStatus, "program_status"), default=ProgramStatus.draft, index=True)
     minimum_age: Mapped[int | None] = mapped_column(Integer)
     maximum_age: Mapped[int | None] = mapped_column(Integer)
@@ -178,8 +185,13 @@ class ProgramRegion(Base):
 
 class Location(IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "locations"
+    __table_args__ = (
+        Index("ix_locations_organization_id_created_at_id", "organization_id", "created_at", "id"),
+        # Proximity search: a latitude range read from the index, longitude checked in it (geo.bounding_box).
+        Index("ix_locations_latitude_longitude", "latitude", "longitude"),
+    )
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     location_type: Mapped[LocationType] = mapped_column(enum_column(LocationType, "location_type"), default=LocationType.physical)
@@ -188,8 +200,8 @@ class Location(IdMixin, TimestampMixin, VersionedMixin, Base):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
-    latitude: Mapped[float | None] = mapped_column(Float, index=True)
-    longitude: Mapped[float | None] = mapped_column(Float, index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     # Shelters and safe houses: address and coordinates are withheld from everyone but the
     # owning organization and network admins, who see them; others get the front door only.
     is_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -203,7 +215,8 @@ class ProgramLocation(Base):
 
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
     location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("locations.id"), primary_key=True, index=True)
-    location: Mapped[Location] = relationship(lazy="joined")
+    # Loaded only when asked for: a program page needs the location ids, which this row holds.
+    location: Mapped[Location] = relationship()
 
 
 class DirectorySettings(TimestampMixin, VersionedMixin, Base):

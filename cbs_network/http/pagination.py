@@ -11,19 +11,22 @@ import base64
 import binascii
 import json
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from urllib.parse import urlencode
 from typing import Any
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import ColumnElement, Row, Select, literal, tuple_
+from sqlalchemy import ColumnElement, Row, Select, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from cbs_network.core.errors import DomainError
+from cbs_network.http.schemas import Schema
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+DISTANCE_DECIMALS = 1  # distances are shown to 0.1 m, everywhere
 
 
 class BadCursor(DomainError):
@@ -56,7 +59,7 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
     return type(
         name,
-        (ma.Schema,),
+        (Schema,),
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
             "next_cursor": ma.fields.String(
@@ -93,37 +96,108 @@ def _decode(cursor: str, key: str) -> tuple[datetime | float, uuid.UUID]:
 
 
 def keyset_rows(
-    session: Session, query: Select, *, key: str, sort: ColumnElement, id_column: ColumnElement,
+    session: Session, query: Select | list[Select], *, key: str, sort: ColumnElement, id_column: ColumnElement,
     limit: int, cursor: str | None,
 ) -> tuple[list[Row], str | None]:
-    """One page of `query` ordered by (sort, id): the rows, and the cursor of the next page.
+    """One page of `query` ordered by (sort, id): the rows (with two more columns, keyset_sort and
+    keyset_id), and the cursor of the next page.
 
     Each page starts strictly after the previous page's last (sort, id) pair, which the cursor
-    carries under the name `key`; a cursor from another ordering is refused.
+    carries under the name `key`; a cursor from another ordering is refused. A list of queries
+    with disjoint rows (selecting the same columns) is one list: each is paged on its own, so each
+    walks its own index, and the pages merged.
     """
+    after = None
     if cursor:
         value, ident = _decode(cursor, key)
-        query = query.where(tuple_(sort, id_column) > tuple_(literal(value, sort.type), literal(ident, id_column.type)))
-    marked = query.add_columns(sort.label("keyset_sort"), id_column.label("keyset_id"))
-    rows = session.execute(marked.order_by(sort, id_column).limit(limit + 1)).all()
+        after = tuple_(sort, id_column) > tuple_(literal(value, sort.type), literal(ident, id_column.type))
+    pages = [
+        (arm if after is None else arm.where(after))
+        .add_columns(sort.label("keyset_sort"), id_column.label("keyset_id"))
+        .order_by(sort, id_column).limit(limit + 1)
+        for arm in (query if isinstance(query, list) else [query])
+    ]
+    if len(pages) == 1:
+        statement = pages[0]
+    else:
+        merged = union_all(*(select(*page.subquery().c) for page in pages)).subquery()
+        statement = select(*merged.c).order_by(merged.c.keyset_sort, merged.c.keyset_id).limit(limit + 1)
+    rows = session.execute(statement).all()
     page = rows[:limit]
     next_cursor = _encode(key, page[-1].keyset_sort, page[-1].keyset_id) if len(rows) > limit else None
-    return [row[:-2] for row in page], next_cursor
+    return page, next_cursor
+
+
+class Record(dict):
+    """A row of a page as a dict whose keys also read as attributes, so a presenter written for
+    the model's objects reads it alike."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def paginate(
-    session: Session, query: Select, model: Any, args: dict[str, Any]
+    session: Session, query: Select | list[Select], model: Any, args: dict[str, Any], *,
+    distance: ColumnElement[float] | None = None, rows: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run `query` (a select of `model`) one page at a time, by creation, or by change when the
-    client syncs with `updated_since`; returns the body and the Link header for the view."""
+    """Run `query` (a select of `model`, or several with disjoint rows) one page at a time: by creation, by change when the client
+    syncs with `updated_since`, or nearest first by `distance` (meters, given to 0.1 m as
+    `distance_m`). Returns the body and the Link header for the view.
+
+    Items are the model's objects, or (object, distance_m) pairs; with `rows`, Records of the
+    model's columns (and `distance_m`) instead, for lists whose presenter needs no relationship: loading
+    ORM objects costs more than the rest of such a request together.
+    """
     since = args.get("updated_since")
-    key = "updated_at" if since is not None else "created_at"
+    arms = query if isinstance(query, list) else [query]
     if since is not None:
-        query = query.where(model.updated_at >= since)
-    rows, next_cursor = keyset_rows(
-        session, query, key=key, sort=getattr(model, key), id_column=model.id, limit=args["limit"], cursor=args.get("cursor")
+        arms = [arm.where(model.updated_at >= since) for arm in arms]
+    if distance is not None:
+        key, sort = "distance", distance
+    else:
+        key = "updated_at" if since is not None else "created_at"
+        sort = getattr(model, key)
+    if rows:
+        arms = [arm.with_only_columns(*model.__table__.columns) for arm in arms]
+    elif len(arms) > 1:
+        raise ValueError("a list of several queries is paged as rows")
+    if distance is not None and "distance_m" not in arms[0].selected_columns:
+        arms = [arm.add_columns(distance.label("distance_m")) for arm in arms]
+    page, next_cursor = keyset_rows(
+        session, arms, key=key, sort=sort, id_column=model.id, limit=args["limit"], cursor=args.get("cursor")
     )
-    return {"items": [row[0] for row in rows], "next_cursor": next_cursor}, next_link_header(next_cursor)
+    items: list[Any]
+    if rows:
+        items = [Record(row._mapping) for row in page]
+        for item in items:
+            del item["keyset_sort"], item["keyset_id"]
+            if distance is not None:
+                item["distance_m"] = round(item["distance_m"], DISTANCE_DECIMALS)
+    elif distance is not None:
+        items = [(row[0], round(row.distance_m, DISTANCE_DECIMALS)) for row in page]
+    else:
+        items = [row[0] for row in page]
+    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
+
+
+def child_lists(session: Session, parent_ids: list[Any], queries: dict[str, Select]) -> dict[str, dict[Any, list[Any]]]:
+    """The child collections of a page, each in one statement however long the page: every query
+    selects the parent's id first, then one value (listed as it is) or several (listed as a dict).
+    The lists keep each query's order."""
+    found: dict[str, dict[Any, list[Any]]] = {}
+    for name, query in queries.items():
+        by_parent: dict[Any, list[Any]] = defaultdict(list)
+        found[name] = by_parent
+        if not parent_ids:
+            continue
+        parent = query.selected_columns[0]
+        single = len(query.selected_columns) == 2
+        for row in session.execute(query.where(parent.in_(parent_ids))):
+            by_parent[row[0]].append(row[1] if single else row._asdict())
+    return found
 
 
 def next_link_header(next_cursor: str | None) -> dict[str, str]:

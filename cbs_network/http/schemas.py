@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from cbs_network.http import serialize
+
 
 class FullMatch(validate.Regexp):
     """A pattern the whole value must match. apispec copies it into the spec, so it is written in
@@ -39,10 +41,14 @@ def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:  # type: ig
 
 
 class Schema(ma.Schema):
-    """Request bodies reject unknown fields; responses are plain dumps."""
+    """Request bodies reject unknown fields; responses are dumped by the plan compiled once per
+    schema (http/serialize.py), which gives marshmallow's output."""
 
     class Meta:
         ordered = True
+
+    def dump(self, obj, *, many=None):  # type: ignore[no-untyped-def]
+        return serialize.dump(self, obj, many=many)
 
 
 class RecordSchema(Schema):

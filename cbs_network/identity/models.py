@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
@@ -44,10 +44,14 @@ class Membership(IdMixin, TimestampMixin, VersionedMixin, Base):
     """A user's role in one organization; a token acts for exactly one of these."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("user_id", "organization_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "organization_id"),
+        # An organization's members in keyset order.
+        Index("ix_memberships_organization_id_created_at_id", "organization_id", "created_at", "id"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     role: Mapped[Role] = mapped_column(enum_column(Role, "membership_role"))
     status: Mapped[MembershipStatus] = mapped_column(
         enum_column(MembershipStatus, "membership_status"), default=MembershipStatus.active,

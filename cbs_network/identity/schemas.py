@@ -48,7 +48,7 @@ class MembershipCreateSchema(Schema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
 
 
-class MembershipUpdateSchema(Schema):
+class MembershipUpdateSchema(ChangeSchema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
 
 

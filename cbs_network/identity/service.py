@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
 from cbs_network.core.db import utcnow
-from cbs_network.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
 from cbs_network.oauth.models import OAuthToken, token_hash
 from cbs_network.oauth.service import revoke_tokens
 from cbs_network.organizations.models import Organization, OrganizationKind
+from cbs_network.identity import policy
 from cbs_network.identity.models import Membership, MembershipStatus, User
 from cbs_network.identity.passwords import MIN_LENGTH, hash_password
 from cbs_network.identity.principal import Principal
@@ -44,19 +45,10 @@ def _user_view(user: User) -> dict[str, Any]:
     return {"email": user.email, "name": user.name, "is_active": user.is_active}
 
 
-def manages_account(principal: Principal, user: User) -> bool:
-    """Network admins, the person, and the admins of the organization that created the account."""
-    return (
-        principal.is_network_admin
-        or principal.user_id == user.id
-        or (user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))
-    )
-
-
 def present_user(principal: Principal, user: User) -> WithFields:
     """Whether the account is active, activated and when it last signed in are the account's
     own business: shown only to those who manage it."""
-    shown = manages_account(principal, user)
+    shown = policy.can_manage_account(principal, user)
     return WithFields(
         user,
         is_active=user.is_active if shown else None,
@@ -69,30 +61,13 @@ def present_membership(principal: Principal, membership: Membership) -> WithFiel
     return WithFields(membership, user=present_user(principal, membership.user))
 
 
-def _can_see_user(session: Session, principal: Principal, user: User) -> bool:
-    if principal.is_network_admin or principal.user_id == user.id:
-        return True
-    return session.scalar(
-        select(func.count()).select_from(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == principal.organization_id
-        )
-    ) > 0
-
-
 def get_user(*, session: Session, principal: Principal, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None or not _can_see_user(session, principal, user):
-        raise NotFound("No user with this id.")
-    return user
+    return policy.require_visible_user(session, principal, session.get(User, user_id))
 
 
 def users_query(*, principal: Principal, email: str | None = None) -> Select:
     """Users of the acting organization (every user for network admins)."""
-    query = select(User)
-    if not principal.is_network_admin:
-        query = query.where(
-            User.id.in_(select(Membership.user_id).where(Membership.organization_id == principal.organization_id))
-        )
+    query = select(User).where(policy.users_visible(principal))
     if email:
         query = query.where(User.email == email.strip().lower())
     return query
@@ -102,10 +77,7 @@ def update_user(
     *, session: Session, principal: Principal, user_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> User:
     user = get_user(session=session, principal=principal, user_id=user_id)
-    if "is_active" in data and data["is_active"] != user.is_active and not principal.is_network_admin:
-        raise Forbidden("Only network admins activate or deactivate users.")
-    if "name" in data and data["name"] != user.name and not (principal.is_network_admin or principal.user_id == user.id):
-        raise Forbidden("Users change their own names; network admins may change any.")
+    policy.require_update_user(principal, user, data)
     check_version(user, expected_version)
     before = _user_view(user)
     for name, value in data.items():
@@ -129,11 +101,8 @@ def _revoke_user_tokens(session: Session, user_id: uuid.UUID, organization_id: u
 # --- memberships ---
 
 def _check_grant(session: Session, principal: Principal, organization: Organization, role: Role) -> None:
-    if not principal.is_admin_of(organization.id):
-        raise Forbidden("Only the organization's admins or network admins manage its members.")
+    policy.require_grant(principal, organization.id, role)
     if role is Role.network_admin:
-        if not principal.is_network_admin:
-            raise Forbidden("Only network admins grant the network_admin role.")
         if organization.kind is not OrganizationKind.network_hub:
             raise ValidationFailed(
                 "network_admin is a role in the network hub organization only.",
@@ -150,9 +119,7 @@ def memberships_query(
     *, session: Session, principal: Principal, organization_id: uuid.UUID, role: Role | None = None,
     status: MembershipStatus | None = None, **_page: Any,
 ) -> Select:
-    organization = session.get(Organization, organization_id)
-    if organization is None or not (principal.is_network_admin or principal.organization_id == organization_id):
-        raise NotFound("No organization with this id among those whose members you may see.")
+    policy.require_members_visible(principal, organization_id, found=session.get(Organization, organization_id) is not None)
     query = select(Membership).where(Membership.organization_id == organization_id)
     if role is not None:
         query = query.where(Membership.role == role)
@@ -162,14 +129,7 @@ def memberships_query(
 
 
 def get_membership(*, session: Session, principal: Principal, membership_id: uuid.UUID) -> Membership:
-    membership = session.get(Membership, membership_id)
-    if membership is None or not (
-        principal.is_network_admin
-        or membership.organization_id == principal.organization_id
-        or membership.user_id == principal.user_id
-    ):
-        raise NotFound("No membership with this id.")
-    return membership
+    return policy.require_visible_membership(principal, session.get(Membership, membership_id))
 
 
 def _new_invitation(user: User) -> Invitation:
@@ -220,9 +180,7 @@ def invite_member(
 
 
 def _require_own_pending(session: Session, user_id: uuid.UUID | None, membership_id: uuid.UUID) -> Membership:
-    membership = session.get(Membership, membership_id)
-    if membership is None or user_id is None or membership.user_id != user_id:
-        raise NotFound("No membership of yours with this id.")
+    membership = policy.require_own_membership(user_id, session.get(Membership, membership_id))
     if membership.status is not MembershipStatus.pending:
         raise Conflict("This membership is not waiting for your answer.", current_status=membership.status.value)
     return membership
@@ -275,8 +233,7 @@ def update_membership(
 ) -> Membership:
     membership = get_membership(session=session, principal=principal, membership_id=membership_id)
     _check_grant(session, principal, membership.organization, role)
-    if membership.role is Role.network_admin and not principal.is_network_admin:
-        raise Forbidden("Only network admins change a network admin's role.")
+    policy.require_change_role(principal, membership)
     check_version(membership, expected_version)
     if membership.role in (Role.org_admin, Role.network_admin) and role not in (Role.org_admin, Role.network_admin):
         if not _admins_left(session, membership.organization_id, membership.id):
@@ -296,10 +253,7 @@ def update_membership(
 
 def remove_membership(*, session: Session, principal: Principal, membership_id: uuid.UUID, expected_version: int) -> None:
     membership = get_membership(session=session, principal=principal, membership_id=membership_id)
-    if not principal.is_admin_of(membership.organization_id):
-        raise Forbidden("Only the organization's admins or network admins remove its members.")
-    if membership.role is Role.network_admin and not principal.is_network_admin:
-        raise Forbidden("Only network admins remove a network admin.")
+    policy.require_remove(principal, membership)
     check_version(membership, expected_version)
     if membership.role in (Role.org_admin, Role.network_admin) and not _admins_left(session, membership.organization_id, membership.id):
         raise Conflict("This is the organization's last admin; appoint another admin first.")
@@ -317,9 +271,7 @@ def remove_membership(*, session: Session, principal: Principal, membership_id: 
 def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[User, Invitation]:
     user = get_user(session=session, principal=principal, user_id=user_id)
     # Who may is checked first, so that no one else learns whether the account is activated.
-    if not (principal.is_network_admin or (
-            user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))):
-        raise Forbidden("Only the organization that created this account, or network admins, send its activation link.")
+    policy.require_reinvite(principal, user)
     if not user.is_invited:
         raise Conflict("The user has already set a password.")
     if not user.is_active:

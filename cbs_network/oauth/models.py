@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
@@ -25,10 +25,12 @@ def token_hash(value: str) -> str:
 
 class OAuthClient(IdMixin, TimestampMixin, VersionedMixin, Base, ClientMixin):
     __tablename__ = "oauth_clients"
+    # An organization's clients in keyset order.
+    __table_args__ = (Index("ix_oauth_clients_organization_id_created_at_id", "organization_id", "created_at", "id"),)
 
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     client_secret_hash: Mapped[str | None] = mapped_column(String(64))
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -12,12 +12,12 @@ from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
 
 
-def can_create(principal: Principal) -> None:
+def require_create(principal: Principal) -> None:
     if not principal.is_network_admin:
         raise Forbidden("Only network admins add organizations to the network.")
 
 
-def can_update(principal: Principal, organization: Organization, changes: dict) -> None:
+def require_update(principal: Principal, organization: Organization, changes: dict) -> None:
     if principal.is_network_admin:
         return
     if not principal.is_admin_of(organization.id):

@@ -37,7 +37,7 @@ def list_organizations(args):
     Filter by kind, status, parent, name or identifier; `updated_since` for partners that sync.
     """
     query = service.list_query(principal=current_principal(), **args)
-    return paginate(session(), query, Organization, args)
+    return paginate(session(), query, Organization, args, rows=True)
 
 
 @blp.route("", methods=["POST"])

@@ -114,7 +114,7 @@ def _apply(session: Session, organization: Organization, data: dict[str, Any]) -
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Organization:
-    policy.can_create(principal)
+    policy.require_create(principal)
     _check_parent(session, None, data.get("parent_id"))
     organization = Organization(id=uuid.uuid4())
     _apply(session, organization, data)
@@ -136,7 +136,7 @@ def update(
     *, session: Session, principal: Principal, organization_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> Organization:
     organization = get(session=session, principal=principal, organization_id=organization_id)
-    policy.can_update(principal, organization, data)
+    policy.require_update(principal, organization, data)
     check_version(organization, expected_version)
     if "parent_id" in data:
         _check_parent(session, organization, data["parent_id"])
@@ -163,7 +163,7 @@ def delete(*, session: Session, principal: Principal, organization_id: uuid.UUID
     from cbs_network.oauth.models import OAuthClient
 
     organization = get(session=session, principal=principal, organization_id=organization_id)
-    policy.can_create(principal)
+    policy.require_create(principal)
     check_version(organization, expected_version)
     for model, column, what in (
         (Organization, Organization.parent_id, "child organizations"),

@@ -73,9 +73,13 @@ class Subject(IdMixin, TimestampMixin, VersionedMixin, Base):
     """A person (usually a student) an organization refers; the organization keeps the record."""
 
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("organization_id", "student_id_hash"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "student_id_hash"),
+        # An organization's subjects in keyset order (the list); also serves lookups by organization.
+        Index("ix_subjects_organization_id_created_at_id", "organization_id", "created_at", "id"),
+    )
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     personal_data: Mapped[str] = mapped_column(Text)  # ciphertext of the identifying fields
     student_id_hash: Mapped[str | None] = mapped_column(String(64))
     grade: Mapped[int | None] = mapped_column()  # directory GRADES ordinal
@@ -106,12 +110,16 @@ class Referral(IdMixin, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         CheckConstraint("NOT (holds_slot AND on_waitlist)", name="one_place"),
         Index("ix_referrals_state_requested_at", "state", "requested_at"),
+        # "Sent by us" and "received by us" in keyset order: each box is one index range, so a
+        # page never walks the whole table's creation order discarding other organizations' rows.
+        Index("ix_referrals_source_organization_id_created_at_id", "source_organization_id", "created_at", "id"),
+        Index("ix_referrals_target_organization_id_created_at_id", "target_organization_id", "created_at", "id"),
     )
 
-    source_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    source_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     source_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     target_program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id"), index=True)
-    target_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    target_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
     consent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consents.id"), index=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
@@ -140,6 +148,11 @@ class Referral(IdMixin, TimestampMixin, VersionedMixin, Base):
     transitions: Mapped[list[ReferralTransition]] = relationship(
         order_by="ReferralTransition.at, ReferralTransition.id", cascade="all, delete-orphan"
     )
+    # Read-only: the ids above are what is written. Sending sets these to the rows it checked, so
+    # showing the new referral reuses them instead of loading them again. Not named `subject`:
+    # that is the response's decrypted view, which only the service builds.
+    subject_record: Mapped[Subject] = relationship(viewonly=True)
+    consent_record: Mapped[Consent | None] = relationship(viewonly=True)
 
 
 class ReferralTransition(IdMixin, Base):

@@ -5,27 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
-from cbs_network.core.errors import Forbidden
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.identity.principal import Principal
 from cbs_network.directory.models import DirectorySettings
+from cbs_network.settings import policy
 
 SETTINGS_ID = 1  # the one row, created by the directory migration
 
 
 def get(session: Session) -> DirectorySettings:
-    """The settings row, read once per request (the identity map alone holds it only weakly),
-    so every record in a response is judged by the same rules."""
-    if not has_request_context():
-        return session.get(DirectorySettings, SETTINGS_ID)
-    if "network_settings" not in g:
-        g.network_settings = session.get(DirectorySettings, SETTINGS_ID)
-    return g.network_settings
+    """The settings row, read once per transaction of `session` (a request's), so every record in
+    a response is judged by the same rules. Held in the session's own info: the identity map alone
+    holds it only weakly, and a later transaction reads it afresh."""
+    transaction = session.get_transaction()
+    cached = session.info.get("network_settings")
+    if cached is None or transaction is None or cached[0] is not transaction:
+        settings = session.get(DirectorySettings, SETTINGS_ID)
+        session.info["network_settings"] = cached = (session.get_transaction(), settings)
+    return cached[1]
 
 
 def verification_interval(session: Session) -> timedelta:
@@ -33,8 +34,7 @@ def verification_interval(session: Session) -> timedelta:
 
 
 def update(*, session: Session, principal: Principal, data: dict[str, Any], expected_version: int) -> DirectorySettings:
-    if not principal.is_network_admin:
-        raise Forbidden("Only network admins change the network's directory settings.")
+    policy.require_update(principal)
     settings = get(session)
     check_version(settings, expected_version)
     before = audit.snapshot(settings, data.keys())

@@ -7,7 +7,6 @@ until the school side approves (active) or declines it; an active member's seat 
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from cbs_network.core import clock
 from cbs_network.core.workflow import allowed_for, invalid_transition
 from cbs_network.core.db import utcnow
 from cbs_network.directory.models import School
-from cbs_network.core.errors import Conflict, Forbidden, NotFound, field_error
+from cbs_network.core.errors import Conflict, NotFound, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
@@ -29,27 +28,13 @@ from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
 from cbs_network.committees.jurisdictions import service as jurisdictions
 from cbs_network.committees import policy
+from cbs_network.committees.committees.transitions import MEMBER_TRANSITIONS, REASON_REQUIRED
 from cbs_network.committees.models import Committee, CommitteeMember, Jurisdiction, MemberRole, MemberStatus
 
 M = MemberStatus
 COMMITTEE_FIELDS = ("school_id", "school_year", "meeting_schedule", "notes")
 MEMBER_FIELDS = ("role", "name", "email", "user_id", "organization_id", "term_start", "term_end", "status",
                  "nominated_by_organization_id", "decision_reason")
-
-
-class Party(enum.StrEnum):
-    school = "school"  # the school, its own district, network admins (policy.is_school_side)
-    represented = "represented"  # the organization the member represents
-
-
-# (from, to) -> the parties that may make the move. Only the school side decides a nomination;
-# an organization may take its own representative off a committee (staff leave).
-MEMBER_TRANSITIONS: dict[tuple[MemberStatus, MemberStatus], frozenset[Party]] = {
-    (M.nominated, M.active): frozenset({Party.school}),
-    (M.nominated, M.declined): frozenset({Party.school}),
-    (M.active, M.ended): frozenset({Party.school, Party.represented}),
-}
-REASON_REQUIRED = frozenset({M.declined, M.ended})
 EVENT_NAMES = {M.active: "approved", M.declined: "declined", M.ended: "ended"}
 
 
@@ -78,20 +63,11 @@ def _school(session: Session, committee: Committee) -> School:
     return session.get(School, committee.school_id)
 
 
-def _parties(principal: Principal, school: School, member: CommitteeMember) -> set[Party]:
-    parties = set()
-    if policy.is_school_side(principal, school):
-        parties.add(Party.school)
-    if policy.is_represented(principal, member.organization_id):
-        parties.add(Party.represented)
-    return parties
-
-
 def present_member(session: Session, principal: Principal, member: CommitteeMember, *, school: School | None = None) -> WithFields:
     """Names are public to the network; email and the decision's reason only to the school side
     and the organization the member represents."""
     school = school or session.get(School, session.get(Committee, member.committee_id).school_id)
-    parties = _parties(principal, school, member)
+    parties = policy.member_parties(principal, school, member.organization_id)
     contact = policy.can_see_member_contact(principal, school, member.organization_id)
     return WithFields(member, email=member.email if contact else None,
                       decision_reason=member.decision_reason if contact else None,
@@ -361,15 +337,9 @@ def _move(
     committee = get(session=session, committee_id=committee_id)
     member = get_member(session=session, committee_id=committee.id, member_id=member_id, lock=True)
     start = member.status
-    allowed = MEMBER_TRANSITIONS.get((start, to))
-    if allowed is None:
+    if (start, to) not in MEMBER_TRANSITIONS:
         raise invalid_transition("A committee member", MEMBER_TRANSITIONS, start, to)
-    school = _school(session, committee)
-    if not allowed & _parties(principal, school, member):
-        who = "the school side (the school, its own district or network admins)"
-        if Party.represented in allowed:
-            who += " or the organization the member represents"
-        raise Forbidden(f"Only {who} may move a member from {start.value} to {to.value}.")
+    policy.require_member_party(principal, _school(session, committee), member, to)
     if to in REASON_REQUIRED and not reason:
         raise field_error("reason", f"A reason is required for {to.value}.")
     before = audit.snapshot(member, MEMBER_FIELDS)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
 from cbs_network.directory.models import School
-from cbs_network.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.identity.principal import Principal
 from cbs_network.core.jsonable import jsonable
+from cbs_network.committees import policy
 from cbs_network.committees.models import Jurisdiction
 
 FIELDS = ("code", "name", "parent_id", "plan_due_month", "plan_due_day", "composition_rules", "description")
@@ -117,13 +118,8 @@ def _record(session: Session, principal: Principal, jurisdiction: Jurisdiction, 
                                                "changed": sorted(changes)})
 
 
-def _require_network_admin(principal: Principal) -> None:
-    if not principal.is_network_admin:
-        raise Forbidden("Only network admins keep the jurisdictions' rules.")
-
-
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Jurisdiction:
-    _require_network_admin(principal)
+    policy.require_keep_jurisdictions(principal)
     jurisdiction = Jurisdiction(id=uuid.uuid4())
     _check(session, jurisdiction, data)
     for name in FIELDS:
@@ -137,7 +133,7 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> J
 def update(
     *, session: Session, principal: Principal, jurisdiction_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> Jurisdiction:
-    _require_network_admin(principal)
+    policy.require_keep_jurisdictions(principal)
     jurisdiction = get(session=session, jurisdiction_id=jurisdiction_id)
     check_version(jurisdiction, expected_version)
     _check(session, jurisdiction, data)

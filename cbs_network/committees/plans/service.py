@@ -2,7 +2,7 @@
 through the plan state machine, the overdue flag, and the needs its assessment found.
 
 Every network member reads plans; the school side writes them and the school's own district
-approves them (policy.py, plan_transitions.py).
+approves them (policy.py, transitions.py).
 
 Overdue: a plan is overdue when today is after its due date and it is not approved. An amended
 plan counts as not approved until it is approved again, so amending after the deadline makes
@@ -23,7 +23,7 @@ from cbs_network.core import clock
 from cbs_network.core.db import utcnow
 from cbs_network.directory.models import Program, School
 from cbs_network.directory.programs import policy as programs_policy
-from cbs_network.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
@@ -31,26 +31,14 @@ from cbs_network.identity.principal import Principal
 from cbs_network.committees.jurisdictions import service as jurisdictions
 from cbs_network.committees import policy
 from cbs_network.committees.models import PlanNeed, PlanNeedProgram, PlanState, PlanTransition, SafetyPlan
-from cbs_network.core.workflow import allowed_for, allowed_from, invalid_transition
-from cbs_network.committees.plans.transitions import MEETING_HELD, TRANSITIONS, Party
+from cbs_network.core.workflow import allowed_for, invalid_transition
+from cbs_network.committees.plans.transitions import MEETING_HELD, TRANSITIONS
 
 S = PlanState
 PLAN_FIELDS = ("school_id", "school_year", "state", "due_on", "due_rule", "public_meeting_on", "approved_at",
                "approved_by_user_id", "summary")
 NEED_FIELDS = ("need_type", "description", "location_description", "priority", "status")
 today = clock.today  # the date deadlines and meeting dates are judged by (tests fix it)
-
-
-# --- who may do what ---------------------------------------------------------------------------
-
-
-def parties(principal: Principal, school: School) -> set[Party]:
-    found = set()
-    if policy.is_school_side(principal, school):
-        found.add(Party.school)
-    if policy.is_district(principal, school):
-        found.add(Party.district)
-    return found
 
 
 # --- showing a plan ----------------------------------------------------------------------------
@@ -76,7 +64,7 @@ def present(session: Session, principal: Principal, plan: SafetyPlan, *, detail:
     school = session.get(School, plan.school_id)
     fields: dict[str, Any] = {
         "overdue": is_overdue(plan),
-        "allowed_transitions": allowed_for(TRANSITIONS, plan.state, parties(principal, school))
+        "allowed_transitions": allowed_for(TRANSITIONS, plan.state, policy.plan_parties(principal, school))
         if principal.has_scope("committees:write") else [],
     }
     if detail:
@@ -197,20 +185,11 @@ def update(
 def transition(*, session: Session, principal: Principal, plan_id: uuid.UUID, data: dict[str, Any]) -> SafetyPlan:
     plan = get(session=session, plan_id=plan_id, lock=True)
     school = _school(session, plan)
-    mine = parties(principal, school)
-    if not mine:
-        raise Forbidden("Only the school's side (the school, its own district, or network admins) moves its safety plan.")
+    policy.require_plan_mover(principal, school)
     start, to = plan.state, data["to"]
-    party = TRANSITIONS.get((start, to))
-    if party is None:
+    if (start, to) not in TRANSITIONS:
         raise invalid_transition("A safety plan", TRANSITIONS, start, to)
-    if party not in mine:
-        raise Forbidden(
-            "A safety plan is approved by the school's own district (its coordinators or org admins) or network "
-            "admins, not by the school itself." if party is Party.district
-            else f"Only the school's side may move a safety plan from {start.value} to {to.value}.",
-            allowed_transitions=allowed_from(TRANSITIONS, start),
-        )
+    policy.require_plan_party(principal, school, plan, to)
     meeting_on = data.get("public_meeting_on")
     if meeting_on is not None and to is not S.public_meeting_held:
         raise field_error("public_meeting_on", "The public meeting date is given when moving to public_meeting_held "

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, or_, true
 
 from cbs_network.identity.principal import Principal
 from cbs_network.directory.models import Location
-from cbs_network.directory.policy import can_edit_owned
+from cbs_network.directory.policy import require_edit_owned
 
 # What a caller not granted a confidential location's address sees of it.
 FRONT_DOOR_FIELDS = ("id", "name", "organization_id", "location_type", "is_confidential", "front_door_contact")
@@ -31,9 +31,10 @@ def sees_address(principal: Principal | None, location: Any) -> bool:
     return principal is not None and (principal.is_network_admin or principal.organization_id == location.organization_id)
 
 
-def disclosed(data: dict[str, Any], location: Any, principal: Principal | None) -> dict[str, Any]:
-    """A dumped location cut down to what `principal` may see of it."""
-    if sees_address(principal, location):
+def disclosed(data: dict[str, Any], location: Any, address_shown: bool | None) -> dict[str, Any]:
+    """A dumped location cut down to what its reader may see of it: `address_shown` is
+    `sees_address` for the caller, decided where the caller is known (None: as the public sees it)."""
+    if address_shown if address_shown is not None else sees_address(None, location):
         return data
     return {key: value for key, value in data.items() if key in FRONT_DOOR_FIELDS}
 
@@ -48,5 +49,5 @@ def address_visible(principal: Principal | None) -> ColumnElement[bool]:
     return or_(Location.is_confidential.is_(False), Location.organization_id == principal.organization_id)
 
 
-def can_edit(principal: Principal, organization_id: uuid.UUID) -> None:
-    can_edit_owned(principal, organization_id, "locations")
+def require_edit(principal: Principal, organization_id: uuid.UUID) -> None:
+    require_edit_owned(principal, organization_id, "locations")

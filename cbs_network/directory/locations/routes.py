@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import url_for
 
 from cbs_network.core.db import session
 from cbs_network.http.api import Blueprint, created
-from cbs_network.http.pagination import keyset_rows, next_link_header, page_schema, paginate
-from cbs_network.http.schemas import WithFields
+from cbs_network.http.pagination import page_schema, paginate
 from cbs_network.identity.principal import current_principal
 from cbs_network.directory import geo
 from cbs_network.directory.geojson import MEDIA_TYPE, point_feature, serve_as_geojson
@@ -61,18 +59,13 @@ def list_locations(args):
     near = geo.near_point(session(), near_lat=args.get("near_lat"), near_lon=args.get("near_lon"),
                           radius_m=args.get("radius_m"), max_radius_m=geo.MAX_RADIUS_M)
     if near is None:
-        return paginate(session(), query, Location, args)
+        body, headers = paginate(session(), query, Location, args)
+        body["items"] = [service.present(principal, location) for location in body["items"]]
+        return body, headers
     query, distance = service.near_query(query, principal=principal, lat=near.lat, lon=near.lon, radius_m=near.radius_m)
-    return _page_by_distance(query, distance, args)
-
-
-def _page_by_distance(query: Any, distance: Any, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    if args.get("updated_since") is not None:
-        query = query.where(Location.updated_at >= args["updated_since"])
-    rows, cursor = keyset_rows(session(), query, key="distance", sort=distance, id_column=Location.id,
-                               limit=args["limit"], cursor=args.get("cursor"))
-    items = [WithFields(location, distance_m=round(d, 1)) for location, d in rows]
-    return {"items": items, "next_cursor": cursor}, next_link_header(cursor)
+    body, headers = paginate(session(), query, Location, args, distance=distance)
+    body["items"] = [service.present(principal, location, distance_m=meters) for location, meters in body["items"]]
+    return body, headers
 
 
 @blp.route("/locations.geojson", methods=["GET"])
@@ -110,8 +103,9 @@ def locations_geojson(args):
 @blp.response(201, LocationSchema, example=EXAMPLE)
 def create_location(data):
     """Add a location of your organization (network admins: of any)"""
-    location = service.create(session=session(), principal=current_principal(), data=data)
-    return location, created(url_for(".get_location", location_id=location.id))
+    principal = current_principal()
+    location = service.create(session=session(), principal=principal, data=data)
+    return service.present(principal, location), created(url_for(".get_location", location_id=location.id))
 
 
 @blp.route("/locations/<uuid:location_id>", methods=["GET"])
@@ -119,7 +113,8 @@ def create_location(data):
 @blp.response(200, LocationSchema, example=EXAMPLE)
 def get_location(location_id: uuid.UUID):
     """Get a location (a confidential one shows its address only to its organization and network admins)"""
-    return service.get(session=session(), principal=current_principal(), location_id=location_id)
+    principal = current_principal()
+    return service.present(principal, service.get(session=session(), principal=principal, location_id=location_id))
 
 
 @blp.route("/locations/<uuid:location_id>", methods=["PATCH"])
@@ -129,10 +124,11 @@ def get_location(location_id: uuid.UUID):
 @blp.response(200, LocationSchema, example=EXAMPLE)
 def update_location(data, location_id: uuid.UUID, expected_version: int):
     """Update a location of your organization"""
-    return service.update(
-        session=session(), principal=current_principal(), location_id=location_id, data=data,
+    principal = current_principal()
+    return service.present(principal, service.update(
+        session=session(), principal=principal, location_id=location_id, data=data,
         expected_version=expected_version,
-    )
+    ))
 
 
 @blp.route("/locations/<uuid:location_id>", methods=["DELETE"])

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import g, has_request_context
 from marshmallow import ValidationError, post_dump, validate, validates_schema
 
 from cbs_network.http.api import versioned
@@ -56,8 +55,8 @@ class LocationSchema(VersionedRecordSchema, _LocationFields):
 
     @post_dump(pass_original=True)
     def _disclose(self, data: dict, original: object, **_kwargs: object) -> dict:
-        principal = g.get("principal") if has_request_context() else None
-        return policy.disclosed(data, original, principal)
+        # service.present marks what the caller may see; the schema never asks who is calling.
+        return policy.disclosed(data, original, getattr(original, "address_shown", None))
 
 
 # A confidential location shows outsiders only its front door (and distance_m only in searches).

@@ -14,6 +14,7 @@ from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
+from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
 from cbs_network.directory import geo
@@ -26,8 +27,14 @@ AUDITED_FIELDS = (
 )
 
 
+def present(principal: Principal | None, location: Location, **extra: Any) -> WithFields:
+    """The location marked with whether `principal` sees its address (LocationSchema shows only
+    the front door of a confidential one otherwise)."""
+    return WithFields(location, address_shown=policy.sees_address(principal, location), **extra)
+
+
 def get(*, session: Session, principal: Principal | None, location_id: uuid.UUID) -> Location:
-    """Any location (confidential ones too: what the caller sees of it is the schema's business)."""
+    """Any location (confidential ones too: what the caller sees of it is `present`'s business)."""
     location = session.get(Location, location_id)
     if location is None:
         raise NotFound("No location with this id.")
@@ -129,7 +136,7 @@ def _event(session: Session, principal: Principal, action: str, location: Locati
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Location:
     data = dict(data)
     data.setdefault("organization_id", principal.organization_id)
-    policy.can_edit(principal, data["organization_id"])
+    policy.require_edit(principal, data["organization_id"])
     location = Location(id=uuid.uuid4(), **data)
     _check(session, location, set(data))
     session.add(location)
@@ -146,7 +153,7 @@ def update(
     *, session: Session, principal: Principal, location_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> Location:
     location = get(session=session, principal=principal, location_id=location_id)
-    policy.can_edit(principal, location.organization_id)
+    policy.require_edit(principal, location.organization_id)
     check_version(location, expected_version)
     before = audit.snapshot(location, AUDITED_FIELDS)
     for name, value in data.items():
@@ -166,7 +173,7 @@ def update(
 
 def delete(*, session: Session, principal: Principal, location_id: uuid.UUID, expected_version: int) -> None:
     location = get(session=session, principal=principal, location_id=location_id)
-    policy.can_edit(principal, location.organization_id)
+    policy.require_edit(principal, location.organization_id)
     check_version(location, expected_version)
     if session.scalar(select(func.count()).select_from(ProgramLocation).where(ProgramLocation.location_id == location.id)):
         raise Conflict("A program is still offered at this location; remove it from the program first.")

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, or_, true
 
 from cbs_network.identity.principal import Principal
 from cbs_network.directory.models import Program, ProgramStatus
-from cbs_network.directory.policy import can_edit_owned
+from cbs_network.directory.policy import require_edit_owned
 
 def visible(principal: Principal | None) -> ColumnElement[bool]:
     """SQL: the programs `principal` may see (None: the public)."""
@@ -25,5 +25,5 @@ def visible(principal: Principal | None) -> ColumnElement[bool]:
     return or_(published, Program.organization_id == principal.organization_id)
 
 
-def can_edit(principal: Principal, organization_id: uuid.UUID) -> None:
-    can_edit_owned(principal, organization_id, "programs")
+def require_edit(principal: Principal, organization_id: uuid.UUID) -> None:
+    require_edit_owned(principal, organization_id, "programs")

@@ -59,7 +59,7 @@ def list_programs(args):
 def create_program(data):
     """Add a program (for your organization; network admins for any)"""
     program = service.create(session=session(), principal=current_principal(), data=data)
-    return service.present(program), created(url_for(".get_program", program_id=program.id))
+    return service.present(session(), program), created(url_for(".get_program", program_id=program.id))
 
 
 @blp.route("/<uuid:program_id>", methods=["GET"])
@@ -67,7 +67,7 @@ def create_program(data):
 @blp.response(200, ProgramSchema, example=EXAMPLE)
 def get_program(program_id: uuid.UUID):
     """Get a program"""
-    return service.present(service.get(session=session(), principal=current_principal(), program_id=program_id))
+    return service.present(session(), service.get(session=session(), principal=current_principal(), program_id=program_id))
 
 
 @blp.route("/<uuid:program_id>", methods=["PATCH"])
@@ -84,7 +84,7 @@ def update_program(data, program_id: uuid.UUID, expected_version: int):
         session=session(), principal=current_principal(), program_id=program_id,
         data=data, expected_version=expected_version,
     )
-    return service.present(program)
+    return service.present(session(), program)
 
 
 @blp.route("/<uuid:program_id>", methods=["DELETE"])
@@ -104,4 +104,4 @@ def verify_program(program_id: uuid.UUID):
 
     Sets `assured_at` to now and `assured_by_user_id` to the caller, so it is no longer stale.
     """
-    return service.present(service.verify(session=session(), principal=current_principal(), program_id=program_id))
+    return service.present(session(), service.verify(session=session(), principal=current_principal(), program_id=program_id))

@@ -17,15 +17,18 @@ from sqlalchemy.orm import Session
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import field_error
-from cbs_network.http.pagination import keyset_rows, next_link_header, paginate
+from cbs_network.http.pagination import child_lists, paginate
 from cbs_network.identity.principal import Principal
 from cbs_network.directory import geo
-from cbs_network.directory.models import GRADES, Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, School
+from cbs_network.directory.models import (
+    GRADES, Location, LocationType, Program, ProgramExternalCode, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchedule,
+    ProgramSchool, School,
+)
 from cbs_network.directory.locations.policy import address_visible
 from cbs_network.directory.service_areas import program_ids_serving
 from cbs_network.settings import service as settings_service
 from cbs_network.directory.programs import policy
-from cbs_network.directory.programs.service import present, verification_interval
+from cbs_network.directory.programs.service import verification_interval
 
 
 def max_radius_m() -> float:
@@ -88,7 +91,7 @@ def list_query(
     if accepts_referrals is not None:
         query = query.where(Program.accepts_referrals.is_(accepts_referrals))
     if verification_overdue is not None:
-        cutoff = utcnow() - verification_interval()
+        cutoff = utcnow() - verification_interval(session)
         overdue = or_(Program.assured_at.is_(None), Program.assured_at <= cutoff)
         query = query.where(overdue if verification_overdue else ~overdue)
     if capacity_stale is not None:
@@ -133,20 +136,33 @@ def _near(query: Select, principal: Principal | None, lat: float, lon: float, ra
     return query.add_columns(nearest.c.distance_m).join(nearest, nearest.c.program_id == Program.id)
 
 
+# A page's child collections, each in one statement, in the order the single read lists them
+# (ids sorted as text, below).
+CHILDREN = {
+    "languages": select(ProgramLanguage.program_id, ProgramLanguage.code).order_by(ProgramLanguage.code),
+    "served_school_ids": select(ProgramSchool.program_id, ProgramSchool.school_id),
+    "served_regions": select(ProgramRegion.program_id, ProgramRegion.region).order_by(ProgramRegion.region),
+    "location_ids": select(ProgramLocation.program_id, ProgramLocation.location_id),
+    "external_codes": select(ProgramExternalCode.program_id, ProgramExternalCode.scheme, ProgramExternalCode.code)
+    .order_by(ProgramExternalCode.scheme),
+    "schedules": select(ProgramSchedule.program_id, *(c for c in ProgramSchedule.__table__.columns if c.key != "program_id"))
+    .order_by(ProgramSchedule.position),
+}
+
+
 def page(session: Session, query: Select, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """One page of `list_query`'s programs, each presented for ProgramSchema."""
-    now = utcnow()
-    if "distance_m" not in query.selected_columns:
-        body, headers = paginate(session, query, Program, args)
-        body["items"] = [present(p, now=now) for p in body["items"]]
-        return body, headers
-    if args.get("updated_since") is not None:
-        query = query.where(Program.updated_at >= args["updated_since"])
-    rows, next_cursor = keyset_rows(
-        session, query, key="distance", sort=query.selected_columns.distance_m, id_column=Program.id,
-        limit=args["limit"], cursor=args.get("cursor"),
-    )
-    items = [present(p, now=now, distance_m=round(d, 1)) for p, d in rows]
-    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
-
-
+    """One page of `list_query`'s programs as ProgramSchema shows them: rows and their child
+    lists in a fixed number of statements, as `service.present` shows one program."""
+    near = query.selected_columns.distance_m if "distance_m" in query.selected_columns else None
+    body, headers = paginate(session, query, Program, args, distance=near, rows=True)
+    programs = body["items"]
+    children = child_lists(session, [program["id"] for program in programs], CHILDREN)
+    interval, now = verification_interval(session), utcnow()
+    for program in programs:
+        for name, by_program in children.items():
+            program[name] = by_program.get(program["id"], [])
+        program["served_school_ids"].sort(key=str)
+        program["location_ids"].sort(key=str)
+        due = program["assured_at"] + interval if program["assured_at"] else None
+        program["verification_due_at"], program["stale"] = due, due is None or due <= now
+    return body, headers

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
-from cbs_network.core.db import session as db_session
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
@@ -33,20 +32,26 @@ SCALAR_FIELDS = (
 LIST_FIELDS = ("languages", "external_codes", "schedules", "served_school_ids", "served_regions", "location_ids")
 
 
-def verification_interval() -> timedelta:
-    return settings_service.verification_interval(db_session())
+def verification_interval(session: Session) -> timedelta:
+    return settings_service.verification_interval(session)
 
 
-def present(program: Program, *, now: datetime | None = None, **extra: Any) -> WithFields:
+def _child_lists(program: Program) -> dict[str, list[Any]]:
+    return {
+        "languages": [row.code for row in program.languages],
+        "served_school_ids": sorted((row.school_id for row in program.served_schools), key=str),
+        "served_regions": [row.region for row in program.served_regions],
+        "location_ids": sorted((row.location_id for row in program.program_locations), key=str),
+    }
+
+
+def present(session: Session, program: Program, *, now: datetime | None = None, **extra: Any) -> WithFields:
     """The program as ProgramSchema shows it: child rows as plain lists, verification computed."""
     now = now or utcnow()
-    due = program.assured_at + verification_interval() if program.assured_at else None
+    due = program.assured_at + verification_interval(session) if program.assured_at else None
     return WithFields(
         program,
-        languages=[row.code for row in program.languages],
-        served_school_ids=sorted((row.school_id for row in program.served_schools), key=str),
-        served_regions=[row.region for row in program.served_regions],
-        location_ids=sorted((row.location_id for row in program.program_locations), key=str),
+        **_child_lists(program),
         verification_due_at=due,
         stale=due is None or due <= now,
         **extra,
@@ -55,8 +60,7 @@ def present(program: Program, *, now: datetime | None = None, **extra: Any) -> W
 
 def _audit_view(program: Program) -> dict[str, Any]:
     view = audit.snapshot(program, SCALAR_FIELDS)
-    shown = present(program)
-    view.update({name: [str(v) for v in getattr(shown, name)] for name in ("languages", "served_school_ids", "served_regions", "location_ids")})
+    view.update({name: [str(v) for v in values] for name, values in _child_lists(program).items()})
     view["external_codes"] = [f"{c.scheme}:{c.code}" for c in program.external_codes]
     view["schedules"] = len(program.schedules)
     return view
@@ -137,7 +141,7 @@ def _event(session: Session, principal: Principal, program: Program, type: str, 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Program:
     data = dict(data)
     owner = data.setdefault("organization_id", principal.organization_id)
-    policy.can_edit(principal, owner)
+    policy.require_edit(principal, owner)
     if session.get(Organization, owner) is None:
         raise ValidationFailed("The organization does not exist.", errors={"json": {"organization_id": ["Unknown organization."]}})
     program = Program(id=uuid.uuid4(), organization_id=owner)
@@ -157,7 +161,7 @@ def update(
     *, session: Session, principal: Principal, program_id: uuid.UUID, data: dict[str, Any], expected_version: int
 ) -> Program:
     program = get(session=session, principal=principal, program_id=program_id)
-    policy.can_edit(principal, program.organization_id)
+    policy.require_edit(principal, program.organization_id)
     check_version(program, expected_version)
     _check(session, program, data)
     before = _audit_view(program)
@@ -177,7 +181,7 @@ def update(
 def verify(*, session: Session, principal: Principal, program_id: uuid.UUID) -> Program:
     """Record that the listing was checked and is current (HSDS assured_date)."""
     program = get(session=session, principal=principal, program_id=program_id)
-    policy.can_edit(principal, program.organization_id)
+    policy.require_edit(principal, program.organization_id)
     before = _audit_view(program)
     program.assured_at = utcnow()
     program.assured_by_user_id = principal.user_id
@@ -192,7 +196,7 @@ def verify(*, session: Session, principal: Principal, program_id: uuid.UUID) -> 
 
 def delete(*, session: Session, principal: Principal, program_id: uuid.UUID, expected_version: int) -> None:
     program = get(session=session, principal=principal, program_id=program_id)
-    policy.can_edit(principal, program.organization_id)
+    policy.require_edit(principal, program.organization_id)
     check_version(program, expected_version)
     if program.status != ProgramStatus.draft:
         # Others may have referred to a published program: it stays, marked defunct.

@@ -6,7 +6,7 @@ from flask import url_for
 
 from cbs_network.core.db import session
 from cbs_network.http.api import Blueprint, created
-from cbs_network.http.pagination import next_link_header, page_schema, paginate
+from cbs_network.http.pagination import page_schema, paginate
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import current_principal
 from cbs_network.directory.geojson import MEDIA_TYPE, serve_as_geojson
@@ -61,9 +61,9 @@ def list_schools(args):
     query, distance = _search(args)
     if distance is None:
         return paginate(session(), query, School, args)
-    rows, next_cursor = service.near_page(session(), query, distance, limit=args["limit"], cursor=args.get("cursor"))
-    items = [WithFields(school, distance_m=meters) for school, meters in rows]
-    return {"items": items, "next_cursor": next_cursor}, next_link_header(next_cursor)
+    body, headers = paginate(session(), query, School, args, distance=distance)
+    body["items"] = [WithFields(school, distance_m=meters) for school, meters in body["items"]]
+    return body, headers
 
 
 @blp.route("/schools.geojson", methods=["GET"])

@@ -13,7 +13,6 @@ from cbs_network.committees.models import Jurisdiction
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
-from cbs_network.http.pagination import keyset_rows
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization, OrganizationKind
 from cbs_network.directory import geo, service_areas
@@ -97,17 +96,6 @@ def search(
     if leave_out is not None:
         query = query.where(School.id != leave_out)
     return query, distance
-
-
-def near_page(
-    session: Session, query: Select, distance: ColumnElement[float], *, limit: int, cursor: str | None
-) -> tuple[list[tuple[School, float]], str | None]:
-    """One page of a proximity search, nearest first, keyset over (distance, id) in SQL."""
-    rows, next_cursor = keyset_rows(
-        session, query.add_columns(distance.label("distance_m")), key="distance", sort=distance,
-        id_column=School.id, limit=limit, cursor=cursor,
-    )
-    return [(school, float(meters)) for school, meters in rows], next_cursor
 
 
 def feature_collection(session: Session, query: Select, distance: ColumnElement[float] | None) -> dict[str, Any]:

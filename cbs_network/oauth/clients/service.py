@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
 from cbs_network.core.db import utcnow
-from cbs_network.core.errors import Forbidden, NotFound, ValidationFailed
+from cbs_network.core.errors import ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import REDIRECT_URI_PATTERN
 from cbs_network.identity.principal import Principal
-from cbs_network.identity.roles import Role
 from cbs_network.organizations.models import Organization
+from cbs_network.oauth.clients import policy
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 from cbs_network.oauth.service import revoke_tokens
 
@@ -71,35 +71,16 @@ def _check_shape(data: dict[str, Any], *, allow_insecure: bool) -> None:
     _check_redirect_uris(data.get("redirect_uris") or [], allow_insecure=allow_insecure)
 
 
-def _check_ceiling(principal: Principal, role: Role) -> None:
-    if role.rank > principal.role.rank:
-        raise Forbidden(f"You cannot register a client with a role ceiling ({role}) above your own role ({principal.role}).")
-
-
-def _check_network_wide(principal: Principal, data: dict[str, Any]) -> None:
-    if data.get("network_wide") and not principal.is_network_admin:
-        raise Forbidden("Only network admins let a client act for organizations other than its own.")
-
-
 def _view(client: OAuthClient) -> dict[str, Any]:
     return audit.snapshot(client, AUDITED)
 
 
-def _visible(principal: Principal, client: OAuthClient) -> bool:
-    return principal.is_network_admin or client.organization_id == principal.organization_id
-
-
 def get(*, session: Session, principal: Principal, client_uuid: uuid.UUID) -> OAuthClient:
-    client = session.get(OAuthClient, client_uuid)
-    if client is None or not _visible(principal, client):
-        raise NotFound("No OAuth client with this id.")
-    return client
+    return policy.require_visible(principal, session.get(OAuthClient, client_uuid))
 
 
 def list_query(*, principal: Principal, organization_id: uuid.UUID | None = None, is_active: bool | None = None, **_page: Any) -> Select:
-    query = select(OAuthClient)
-    if not principal.is_network_admin:
-        query = query.where(OAuthClient.organization_id == principal.organization_id)
+    query = select(OAuthClient).where(policy.visible(principal))
     if organization_id is not None:
         query = query.where(OAuthClient.organization_id == organization_id)
     if is_active is not None:
@@ -111,12 +92,12 @@ def register(
     *, session: Session, principal: Principal, data: dict[str, Any], allow_insecure_redirects: bool = False
 ) -> tuple[OAuthClient, str | None]:
     organization_id = data.pop("organization_id", None) or principal.organization_id
-    if not principal.is_admin_of(organization_id):
-        raise Forbidden("Only the organization's admins or network admins register its clients.")
+    policy.require_admin(principal, organization_id, "register its clients")
     if session.get(Organization, organization_id) is None:
         raise ValidationFailed("No organization with this id.", errors={"json": {"organization_id": ["Unknown organization."]}})
-    _check_ceiling(principal, data["role_ceiling"])
-    _check_network_wide(principal, data)
+    policy.require_ceiling(principal, data["role_ceiling"])
+    if data.get("network_wide"):
+        policy.require_network_wide(principal)
     _check_shape(data, allow_insecure=allow_insecure_redirects)
     public = data["token_endpoint_auth_method"] == "none"
     secret = None if public else new_secret()
@@ -150,13 +131,12 @@ def update_client(
     allow_insecure_redirects: bool = False,
 ) -> OAuthClient:
     client = get(session=session, principal=principal, client_uuid=client_uuid)
-    if not principal.is_admin_of(client.organization_id):
-        raise Forbidden("Only the organization's admins or network admins change its clients.")
+    policy.require_admin(principal, client.organization_id, "change its clients")
     check_version(client, expected_version)
     if "role_ceiling" in data:
-        _check_ceiling(principal, data["role_ceiling"])
+        policy.require_ceiling(principal, data["role_ceiling"])
     if data.get("network_wide", client.network_wide) != client.network_wide:
-        _check_network_wide(principal, {"network_wide": True})
+        policy.require_network_wide(principal)
     if "scopes" in data:
         data["scope"] = " ".join(sorted(set(data.pop("scopes"))))
     shape = {"grant_types": client.grant_types, "token_endpoint_auth_method": client.token_endpoint_auth_method,
@@ -176,8 +156,7 @@ def update_client(
 def rotate_secret(*, session: Session, principal: Principal, client_uuid: uuid.UUID) -> tuple[OAuthClient, str]:
     """A new secret replaces the old one at once; tokens already issued stay valid until they expire."""
     client = get(session=session, principal=principal, client_uuid=client_uuid)
-    if not principal.is_admin_of(client.organization_id):
-        raise Forbidden("Only the organization's admins or network admins rotate its clients' secrets.")
+    policy.require_admin(principal, client.organization_id, "rotate its clients' secrets")
     if client.is_public:
         raise ValidationFailed("A public client has no secret to rotate.")
     if not client.is_active:
@@ -194,8 +173,7 @@ def rotate_secret(*, session: Session, principal: Principal, client_uuid: uuid.U
 def deactivate(*, session: Session, principal: Principal, client_uuid: uuid.UUID, expected_version: int) -> None:
     """Clients are deactivated, not deleted, so the audit log's client ids keep their meaning."""
     client = get(session=session, principal=principal, client_uuid=client_uuid)
-    if not principal.is_admin_of(client.organization_id):
-        raise Forbidden("Only the organization's admins or network admins deactivate its clients.")
+    policy.require_admin(principal, client.organization_id, "deactivate its clients")
     check_version(client, expected_version)
     if not client.is_active:
         return

@@ -7,9 +7,12 @@ from flask import url_for
 
 from cbs_network.core.db import session
 from cbs_network.http.api import Blueprint, created
-from cbs_network.http.csv_export import CSV_RESPONSE
+from cbs_network.http import idempotency
+from cbs_network.http.csv_export import CSV_RESPONSE, csv_response
 from cbs_network.http.pagination import PageArgsSchema, keyset_rows, next_link_header, page_schema, paginate
 from cbs_network.identity.principal import current_principal
+from cbs_network.referrals import policy
+from cbs_network.referrals.policy import PersonalAccess
 from cbs_network.referrals.subjects import disclosures
 from cbs_network.referrals.referrals import service
 from cbs_network.referrals.models import Disclosure, Referral, ReferralNote
@@ -59,13 +62,16 @@ DISCLOSURES_EXAMPLE = {"items": [{
 
 
 def _detail(referral: Any) -> Any:
-    return service.present(session(), current_principal(), referral, detail=True)
+    shown = service.present_and_record_disclosure(session=session(), principal=current_principal(), referral=referral)
+    if shown.personal_data is PersonalAccess.included:
+        idempotency.withhold_from_replay()
+    return shown
 
 
 def _page(box: str, args: dict[str, Any]) -> Any:
     principal = current_principal()
     body, headers = paginate(session(), service.list_query(session=session(), principal=principal, box=box, **args),
-                             Referral, args)
+                             Referral, args, rows=True)
     body["items"] = [service.present(session(), principal, referral) for referral in body["items"]]
     return body, headers
 
@@ -200,7 +206,7 @@ def disclosure_page(query: Any, args: dict[str, Any], filename: str) -> Any:
     """The records oldest first, a page at a time, or all of them as CSV."""
     if args["format"] == "csv":
         rows = session().scalars(query.order_by(Disclosure.created_at, Disclosure.id))
-        return disclosures.as_csv(rows, filename)
+        return csv_response(disclosures.CSV_COLUMNS, disclosures.csv_rows(rows), filename)
     rows, next_cursor = keyset_rows(session(), query, key="created_at", sort=Disclosure.created_at,
                                     id_column=Disclosure.id, limit=args["limit"], cursor=args.get("cursor"))
     return {"items": [row[0] for row in rows], "next_cursor": next_cursor}, next_link_header(next_cursor)
@@ -219,5 +225,5 @@ def referral_disclosures(args, referral_id: uuid.UUID):
     """
     principal = current_principal()
     referral = service.get(session=session(), principal=principal, referral_id=referral_id)
-    disclosures.require_record_admin(principal, referral.source_organization_id)
+    policy.require_record_admin(principal, referral.source_organization_id)
     return disclosure_page(disclosures.query(referral_id=referral_id), args, f"referral-{referral_id}-disclosures.csv")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from cbs_network.audit import service as audit
 from cbs_network.capacity import slots
@@ -16,12 +16,11 @@ from cbs_network.core.db import utcnow
 from cbs_network.directory.models import Program, ProgramStatus, School
 from cbs_network.directory.programs import policy as programs_policy
 from cbs_network.settings import service as settings_service
-from cbs_network.core.errors import Conflict, Forbidden, NotFound, field_error
+from cbs_network.core.errors import Conflict, NotFound, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.idempotency import IdempotencyKey, body_context
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
-from cbs_network.identity.roles import Role
 from cbs_network.core.jsonable import jsonable
 from cbs_network.organizations.models import Organization
 from cbs_network.referrals.subjects import disclosures, service as subjects
@@ -29,8 +28,8 @@ from cbs_network.referrals import policy
 from cbs_network.core.crypto import keyring
 from cbs_network.referrals.models import Consent, DisclosureBasis, EmergencyReview, Referral, ReferralNote, ReferralState, ReferralTransition, Subject
 from cbs_network.referrals.policy import PersonalAccess
-from cbs_network.core.workflow import allowed_for, allowed_from, invalid_transition
-from cbs_network.referrals.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, RELEASES_PLACE, TRANSITIONS, Party
+from cbs_network.core.workflow import allowed_for, invalid_transition
+from cbs_network.referrals.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, RELEASES_PLACE, TRANSITIONS
 
 S = ReferralState
 AUDITED = ("state", "urgency", "need_type", "target_program_id", "consent_id", "school_id", "service_due_on",
@@ -57,18 +56,18 @@ def _need_description(referral: Referral) -> str | None:
     return keyring().decrypt(referral.personal_data, context=f"referrals.personal_data:{referral.id}")
 
 
-def _parties(principal: Principal, referral: Referral) -> set[Party]:
-    parties = set()
-    if policy.is_source(principal, referral):
-        parties.add(Party.requester)
-    if policy.is_target(principal, referral):
-        parties.add(Party.target)
-    return parties
+def present(session: Session, principal: Principal, referral: Referral) -> WithFields:
+    """The referral as `principal` may see it in a list: never with personal fields."""
+    return _present(session, principal, referral, detail=False)
 
 
-def present(session: Session, principal: Principal, referral: Referral, *, detail: bool = False) -> WithFields:
-    """The referral as `principal` may see it. With `detail`, the personal fields are included
-    where policy allows, and that disclosure is recorded."""
+def present_and_record_disclosure(*, session: Session, principal: Principal, referral: Referral) -> WithFields:
+    """The referral with its history and, where policy allows, its personal fields. A read that
+    writes: a response carrying personal fields is recorded as a disclosure."""
+    return _present(session, principal, referral, detail=True)
+
+
+def _present(session: Session, principal: Principal, referral: Referral, *, detail: bool) -> WithFields:
     respond_by = referral.requested_at + response_window(session) if referral.requested_at else None
     fields: dict[str, Any] = {
         "respond_by": respond_by,
@@ -82,16 +81,16 @@ def present(session: Session, principal: Principal, referral: Referral, *, detai
             "reviewed_by_user_id": referral.emergency_reviewed_by_user_id, "reviewed_at": referral.emergency_reviewed_at,
             "review_note": referral.emergency_review_note,
         } if referral.emergency_reason else None,
-        "allowed_transitions": allowed_for(TRANSITIONS, referral.state, _parties(principal, referral))
+        "allowed_transitions": allowed_for(TRANSITIONS, referral.state, policy.parties(principal, referral))
         if principal.has_scope("referrals:write") else [],
     }
     if not detail:
         return WithFields(referral, **fields)
-    consent = session.get(Consent, referral.consent_id) if referral.consent_id else None
+    consent = referral.consent_record if referral.consent_id else None
     access, basis = policy.personal_basis(principal, referral, consent, subjects.today())
     fields.update(personal_data=access, subject=None, need_description=None, history=referral.transitions)
     if access is PersonalAccess.included:
-        subject = session.get(Subject, referral.subject_id)
+        subject = referral.subject_record
         shown = {k: v for k, v in subjects.personal(subject).items() if v is not None}
         fields.update(subject=shown, need_description=_need_description(referral))
         disclosed = [*shown, *(["need_description"] if fields["need_description"] else [])]
@@ -113,13 +112,10 @@ def list_query(
     *, session: Session, principal: Principal, box: str, state: list[S] | None = None,
     program_id: uuid.UUID | None = None, school_id: uuid.UUID | None = None, urgency: Any = None,
     overdue: bool | None = None, subject_id: uuid.UUID | None = None, emergency_review: Any = None, **_page: Any,
-) -> Select:
-    """`box`: "sent" (by the caller's organization), "received", or "all" the caller may see."""
-    query = select(Referral).where(policy.visible(principal))
-    if box == "sent":
-        query = query.where(Referral.source_organization_id == principal.organization_id)
-    elif box == "received":
-        query = query.where(Referral.target_organization_id == principal.organization_id, Referral.state != S.draft)
+) -> list[Select]:
+    """`box`: "sent" (by the caller's organization), "received", or "all" the caller may see; as
+    disjoint queries whose rows together are the list (policy.visible_in_box)."""
+    query = select(Referral)
     filters = {Referral.target_program_id: program_id, Referral.school_id: school_id, Referral.urgency: urgency,
                Referral.subject_id: subject_id, Referral.emergency_review: emergency_review}
     query = query.where(*(column == value for column, value in filters.items() if value is not None))
@@ -128,14 +124,21 @@ def list_query(
     if overdue is not None:
         clause = overdue_clause(session)
         query = query.where(clause if overdue else ~clause)
-    return query
+    return [query.where(condition) for condition in policy.visible_in_box(principal, box)]
 
 
 # --- sending -----------------------------------------------------------------------------------
 
 
+# Sending reads the program's own columns and its organization's kind: one statement, without the
+# child collections both load by default.
+_FOR_SENDING = (joinedload(Program.organization).lazyload("*"), lazyload("*"))
+
+
 def _target_program(session: Session, principal: Principal, program_id: uuid.UUID) -> Program:
-    program = session.scalar(select(Program).where(Program.id == program_id, programs_policy.visible(principal)))
+    program = session.scalar(
+        select(Program).where(Program.id == program_id, programs_policy.visible(principal)).options(*_FOR_SENDING)
+    )
     if program is None:
         raise field_error("target_program_id", "No program with this id.")
     return program
@@ -168,12 +171,13 @@ def _send(
     emergency_reason: str | None,
 ) -> None:
     """Checks and effects of draft -> requested: a program that takes referrals and a lawful basis."""
-    program = session.get(Program, referral.target_program_id)
+    program = session.get(Program, referral.target_program_id, options=_FOR_SENDING)
     _check_accepting(program)
     if consent_id is not None and emergency_reason:
         raise field_error("emergency_reason", "Send either a consent or an emergency exception, not both.")
     if consent_id is not None:
-        referral.consent_id = _check_consent(session, referral, session.get(Organization, program.organization_id), consent_id).id
+        referral.consent_record = _check_consent(session, referral, program.organization, consent_id)
+        referral.consent_id = referral.consent_record.id
     elif emergency_reason:
         referral.emergency_reason = emergency_reason
         referral.emergency_declared_by_user_id = principal.user_id
@@ -198,6 +202,7 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
         target_program_id=program.id, target_organization_id=program.organization_id, subject_id=subject.id,
         school_id=data.get("school_id"), need_type=data.get("need_type") or program.program_type,
         urgency=data["urgency"], service_due_on=data.get("service_due_on"), state=S.draft, outcome_services=[],
+        subject_record=subject,
     )
     if data.get("need_description"):
         referral.personal_data = keyring().encrypt(data["need_description"], context=f"referrals.personal_data:{referral.id}")
@@ -208,8 +213,8 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
     elif data.get("consent_id") or data.get("emergency_reason"):
         raise field_error("state", "A draft carries no consent or emergency exception yet: give them when sending it.")
     session.add(referral)
-    session.add(ReferralTransition(id=uuid.uuid4(), referral_id=referral.id, from_state=None, to_state=referral.state,
-                                   **_actor(principal)))
+    # Through the relationship, so the new referral's history is known without reading it back.
+    referral.transitions = [ReferralTransition(id=uuid.uuid4(), from_state=None, to_state=referral.state, **_actor(principal))]
     session.flush()
     audit.record(session, principal=principal, action="referral.created", object_type="referral", object_id=referral.id,
                  changes=audit.diff({}, {**audit.snapshot(referral, AUDITED),
@@ -284,13 +289,9 @@ def _release_place(session: Session, principal: Principal, referral: Referral) -
 def transition(*, session: Session, principal: Principal, referral_id: uuid.UUID, data: dict[str, Any]) -> Referral:
     referral = get(session=session, principal=principal, referral_id=referral_id, lock=True)
     start, to = referral.state, data["to"]
-    party = TRANSITIONS.get((start, to))
-    if party is None:
+    if (start, to) not in TRANSITIONS:
         raise invalid_transition("A referral", TRANSITIONS, start, to)
-    if party not in _parties(principal, referral):
-        who = "referring" if party is Party.requester else "receiving"
-        raise Forbidden(f"Only the {who} organization may move a referral from {start.value} to {to.value}.",
-                        allowed_transitions=allowed_from(TRANSITIONS, start))
+    policy.require_party(principal, referral, to)
     _check_body(to, data)
     before = audit.snapshot(referral, AUDITED)
     if to is S.requested:
@@ -324,8 +325,7 @@ def review_emergency(
     """The referring organization's admins judge an emergency exception after the fact; one
     found not justified stops the receiver seeing the personal fields."""
     referral = get(session=session, principal=principal, referral_id=referral_id, lock=True)
-    if not policy.is_source(principal, referral) or principal.role not in (Role.org_admin, Role.network_admin):
-        raise Forbidden("Only the admins of the referring organization review its emergency exceptions.")
+    policy.require_emergency_reviewer(principal, referral)
     if referral.emergency_review is not EmergencyReview.pending:
         raise Conflict("This referral has no emergency exception waiting for review.")
     before = audit.snapshot(referral, AUDITED)
@@ -352,14 +352,9 @@ def note_body(note: ReferralNote) -> str:
 
 
 def _require_notes_access(session: Session, principal: Principal, referral_id: uuid.UUID) -> Referral:
-    """The notes are the two parties' conversation about the person: the same need to know as the
-    personal fields."""
     referral = get(session=session, principal=principal, referral_id=referral_id)
     consent = session.get(Consent, referral.consent_id) if referral.consent_id else None
-    access, _basis = policy.personal_basis(principal, referral, consent, subjects.today())
-    if access is not PersonalAccess.included:
-        raise Forbidden("The notes are shared only by the two parties, and only while the receiver may see the "
-                        "person's details.")
+    policy.require_notes_access(principal, referral, consent, subjects.today())
     return referral
 
 

@@ -1,21 +1,17 @@
 """Disclosure records (FERPA, 34 CFR 99.32): one for every response that carried a subject's
 personal fields, written in the same transaction as the read, and listed for the admins of the
-organization that keeps the student's record."""
+organization that keeps the student's record (referrals/policy.py, require_record_admin)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cbs_network.core import context
-from cbs_network.http import idempotency
-from cbs_network.http.csv_export import csv_response
-from cbs_network.core.errors import Forbidden
 from cbs_network.identity.principal import Principal
-from cbs_network.identity.roles import Role
 from cbs_network.core.jsonable import jsonable
 from cbs_network.referrals.models import Consent, Disclosure, DisclosureBasis, Referral, Subject
 
@@ -36,14 +32,7 @@ def record(
         consent_id=consent.id if consent else None, request_id=context.request_id.get(),
     )
     session.add(disclosure)
-    idempotency.withhold_from_replay()
     return disclosure
-
-
-def require_record_admin(principal: Principal, organization_id: uuid.UUID) -> None:
-    """Only the admins of the organization that keeps the record read who saw it (not the hub)."""
-    if principal.organization_id != organization_id or principal.role not in (Role.org_admin, Role.network_admin):
-        raise Forbidden("Only the admins of the organization that keeps the student's record list its disclosures.")
 
 
 def query(*, subject_id: uuid.UUID | None = None, referral_id: uuid.UUID | None = None) -> Select:
@@ -55,5 +44,6 @@ def query(*, subject_id: uuid.UUID | None = None, referral_id: uuid.UUID | None 
     return statement
 
 
-def as_csv(rows: Iterable[Disclosure], filename: str) -> Any:
-    return csv_response(CSV_COLUMNS, ({name: jsonable(getattr(row, name)) for name in CSV_COLUMNS} for row in rows), filename)
+def csv_rows(rows: Iterable[Disclosure]) -> Iterator[dict[str, Any]]:
+    """The records as JSON-ready dicts of CSV_COLUMNS."""
+    return ({name: jsonable(getattr(row, name)) for name in CSV_COLUMNS} for row in rows)

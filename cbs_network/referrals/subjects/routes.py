@@ -6,12 +6,14 @@ from typing import Any
 from flask import url_for
 
 from cbs_network.core.db import session
+from cbs_network.http import idempotency
 from cbs_network.http.api import Blueprint, created
 from cbs_network.http.pagination import paginate
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import current_principal
+from cbs_network.referrals import policy
 from cbs_network.referrals.subjects import disclosures, service as subjects
-from cbs_network.referrals.models import Consent, DisclosureBasis, Subject
+from cbs_network.referrals.models import Consent, Subject
 from cbs_network.http.csv_export import CSV_RESPONSE
 from cbs_network.referrals.referrals.routes import DISCLOSURES_EXAMPLE, disclosure_page
 from cbs_network.referrals.referrals.schemas import ConsentCreateSchema, ConsentListSchema, ConsentSchema, DisclosurePageSchema, DisclosureQuerySchema, RevocationSchema, SubjectCreateSchema, SubjectLookupSchema, SubjectPageSchema, SubjectQuerySchema, SubjectSchema, SubjectUpdateSchema
@@ -49,12 +51,9 @@ CONSENT_EXAMPLE = {
 
 
 def _shown(subject: Subject) -> WithFields:
-    """The subject with its personal fields; the read is recorded as a disclosure."""
-    values = subjects.personal(subject)
-    disclosures.record(session(), principal=current_principal(), subject=subject, purpose="case record",
-                       fields=[name for name, value in values.items() if value is not None],
-                       basis=DisclosureBasis.own_record)
-    return WithFields(subject, **values)
+    """The subject with its personal fields (a disclosure): never kept for an Idempotency-Key replay."""
+    idempotency.withhold_from_replay()
+    return subjects.present_and_record_disclosure(session=session(), principal=current_principal(), subject=subject)
 
 
 def _consent(consent: Consent) -> WithFields:
@@ -183,5 +182,5 @@ def subject_disclosures(args: dict[str, Any], subject_id: uuid.UUID):
     """
     principal = current_principal()
     subject = subjects.get(session=session(), principal=principal, subject_id=subject_id)
-    disclosures.require_record_admin(principal, subject.organization_id)
+    policy.require_record_admin(principal, subject.organization_id)
     return disclosure_page(disclosures.query(subject_id=subject_id), args, f"subject-{subject_id}-disclosures.csv")

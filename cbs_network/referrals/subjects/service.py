@@ -21,11 +21,14 @@ from cbs_network.core import clock
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.http.etag import check_version
+from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
 from cbs_network.core.jsonable import jsonable
 from cbs_network.organizations.models import Organization
 from cbs_network.core.crypto import keyring
-from cbs_network.referrals.models import Consent, ConsentGiver, Referral, Subject
+from cbs_network.referrals import policy
+from cbs_network.referrals.models import Consent, ConsentGiver, DisclosureBasis, Referral, Subject
+from cbs_network.referrals.subjects import disclosures
 
 PERSONAL_FIELDS = ("given_name", "family_name", "date_of_birth", "district_student_id", "contact", "guardian")
 PLAIN_FIELDS = ("grade", "preferred_language")
@@ -66,17 +69,23 @@ def _refuse_duplicate(session: Session, subject: Subject) -> None:
 
 def get(*, session: Session, principal: Principal, subject_id: uuid.UUID) -> Subject:
     """The organization's own subject; 404 for everyone else, network admins included."""
-    subject = session.get(Subject, subject_id)
-    if subject is None or subject.organization_id != principal.organization_id:
-        raise NotFound("No subject with this id.")
-    return subject
+    return policy.require_visible_subject(principal, session.get(Subject, subject_id))
+
+
+def present_and_record_disclosure(*, session: Session, principal: Principal, subject: Subject) -> WithFields:
+    """The subject with its personal fields: a read that writes, for it is recorded as a disclosure."""
+    values = personal(subject)
+    disclosures.record(session, principal=principal, subject=subject, purpose="case record",
+                       fields=[name for name, value in values.items() if value is not None],
+                       basis=DisclosureBasis.own_record)
+    return WithFields(subject, **values)
 
 
 def list_query(
     *, principal: Principal, grade: int | None = None, preferred_language: str | None = None, **_page: Any
 ) -> Select:
     """The organization's own subjects, like `get`: network admins see only their own too."""
-    query = select(Subject).where(Subject.organization_id == principal.organization_id)
+    query = select(Subject).where(policy.subjects_visible(principal))
     filters = {Subject.grade: grade, Subject.preferred_language: preferred_language}
     return query.where(*(column == value for column, value in filters.items() if value is not None))
 
@@ -128,7 +137,7 @@ def update(
 
 def lookup(*, session: Session, principal: Principal, district_student_id: str) -> Subject:
     found = session.scalar(select(Subject).where(
-        Subject.organization_id == principal.organization_id,
+        policy.subjects_visible(principal),
         Subject.student_id_hash == keyring().student_id_hash(district_student_id),
     ))
     if found is None:
