@@ -23,7 +23,7 @@ help:
 	@echo "make test      the whole test suite on SQLite (on PostgreSQL when CBS_TEST_DATABASE_URL is set)"
 	@echo "make test-all  the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL)"
 	@echo "make openapi   regenerate openapi/openapi.json after changing the API"
-	@echo "make lint      ruff: undefined and unused names, likely bugs"
+	@echo "make lint      ruff (likely bugs, import order, formatting), then mypy on cbs_network/"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,12 @@ openapi: $(INSTALLED)
 	$(OPENAPI_ENV) $(BIN)/flask --app wsgi openapi write --format=json openapi/openapi.json
 	@echo "wrote openapi/openapi.json; commit it with the change"
 
+LINTED := cbs_network tests bench migrations scripts wsgi.py gunicorn.conf.py
+
 lint: $(INSTALLED)
-	$(BIN)/ruff check cbs_network tests bench migrations scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info

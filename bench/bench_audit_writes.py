@@ -47,8 +47,8 @@ def measure(threads: int, seconds: float, mode: str, hold_ms: float) -> dict:
     from cbs_network import create_app
     from cbs_network.audit import service as audit
     from cbs_network.core.config import Settings
-    from cbs_network.identity.principal import system_principal
     from cbs_network.core.migrate import upgrade
+    from cbs_network.identity.principal import system_principal
 
     server = make_url(os.environ.get("CBS_BENCH_SERVER_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"))
     name = f"cbs_bench_{uuid.uuid4().hex[:10]}"
@@ -75,8 +75,14 @@ def measure(threads: int, seconds: float, mode: str, hold_ms: float) -> dict:
             start.wait()
             while time.perf_counter() < deadline[0]:
                 with factory() as session:
-                    audit.record(session, principal=principal, action="bench.write", object_type="thing",
-                                 object_id=counts[index], changes={"n": {"before": None, "after": counts[index]}})
+                    audit.record(
+                        session,
+                        principal=principal,
+                        action="bench.write",
+                        object_type="thing",
+                        object_id=counts[index],
+                        changes={"n": {"before": None, "after": counts[index]}},
+                    )
                     if hold_ms:
                         time.sleep(hold_ms / 1000)
                     session.commit()
@@ -94,12 +100,19 @@ def measure(threads: int, seconds: float, mode: str, hold_ms: float) -> dict:
         with factory() as session:
             intact = audit.verify(session).ok
         app.extensions["cbs_db"].engine.dispose()
-        return {"code": str(Path(cbs_network.__file__).parent.parent), "mode": mode, "records": sum(counts),
-                "per_second": sum(counts) / elapsed, "verified": intact}
+        return {
+            "code": str(Path(cbs_network.__file__).parent.parent),
+            "mode": mode,
+            "records": sum(counts),
+            "per_second": sum(counts) / elapsed,
+            "verified": intact,
+        }
     finally:
         with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
-                                    "AND pid <> pg_backend_pid()"), {"n": name})
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                {"n": name},
+            )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -108,9 +121,23 @@ def run(tree: Path, threads: int, seconds: float, mode: str, hold_ms: float) -> 
     with tempfile.TemporaryDirectory() as instance:
         env = {**os.environ, "PYTHONPATH": str(tree), "CBS_LOG_LEVEL": "WARNING", "CBS_INSTANCE_DIR": instance}
         completed = subprocess.run(
-            [sys.executable, __file__, "--measure", mode, "--threads", str(threads), "--seconds", str(seconds),
-             "--hold-ms", str(hold_ms)],
-            cwd=tree, env=env, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                mode,
+                "--threads",
+                str(threads),
+                "--seconds",
+                str(seconds),
+                "--hold-ms",
+                str(hold_ms),
+            ],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
     if completed.returncode != 0:
         raise RuntimeError(f"{tree} ({mode}) failed:\n{completed.stderr[-3000:]}")
@@ -147,13 +174,19 @@ def main() -> None:
             if not result["verified"]:
                 raise RuntimeError(f"{name} ({mode}): the audit chain did not verify after the run")
             results[(name, mode)].append(result["per_second"])
-            print(f"round {round_number}  {name:<8} {mode:<6} {result['records']:>6} records  "
-                  f"{result['per_second']:8.1f}/s", flush=True)
-    print(f"\n{args.threads} writers, {args.seconds:g} s per measurement, transactions held {args.hold_ms:g} ms after "
-          f"the append, median of {args.rounds} rounds (records/second):")
+            print(
+                f"round {round_number}  {name:<8} {mode:<6} {result['records']:>6} records  {result['per_second']:8.1f}/s",
+                flush=True,
+            )
+    print(
+        f"\n{args.threads} writers, {args.seconds:g} s per measurement, transactions held {args.hold_ms:g} ms after "
+        f"the append, median of {args.rounds} rounds (records/second):"
+    )
     for mode in modes:
         line = "  ".join(f"{name} {statistics.median(results[(name, mode)]):8.1f}" for name in trees)
-        print(f"  {mode:<6} ({'each writer its own organization' if mode == 'spread' else 'all writers one organization'}): {line}")
+        print(
+            f"  {mode:<6} ({'each writer its own organization' if mode == 'spread' else 'all writers one organization'}): {line}"
+        )
 
 
 if __name__ == "__main__":

@@ -51,10 +51,12 @@ def free_port() -> int:
 
 def start(app: str, port: int, workers: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "bench" / "gunicorn_bench.py"), "--bind",
-         f"127.0.0.1:{port}", app],
-        cwd=ROOT, env={**os.environ, **env, "WEB_CONCURRENCY": str(workers)}, stdout=log.open("w"),
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "bench" / "gunicorn_bench.py"), "--bind", f"127.0.0.1:{port}", app],
+        cwd=ROOT,
+        env={**os.environ, **env, "WEB_CONCURRENCY": str(workers)},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -149,8 +151,14 @@ def build(spec: dict[str, Any], connection: int, i: int, versions: dict[str, str
     if "capacity" in spec:
         path = spec["paths"][connection % len(spec["paths"])]
         headers.update({"Content-Type": "application/json", "If-Match": f'"{versions[path]}"'})
-        body = {"total_slots": 40, "available_slots": i % 40, "slot_unit": "youth", "waitlist_length": 0,
-                "languages_staffed": ["en", "es"], "hours": "Mon-Fri 09:00-18:00"}
+        body = {
+            "total_slots": 40,
+            "available_slots": i % 40,
+            "slot_unit": "youth",
+            "waitlist_length": 0,
+            "languages_staffed": ["en", "es"],
+            "hours": "Mon-Fri 09:00-18:00",
+        }
         return "PUT", path, headers, json.dumps(body)
     path = spec["paths"][i % len(spec["paths"])]
     if spec.get("bodies"):
@@ -168,8 +176,12 @@ def load(port: int, spec: dict[str, Any], connections: int, seconds: float) -> d
     latencies = sorted(x for part in parts for x in part["latencies"])
     ok = sum(part["ok"] for part in parts)
     errors = sum(part["errors"] for part in parts)
-    return {"rps": ok / max(elapsed, seconds), "errors": errors, "latencies": latencies,
-            "first_error": next((p["first_error"] for p in parts if p["first_error"]), None)}
+    return {
+        "rps": ok / max(elapsed, seconds),
+        "errors": errors,
+        "latencies": latencies,
+        "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
+    }
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -184,52 +196,113 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 def fixtures(url: str) -> dict[str, Any]:
     engine = create_engine(url)
     with engine.begin() as c:
-        clients = c.execute(text("SELECT client_id, organization_id, scope, name FROM oauth_clients "
-                                 "WHERE name LIKE 'seed-scale %' ORDER BY name")).all()
+        clients = c.execute(
+            text("SELECT client_id, organization_id, scope, name FROM oauth_clients WHERE name LIKE 'seed-scale %' ORDER BY name")
+        ).all()
         if not clients:
             raise SystemExit("No seed-scale clients in this database: was it built by `flask cbs seed-scale`?")
         tokens: dict[str, tuple[str, uuid.UUID]] = {}
         for client_id, organization_id, scope, name in clients:
             token = secrets.token_urlsafe(32)
-            c.execute(text("INSERT INTO oauth_tokens (id, client_id, organization_id, family_id, token_type, scope, "
-                           "access_token_hash, issued_at, expires_in) VALUES (:id, :client, :org, :family, 'Bearer', "
-                           ":scope, encode(sha256(convert_to(:token, 'UTF8')), 'hex'), now(), 86400)"),
-                      {"id": uuid.uuid4(), "client": client_id, "org": organization_id, "family": uuid.uuid4(),
-                       "scope": scope, "token": token})
+            c.execute(
+                text(
+                    "INSERT INTO oauth_tokens (id, client_id, organization_id, family_id, token_type, scope, "
+                    "access_token_hash, issued_at, expires_in) VALUES (:id, :client, :org, :family, 'Bearer', "
+                    ":scope, encode(sha256(convert_to(:token, 'UTF8')), 'hex'), now(), 86400)"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "client": client_id,
+                    "org": organization_id,
+                    "family": uuid.uuid4(),
+                    "scope": scope,
+                    "token": token,
+                },
+            )
             tokens[name.removeprefix("seed-scale ")] = (token, organization_id)
         district = tokens["district"][1]
         cbos = sorted((label for label in tokens if label.startswith("cbo ")), key=lambda x: int(x.split()[1]))
         sent = c.execute(text("SELECT count(*) FROM referrals WHERE source_organization_id = :o"), {"o": district}).scalar()
-        deep_row = c.execute(text("SELECT created_at, id FROM referrals WHERE source_organization_id = :o "
-                                  "ORDER BY created_at, id OFFSET :n LIMIT 1"), {"o": district, "n": sent // 2}).first()
-        readable = c.execute(text("SELECT id FROM referrals WHERE source_organization_id = :o AND state != 'draft' "
-                                  "ORDER BY id LIMIT 500"), {"o": district}).scalars().all()
-        pairs = c.execute(text("SELECT s.id, c.id FROM subjects s JOIN consents c ON c.subject_id = s.id "
-                               "WHERE s.organization_id = :o ORDER BY s.id LIMIT 200"), {"o": district}).all()
-        targets = c.execute(text("SELECT p.id FROM programs p JOIN organizations o ON o.id = p.organization_id "
-                                 "WHERE p.status = 'active' AND p.accepts_referrals AND o.kind = 'cbo' "
-                                 "ORDER BY p.id LIMIT 500")).scalars().all()
+        deep_row = c.execute(
+            text(
+                "SELECT created_at, id FROM referrals WHERE source_organization_id = :o ORDER BY created_at, id OFFSET :n LIMIT 1"
+            ),
+            {"o": district, "n": sent // 2},
+        ).first()
+        readable = (
+            c.execute(
+                text("SELECT id FROM referrals WHERE source_organization_id = :o AND state != 'draft' ORDER BY id LIMIT 500"),
+                {"o": district},
+            )
+            .scalars()
+            .all()
+        )
+        pairs = c.execute(
+            text(
+                "SELECT s.id, c.id FROM subjects s JOIN consents c ON c.subject_id = s.id "
+                "WHERE s.organization_id = :o ORDER BY s.id LIMIT 200"
+            ),
+            {"o": district},
+        ).all()
+        targets = (
+            c.execute(
+                text(
+                    "SELECT p.id FROM programs p JOIN organizations o ON o.id = p.organization_id "
+                    "WHERE p.status = 'active' AND p.accepts_referrals AND o.kind = 'cbo' "
+                    "ORDER BY p.id LIMIT 500"
+                )
+            )
+            .scalars()
+            .all()
+        )
         school_ids = c.execute(text("SELECT id FROM schools ORDER BY id LIMIT 100")).scalars().all()
-        capacity = {label: c.execute(text("SELECT p.id FROM programs p JOIN capacity_profiles cp ON cp.program_id = p.id "
-                                          "WHERE p.organization_id = :o ORDER BY p.id LIMIT 2"),
-                                     {"o": tokens[label][1]}).scalars().all() for label in cbos}
+        capacity = {
+            label: c.execute(
+                text(
+                    "SELECT p.id FROM programs p JOIN capacity_profiles cp ON cp.program_id = p.id "
+                    "WHERE p.organization_id = :o ORDER BY p.id LIMIT 2"
+                ),
+                {"o": tokens[label][1]},
+            )
+            .scalars()
+            .all()
+            for label in cbos
+        }
     engine.dispose()
     deep = base64.urlsafe_b64encode(json.dumps(["created_at", deep_row[0].isoformat(), str(deep_row[1])]).encode())
-    bodies = [json.dumps({"subject_id": str(s), "consent_id": str(cn), "target_program_id": str(targets[n % len(targets)]),
-                          "school_id": str(school_ids[n % len(school_ids)]), "urgency": "routine",
-                          "need_description": "Asked for a mentor after a conflict on the walk home."})
-              for n, (s, cn) in enumerate(pairs)]
-    return {"tokens": tokens, "cbos": cbos, "sent": sent, "deep_cursor": deep.decode().rstrip("="),
-            "readable": [str(r) for r in readable], "bodies": bodies,
-            "capacity": [(label, str(p)) for label in cbos for p in capacity[label]]}
+    bodies = [
+        json.dumps(
+            {
+                "subject_id": str(s),
+                "consent_id": str(cn),
+                "target_program_id": str(targets[n % len(targets)]),
+                "school_id": str(school_ids[n % len(school_ids)]),
+                "urgency": "routine",
+                "need_description": "Asked for a mentor after a conflict on the walk home.",
+            }
+        )
+        for n, (s, cn) in enumerate(pairs)
+    ]
+    return {
+        "tokens": tokens,
+        "cbos": cbos,
+        "sent": sent,
+        "deep_cursor": deep.decode().rstrip("="),
+        "readable": [str(r) for r in readable],
+        "bodies": bodies,
+        "capacity": [(label, str(p)) for label in cbos for p in capacity[label]],
+    }
 
 
 def capacity_versions(url: str, paths: list[str]) -> dict[str, str]:
     engine = create_engine(url)
     with engine.connect() as c:
         ids = [path.split("/")[4] for path in paths]
-        rows = dict(c.execute(text("SELECT program_id::text, version FROM capacity_profiles "
-                                   "WHERE program_id::text = ANY(:ids)"), {"ids": ids}).all())
+        rows = dict(
+            c.execute(
+                text("SELECT program_id::text, version FROM capacity_profiles WHERE program_id::text = ANY(:ids)"), {"ids": ids}
+            ).all()
+        )
     engine.dispose()
     return {path: str(rows[path.split("/")[4]]) for path in paths}
 
@@ -237,22 +310,34 @@ def capacity_versions(url: str, paths: list[str]) -> dict[str, str]:
 def cases(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
     district, cbo = f["tokens"]["district"][0], f["tokens"][f["cbos"][0]][0]
     return {
-        "program search by type": {"tokens": [cbo], "paths": ["/api/v1/programs?program_type=mentoring&limit={limit}",
-                                                               "/api/v1/programs?program_type=safe_passage&limit={limit}"]},
-        "program search near a point": {"tokens": [cbo], "paths": [
-            "/api/v1/programs?near_lat=34.05&near_lon=-118.25&radius_m=5000&limit={limit}",
-            "/api/v1/programs?near_lat=33.96&near_lon=-118.30&radius_m=5000&limit={limit}"]},
-        "one referral with personal fields": {"tokens": [district],
-                                              "paths": [f"/api/v1/referrals/{r}" for r in f["readable"]]},
+        "program search by type": {
+            "tokens": [cbo],
+            "paths": [
+                "/api/v1/programs?program_type=mentoring&limit={limit}",
+                "/api/v1/programs?program_type=safe_passage&limit={limit}",
+            ],
+        },
+        "program search near a point": {
+            "tokens": [cbo],
+            "paths": [
+                "/api/v1/programs?near_lat=34.05&near_lon=-118.25&radius_m=5000&limit={limit}",
+                "/api/v1/programs?near_lat=33.96&near_lon=-118.30&radius_m=5000&limit={limit}",
+            ],
+        },
+        "one referral with personal fields": {"tokens": [district], "paths": [f"/api/v1/referrals/{r}" for r in f["readable"]]},
         "referrals sent, first page": {"tokens": [district], "paths": ["/api/v1/referrals/sent?limit={limit}"]},
-        "referrals sent, deep page": {"tokens": [district],
-                                      "paths": [f"/api/v1/referrals/sent?limit={{limit}}&cursor={f['deep_cursor']}"]},
+        "referrals sent, deep page": {
+            "tokens": [district],
+            "paths": [f"/api/v1/referrals/sent?limit={{limit}}&cursor={f['deep_cursor']}"],
+        },
         "a CBO's referrals (sent or received)": {"tokens": [cbo], "paths": ["/api/v1/referrals?limit={limit}"]},
         "list organizations": {"tokens": [cbo], "paths": ["/api/v1/organizations?limit={limit}"]},
         "create a referral": {"tokens": [district], "paths": ["/api/v1/referrals"], "bodies": f["bodies"]},
         "audited writes, 8 organizations": {
             "tokens": [f["tokens"][label][0] for label, _ in f["capacity"]],
-            "paths": [f"/api/v1/programs/{program}/capacity" for _, program in f["capacity"]], "capacity": True},
+            "paths": [f"/api/v1/programs/{program}/capacity" for _, program in f["capacity"]],
+            "capacity": True,
+        },
     }
 
 
@@ -293,18 +378,46 @@ def main() -> None:
     env = hub_env(args.database)
     hub_port, bare_port = free_port(), free_port()
     servers = {
-        "hub": (start("wsgi:app", hub_port, args.workers, {
-            **env, "CBS_RATELIMIT_DEFAULT": "100000000 per minute", "CBS_RATELIMIT_STORAGE_URI": args.redis,
-            "BENCH_COUNT_SQL": "1"}, logs / "hub.log"), hub_port),
-        "bare": (start("bench.bare_app:app", bare_port, args.workers, {
-            "BENCH_PSYCOPG_DSN": make_url(args.database).set(drivername="postgresql").render_as_string(hide_password=False),
-            "CBS_FIELD_KEYS": env["CBS_FIELD_KEYS"], "CBS_AUDIT_KEYS": env["CBS_AUDIT_KEYS"]}, logs / "bare.log"), bare_port),
+        "hub": (
+            start(
+                "wsgi:app",
+                hub_port,
+                args.workers,
+                {
+                    **env,
+                    "CBS_RATELIMIT_DEFAULT": "100000000 per minute",
+                    "CBS_RATELIMIT_STORAGE_URI": args.redis,
+                    "BENCH_COUNT_SQL": "1",
+                },
+                logs / "hub.log",
+            ),
+            hub_port,
+        ),
+        "bare": (
+            start(
+                "bench.bare_app:app",
+                bare_port,
+                args.workers,
+                {
+                    "BENCH_PSYCOPG_DSN": make_url(args.database)
+                    .set(drivername="postgresql")
+                    .render_as_string(hide_password=False),
+                    "CBS_FIELD_KEYS": env["CBS_FIELD_KEYS"],
+                    "CBS_AUDIT_KEYS": env["CBS_AUDIT_KEYS"],
+                },
+                logs / "bare.log",
+            ),
+            bare_port,
+        ),
     }
     try:
         for process, port in servers.values():
             wait_up(port, process)
-        print(f"{args.database.rsplit('/', 1)[-1]}: district sends {f['sent']:,} referrals; {args.workers} workers each, "
-              f"{args.connections} connections, {args.rounds} rounds x {args.seconds:g} s, median", flush=True)
+        print(
+            f"{args.database.rsplit('/', 1)[-1]}: district sends {f['sent']:,} referrals; {args.workers} workers each, "
+            f"{args.connections} connections, {args.rounds} rounds x {args.seconds:g} s, median",
+            flush=True,
+        )
         results = []
         for name, spec in cases(f).items():
             if args.case and not any(part in name for part in args.case):
@@ -321,8 +434,9 @@ def main() -> None:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def run_case(name: str, spec: dict[str, Any], servers: dict[str, tuple[subprocess.Popen, int]],
-             args: argparse.Namespace) -> dict[str, Any]:
+def run_case(
+    name: str, spec: dict[str, Any], servers: dict[str, tuple[subprocess.Popen, int]], args: argparse.Namespace
+) -> dict[str, Any]:
     url = args.database
     listing = "{limit}" in " ".join(spec["paths"])
     page = with_limit(spec, 50)
@@ -347,26 +461,35 @@ def run_case(name: str, spec: dict[str, Any], servers: dict[str, tuple[subproces
     summary: dict[str, Any] = {"case": name, "sql": sql}
     for who, (process, _port) in servers.items():
         latencies = sorted(x for run in runs[who] for x in run["latencies"])
-        summary[who] = {"rps": statistics.median(run["rps"] for run in runs[who]),
-                        "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
-                        "rss": worker_rss_mb(process.pid)}
+        summary[who] = {
+            "rps": statistics.median(run["rps"] for run in runs[who]),
+            "p50": percentile(latencies, 0.5),
+            "p99": percentile(latencies, 0.99),
+            "rss": worker_rss_mb(process.pid),
+        }
     summary["ratio"] = summary["hub"]["rps"] / summary["bare"]["rps"] if summary["bare"]["rps"] else float("nan")
-    print(f"  {name}: hub {summary['hub']['rps']:.0f}/s, bare {summary['bare']['rps']:.0f}/s, "
-          f"ratio {summary['ratio']:.2f}", flush=True)
+    print(
+        f"  {name}: hub {summary['hub']['rps']:.0f}/s, bare {summary['bare']['rps']:.0f}/s, ratio {summary['ratio']:.2f}",
+        flush=True,
+    )
     return summary
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
     print()
-    print("| case | hub req/s | bare req/s | hub/bare | hub p50 / p99 ms | bare p50 / p99 ms "
-          "| SQL per request, hub (bare) | worker RSS MB, hub (bare) |")
+    print(
+        "| case | hub req/s | bare req/s | hub/bare | hub p50 / p99 ms | bare p50 / p99 ms "
+        "| SQL per request, hub (bare) | worker RSS MB, hub (bare) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         hub, bare = r["hub"], r["bare"]
-        print(f"| {r['case']} | {hub['rps']:.0f} | {bare['rps']:.0f} | {r['ratio']:.2f} "
-              f"| {hub['p50']:.1f} / {hub['p99']:.1f} | {bare['p50']:.1f} / {bare['p99']:.1f} "
-              f"| {r['sql']['hub']} ({r['sql']['bare']}) "
-              f"| {', '.join(f'{m:.0f}' for m in hub['rss'])} ({', '.join(f'{m:.0f}' for m in bare['rss'])}) |")
+        print(
+            f"| {r['case']} | {hub['rps']:.0f} | {bare['rps']:.0f} | {r['ratio']:.2f} "
+            f"| {hub['p50']:.1f} / {hub['p99']:.1f} | {bare['p50']:.1f} / {bare['p99']:.1f} "
+            f"| {r['sql']['hub']} ({r['sql']['bare']}) "
+            f"| {', '.join(f'{m:.0f}' for m in hub['rss'])} ({', '.join(f'{m:.0f}' for m in bare['rss'])}) |"
+        )
     print("\nSQL per request: at limit 10/50/200 for lists. RSS: each gunicorn worker at the end of the case.")
 
 

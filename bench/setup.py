@@ -28,10 +28,15 @@ def hub_env(url: str) -> dict[str, str]:
     """The hub's environment for the benchmark database (also what the bare app reads its key from)."""
     name = make_url(url).database or "bench"
     return {
-        "CBS_DATABASE_URL": url, "CBS_SECRET_KEY": _key("secret", name), "CBS_ENV": "production",
-        "CBS_FIELD_KEYS": f"b1:{_key('field', name)}", "CBS_SUBJECT_HASH_KEY": _key("hash", name),
-        "CBS_AUDIT_KEYS": f"a1:{_key('audit', name)}", "CBS_LOG_LEVEL": "WARNING",
-        "CBS_PUBLIC_URL": "http://127.0.0.1", "CBS_INSTANCE_DIR": str(ROOT / "instance" / "bench"),
+        "CBS_DATABASE_URL": url,
+        "CBS_SECRET_KEY": _key("secret", name),
+        "CBS_ENV": "production",
+        "CBS_FIELD_KEYS": f"b1:{_key('field', name)}",
+        "CBS_SUBJECT_HASH_KEY": _key("hash", name),
+        "CBS_AUDIT_KEYS": f"a1:{_key('audit', name)}",
+        "CBS_LOG_LEVEL": "WARNING",
+        "CBS_PUBLIC_URL": "http://127.0.0.1",
+        "CBS_INSTANCE_DIR": str(ROOT / "instance" / "bench"),
     }
 
 

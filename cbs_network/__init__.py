@@ -49,21 +49,33 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from cbs_network.directory.locations.routes import blp as locations_blp
     from cbs_network.directory.programs.routes import blp as programs_blp
     from cbs_network.directory.schools.routes import blp as schools_blp
-    from cbs_network.settings.routes import blp as directory_settings_blp
     from cbs_network.identity.routes import blp as identity_blp
     from cbs_network.oauth import server as oauth_server
     from cbs_network.oauth.clients.routes import blp as clients_blp
     from cbs_network.oauth.routes import bp as oauth_bp
     from cbs_network.organizations.routes import blp as organizations_blp
+    from cbs_network.referrals.matching.routes import blp as referral_matching_blp
     from cbs_network.referrals.referrals.routes import blp as referrals_blp
     from cbs_network.referrals.subjects.routes import blp as subjects_blp
-    from cbs_network.referrals.matching.routes import blp as referral_matching_blp
+    from cbs_network.settings.routes import blp as directory_settings_blp
 
     for blp in (
-        organizations_blp, identity_blp, clients_blp, audit_blp,
-        schools_blp, programs_blp, locations_blp, directory_settings_blp, capacity_blp,
-        subjects_blp, referrals_blp, referral_matching_blp,
-        jurisdictions_blp, committees_blp, school_safety_blp, safety_plans_blp,
+        organizations_blp,
+        identity_blp,
+        clients_blp,
+        audit_blp,
+        schools_blp,
+        programs_blp,
+        locations_blp,
+        directory_settings_blp,
+        capacity_blp,
+        subjects_blp,
+        referrals_blp,
+        referral_matching_blp,
+        jurisdictions_blp,
+        committees_blp,
+        school_safety_blp,
+        safety_plans_blp,
     ):
         api.register_blueprint(blp)
     oauth_server.init_app(app)
@@ -84,9 +96,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _spec_kwargs(settings: Settings) -> dict[str, Any]:
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
     from cbs_network.http.api import schema_name_resolver
     from cbs_network.http.problems import MAX_URL_LENGTH
-    from apispec.ext.marshmallow import MarshmallowPlugin
 
     return {
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name_resolver),
@@ -134,11 +147,11 @@ def _register_security_scheme(api: Any) -> None:
 
 def _register_health(app: Flask) -> None:
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz():
         return jsonify(status="ok")
 
     @app.get("/readyz")
-    def readyz():  # type: ignore[no-untyped-def]
+    def readyz():
         from cbs_network.core.db import get_db
         from cbs_network.http.problems import problem_response
 

@@ -55,9 +55,13 @@ def audit_checkpoint() -> None:
 
 
 @audit_group.command("verify")
-@click.option("--anchor", "anchor_file", type=click.File("r"),
-              help="A file whose last line is a checkpoint printed by `flask cbs audit checkpoint`")
-def audit_verify(anchor_file) -> None:  # type: ignore[no-untyped-def]
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.File("r"),
+    help="A file whose last line is a checkpoint printed by `flask cbs audit checkpoint`",
+)
+def audit_verify(anchor_file) -> None:
     """Check every audit chain and checkpoint; name the first bad record."""
     import json
 
@@ -78,14 +82,19 @@ def audit_verify(anchor_file) -> None:  # type: ignore[no-untyped-def]
         click.echo(f"audit log broken: {result.problem} ({result.checked} records before it verified)", err=True)
         sys.exit(1)
     latest = result.checkpoint
-    covered = (f"checkpoint {latest.seq} of {latest.created_at.isoformat()} covers "
-               f"{sum(count for count, _head in latest.chains.values())} of them"
-               if latest is not None else "no checkpoint yet: run `flask cbs audit checkpoint`")
+    covered = (
+        f"checkpoint {latest.seq} of {latest.created_at.isoformat()} covers "
+        f"{sum(count for count, _head in latest.chains.values())} of them"
+        if latest is not None
+        else "no checkpoint yet: run `flask cbs audit checkpoint`"
+    )
     click.echo(f"audit log intact: {result.checked} records in {result.chains} chains verified; {covered}")
 
 
 @cbs.command("seed-demo")
-@click.option("--credentials-file", default=None, help="Where to write the demo credentials (default: instance/demo-credentials.json)")
+@click.option(
+    "--credentials-file", default=None, help="Where to write the demo credentials (default: instance/demo-credentials.json)"
+)
 def seed_demo_command(credentials_file: str | None) -> None:
     """Load what is missing of the demo network (never changing what exists) and print how to sign in."""
     import json
@@ -106,8 +115,9 @@ def seed_demo_command(credentials_file: str | None) -> None:
     except ValueError:
         click.echo(f"{path} is not the JSON seed-demo writes; issuing new demo credentials.", err=True)
         previous = None
-    credentials = seed_demo(session=session(), public_url=settings.public_url,
-                            previous=previous if isinstance(previous, dict) else None)
+    credentials = seed_demo(
+        session=session(), public_url=settings.public_url, previous=previous if isinstance(previous, dict) else None
+    )
     session().commit()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2))
@@ -134,16 +144,32 @@ def seed_demo_command(credentials_file: str | None) -> None:
 @click.option("--subjects", default=5_000, show_default=True, help="Encrypted subjects the referrals point at")
 @click.option("--referrals", default=1_000_000, show_default=True)
 @click.option("--seed", default=1, show_default=True, help="The random generator's seed: same seed, same network")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The day the network's dates lead up to (default: today)")
+@click.option(
+    "--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The day the network's dates lead up to (default: today)"
+)
 @click.option("--allow-existing", is_flag=True, help="Add to a database that already has data (use another --seed)")
-@click.option("--credentials-file", default=None, help="Where to write the benchmark clients' secrets (default: instance/scale-credentials.json)")
-def seed_scale_command(schools, organizations, programs, subjects, referrals, seed, as_of, allow_existing, credentials_file) -> None:  # type: ignore[no-untyped-def]
+@click.option(
+    "--credentials-file",
+    default=None,
+    help="Where to write the benchmark clients' secrets (default: instance/scale-credentials.json)",
+)
+def seed_scale_command(
+    schools, organizations, programs, subjects, referrals, seed, as_of, allow_existing, credentials_file
+) -> None:
     """Build a large synthetic network fast with bulk inserts, for benchmarks (bench/)."""
     from cbs_network.demo import scale
 
-    scale.seed_scale_command(schools=schools, organizations=organizations, programs=programs, subjects=subjects,
-                             referrals=referrals, seed=seed, as_of=as_of, allow_existing=allow_existing,
-                             credentials_file=credentials_file)
+    scale.seed_scale_command(
+        schools=schools,
+        organizations=organizations,
+        programs=programs,
+        subjects=subjects,
+        referrals=referrals,
+        seed=seed,
+        as_of=as_of,
+        allow_existing=allow_existing,
+        credentials_file=credentials_file,
+    )
 
 
 @cbs.command("create-client")
@@ -154,8 +180,10 @@ def seed_scale_command(schools, organizations, programs, subjects, referrals, se
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--role-ceiling", default="viewer", show_default=True)
 @click.option("--public", is_flag=True, help="A public client (PKCE, no secret)")
-@click.option("--network-wide", is_flag=True, help="May act for any organization its users belong to (an explorer), not only its own")
-def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public, network_wide) -> None:  # type: ignore[no-untyped-def]
+@click.option(
+    "--network-wide", is_flag=True, help="May act for any organization its users belong to (an explorer), not only its own"
+)
+def create_client_command(organization_id, name, scopes, grant_types, redirect_uris, role_ceiling, public, network_wide) -> None:
     """Register an OAuth client for an organization (as the hub operator); prints its secret once."""
     from cbs_network.core.db import session
     from cbs_network.identity.principal import system_principal
@@ -166,9 +194,16 @@ def create_client_command(organization_id, name, scopes, grant_types, redirect_u
     client, secret = register(
         session=session(),
         principal=system_principal(organization_id),
-        data={"name": name, "scopes": list(scopes), "grant_types": list(grant_types), "redirect_uris": list(redirect_uris),
-              "role_ceiling": Role(role_ceiling), "token_endpoint_auth_method": "none" if public else "client_secret_basic",
-              "organization_id": organization_id, "network_wide": network_wide},
+        data={
+            "name": name,
+            "scopes": list(scopes),
+            "grant_types": list(grant_types),
+            "redirect_uris": list(redirect_uris),
+            "role_ceiling": Role(role_ceiling),
+            "token_endpoint_auth_method": "none" if public else "client_secret_basic",
+            "organization_id": organization_id,
+            "network_wide": network_wide,
+        },
         allow_insecure_redirects=not settings.is_production,
     )
     session().commit()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from cbs_network.capacity.models import SlotUnit
 from cbs_network.committees.models import MemberRole, MemberStatus, NeedPriority, NeedStatus, PlanState
-from cbs_network.directory.programs.schemas import LANGUAGE_CODES
 from cbs_network.directory.models import GRADES, EvidenceBasis, LocationType, ProgramStatus, ProgramType, SchoolStatus
+from cbs_network.directory.programs.schemas import LANGUAGE_CODES
 from cbs_network.http.contract import name_enum
 from cbs_network.identity.models import MembershipStatus
 from cbs_network.identity.roles import SCOPES, Role

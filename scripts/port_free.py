@@ -29,8 +29,11 @@ def main(argv: list[str]) -> int:
     port = int(arg)
     if not port_free(port):
         other = port + 1 if port < 65535 else 5001
-        print(f"Port {port} on 127.0.0.1 is already in use; stop what is using it, "
-              f"or pick another port with `make run PORT={other}`.", file=sys.stderr)
+        print(
+            f"Port {port} on 127.0.0.1 is already in use; stop what is using it, "
+            f"or pick another port with `make run PORT={other}`.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -152,7 +152,12 @@ class OAuthClientFactory(_Base):
 
 
 def issue_token(
-    session, *, client: OAuthClient, scopes=None, user: User | None = None, organization: Organization | None = None,
+    session,
+    *,
+    client: OAuthClient,
+    scopes=None,
+    user: User | None = None,
+    organization: Organization | None = None,
     expires_in: int = 3600,
 ) -> str:
     """An access token (its plaintext) as the token endpoint would have issued it."""
@@ -233,7 +238,9 @@ class Network:
     def school(self, district: Organization | None = None, **fields) -> School:
         """A school of `district` (default: the first) with its own school organization under the district."""
         district = district or self.district
-        organization = OrganizationFactory(kind=OrganizationKind.school, name=fields.get("name", "Test School"), parent_id=district.id)
+        organization = OrganizationFactory(
+            kind=OrganizationKind.school, name=fields.get("name", "Test School"), parent_id=district.id
+        )
         return SchoolFactory(district_id=district.id, organization_id=organization.id, **fields)
 
     @staticmethod

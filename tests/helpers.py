@@ -50,7 +50,10 @@ def counted_get(app, client, url: str, headers: dict) -> tuple[int, object]:
 # Test geography around Los Angeles City Hall.
 CITY_HALL = (34.0537, -118.2428)
 # A square around City Hall, [longitude, latitude].
-SQUARE = {"type": "Polygon", "coordinates": [[[-118.30, 34.00], [-118.20, 34.00], [-118.20, 34.10], [-118.30, 34.10], [-118.30, 34.00]]]}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[-118.30, 34.00], [-118.20, 34.00], [-118.20, 34.10], [-118.30, 34.10], [-118.30, 34.00]]],
+}
 
 
 def north_of(point: tuple[float, float], meters: float) -> tuple[float, float]:

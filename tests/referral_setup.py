@@ -12,10 +12,14 @@ from cbs_network.directory.models import Program
 from .factories import CapacityProfileFactory, ProgramFactory
 
 PERSON = {
-    "given_name": "Ana", "family_name": "Testcase", "date_of_birth": "2011-04-02", "district_student_id": "S1234567",
+    "given_name": "Ana",
+    "family_name": "Testcase",
+    "date_of_birth": "2011-04-02",
+    "district_student_id": "S1234567",
     "contact": {"phone": "+1 213 555 0199", "email": "ana@example.org"},
     "guardian": {"name": "Rosa Testcase", "relationship": "mother", "phone": "+1 213 555 0100"},
-    "grade": "9", "preferred_language": "es",
+    "grade": "9",
+    "preferred_language": "es",
 }
 # The values that must never appear in clear in a row, log, event or audit record.
 SECRETS = ("Testcase", "S1234567", "2011-04-02", "555 0199", "ana@example.org", "Rosa")
@@ -37,8 +41,10 @@ def referral_answers(client, actor, program_id) -> dict[str, bool | None]:
     program = client.get(f"/api/v1/programs/{program_id}", headers=actor.headers).json
     capacity = client.get(f"/api/v1/programs/{program_id}/capacity", headers=actor.headers)
     check = client.get(f"/api/v1/programs/{program_id}/capacity/check", headers=actor.headers).json
-    matches = client.get(f"/api/v1/referrals/matches?program_type={program['program_type']}&latitude=34.05&longitude=-118.24"
-                         "&limit=50", headers=actor.headers).json["items"]
+    matches = client.get(
+        f"/api/v1/referrals/matches?program_type={program['program_type']}&latitude=34.05&longitude=-118.24&limit=50",
+        headers=actor.headers,
+    ).json["items"]
     return {
         "program": program["accepts_referrals"],
         "capacity": capacity.json["accepting_referrals"] if capacity.status_code == 200 else None,
@@ -55,9 +61,15 @@ def make_subject(client, actor, **changes) -> dict:
 
 
 def consent_body(**changes) -> dict:
-    return {"given_by": "guardian", "method": "written", "given_on": (date.today() - timedelta(days=1)).isoformat(),
-            "expires_on": (date.today() + timedelta(days=180)).isoformat(), "covers_organization_kinds": ["cbo"],
-            "purposes": ["mentoring"], **changes}
+    return {
+        "given_by": "guardian",
+        "method": "written",
+        "given_on": (date.today() - timedelta(days=1)).isoformat(),
+        "expires_on": (date.today() + timedelta(days=180)).isoformat(),
+        "covers_organization_kinds": ["cbo"],
+        "purposes": ["mentoring"],
+        **changes,
+    }
 
 
 def make_consent(client, actor, subject_id, **changes) -> dict:
@@ -73,8 +85,14 @@ class Case:
     program: Program
 
     def send(self, client, actor, **changes):
-        body = {"subject_id": self.subject["id"], "target_program_id": str(self.program.id), "consent_id": self.consent["id"],
-                "urgency": "urgent", "need_description": "Needs a mentor after a fight near school", **changes}
+        body = {
+            "subject_id": self.subject["id"],
+            "target_program_id": str(self.program.id),
+            "consent_id": self.consent["id"],
+            "urgency": "urgent",
+            "need_description": "Needs a mentor after a fight near school",
+            **changes,
+        }
         return client.post("/api/v1/referrals", json=body, headers=actor.headers)
 
 
@@ -108,8 +126,9 @@ BODIES = {"rejected": REASON, "cancelled": REASON, "on-hold": REASON, "failed": 
 
 def referral_in_state(client, case: Case, source, target, state: str) -> dict:
     """A referral sent by `source` to `case.program`, moved to `state` through the API."""
-    response = case.send(client, source, state="draft" if state == "draft" else "requested",
-                         **({"consent_id": None} if state == "draft" else {}))
+    response = case.send(
+        client, source, state="draft" if state == "draft" else "requested", **({"consent_id": None} if state == "draft" else {})
+    )
     assert response.status_code == 201, response.json
     referral = response.json
     for to, who, body in PATHS.get(state, []):

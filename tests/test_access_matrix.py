@@ -30,8 +30,6 @@ from cbs_network.organizations.models import Organization, OrganizationKind
 from . import factories
 from .helpers import PROBLEM
 
-
-
 # --- the victim organization's objects ---------------------------------------------------------
 
 
@@ -58,11 +56,23 @@ class Victim:
 
 
 # owner organization -> the actor whose membership/user the matrix targets
-MEMBER_OF = {"district": "district_coordinator", "city": "city_admin", "cbo": "cbo_caseworker", "hub": "network_admin",
-             "district2": "district2_coordinator", "cbo2": "cbo2_caseworker"}
+MEMBER_OF = {
+    "district": "district_coordinator",
+    "city": "city_admin",
+    "cbo": "cbo_caseworker",
+    "hub": "network_admin",
+    "district2": "district2_coordinator",
+    "cbo2": "cbo2_caseworker",
+}
 # owner organization -> the actor whose OAuth client the matrix targets
-CLIENT_OF = {"district": "district_admin", "city": "city_admin", "cbo": "cbo_admin", "hub": "network_admin",
-             "district2": "district2_admin", "cbo2": "cbo2_admin"}
+CLIENT_OF = {
+    "district": "district_admin",
+    "city": "city_admin",
+    "cbo": "cbo_admin",
+    "hub": "network_admin",
+    "district2": "district2_admin",
+    "cbo2": "cbo2_admin",
+}
 DISTRICTS = ("district", "district2")  # the owners with schools, committees and plans
 
 # (the organization whose objects are attacked, the actor of another organization attacking them)
@@ -101,17 +111,40 @@ def _school_side(db_session, district: Organization) -> dict[str, Any]:
     nominating = factories.OrganizationFactory(kind=OrganizationKind.cbo, name="Victim's nominating CBO")
     school = factories.SchoolFactory(name="Victim school", organization_id=school_org.id, district_id=district.id)
     committee = Committee(id=uuid.uuid4(), school_id=school.id, school_year="2026-27")
-    plan = SafetyPlan(id=uuid.uuid4(), school_id=school.id, school_year="2026-27", state="submitted", due_on=date(2027, 3, 1),
-                      due_rule="CA (test)", public_meeting_on=date(2026, 8, 20), summary="Victim plan")
+    plan = SafetyPlan(
+        id=uuid.uuid4(),
+        school_id=school.id,
+        school_year="2026-27",
+        state="submitted",
+        due_on=date(2027, 3, 1),
+        due_rule="CA (test)",
+        public_meeting_on=date(2026, 8, 20),
+        summary="Victim plan",
+    )
     db_session.add_all([committee, plan])
     db_session.flush()
-    member = CommitteeMember(id=uuid.uuid4(), committee_id=committee.id, role="parent", name="Victim parent",
-                             email="parent@victim.example.org", organization_id=school_org.id, status="active")
-    nomination = CommitteeMember(id=uuid.uuid4(), committee_id=committee.id, role="cbo_representative", name="Victim rep",
-                                 email="rep@victim.example.org", organization_id=nominating.id,
-                                 nominated_by_organization_id=nominating.id, status="nominated")
-    need = PlanNeed(id=uuid.uuid4(), plan_id=plan.id, need_type="safe_passage", description="Walk to the bus",
-                    priority="high", status="open")
+    member = CommitteeMember(
+        id=uuid.uuid4(),
+        committee_id=committee.id,
+        role="parent",
+        name="Victim parent",
+        email="parent@victim.example.org",
+        organization_id=school_org.id,
+        status="active",
+    )
+    nomination = CommitteeMember(
+        id=uuid.uuid4(),
+        committee_id=committee.id,
+        role="cbo_representative",
+        name="Victim rep",
+        email="rep@victim.example.org",
+        organization_id=nominating.id,
+        nominated_by_organization_id=nominating.id,
+        status="nominated",
+    )
+    need = PlanNeed(
+        id=uuid.uuid4(), plan_id=plan.id, need_type="safe_passage", description="Walk to the bus", priority="high", status="open"
+    )
     db_session.add_all([member, nomination, need])
     return {"school": school, "committee": committee, "member": member, "nomination": nomination, "plan": plan, "need": need}
 
@@ -121,21 +154,39 @@ def build_victim(db_session, network, owner: str) -> Victim:
     member = network[MEMBER_OF[owner]]
     invited = factories.UserFactory(password_hash=None, invitation_token_hash=token_hash(uuid.uuid4().hex))
     factories.MembershipFactory(user=invited, organization=organization, role=Role.viewer)
-    membership = db_session.scalars(select(Membership).where(
-        Membership.user_id == member.user.id, Membership.organization_id == organization.id)).one()
-    program = Program(id=uuid.uuid4(), organization_id=organization.id, name="Victim program", program_type="mentoring", status="active")
+    membership = db_session.scalars(
+        select(Membership).where(Membership.user_id == member.user.id, Membership.organization_id == organization.id)
+    ).one()
+    program = Program(
+        id=uuid.uuid4(), organization_id=organization.id, name="Victim program", program_type="mentoring", status="active"
+    )
     db_session.add(program)
     db_session.flush()  # the program row first: its capacity profile refers to it
-    db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=10, available_slots=2,
-                                   slot_unit="youth"))
+    db_session.add(CapacityProfile(id=uuid.uuid4(), program_id=program.id, total_slots=10, available_slots=2, slot_unit="youth"))
     school_side = _school_side(db_session, organization) if owner in DISTRICTS else {}
-    location = Location(id=uuid.uuid4(), organization_id=organization.id, name="Victim safe house", address_1="1 Hidden Way",
-                        latitude=34.05, longitude=-118.25, is_confidential=True, front_door_contact="Call (213) 555-0100")
+    location = Location(
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        name="Victim safe house",
+        address_1="1 Hidden Way",
+        latitude=34.05,
+        longitude=-118.25,
+        is_confidential=True,
+        front_door_contact="Call (213) 555-0100",
+    )
     db_session.add(location)
     db_session.commit()
     db_session.expunge_all()  # plain snapshots: the requests use sessions of their own
-    return Victim(organization, membership, member.user, invited, network[CLIENT_OF[owner]].client, program=program,
-                  location=location, **school_side)
+    return Victim(
+        organization,
+        membership,
+        member.user,
+        invited,
+        network[CLIENT_OF[owner]].client,
+        program=program,
+        location=location,
+        **school_side,
+    )
 
 
 def database_state(db_session, victim: Victim) -> dict[str, Any]:
@@ -153,26 +204,39 @@ def database_state(db_session, victim: Victim) -> dict[str, Any]:
         "invited": row(User, victim.invited.id, "version", "invitation_token_hash", "invitation_expires_at"),
         "client": row(OAuthClient, victim.client.id, "version", "name", "is_active", "client_secret_hash", "redirect_uris"),
         "members": sorted(
-            (str(user_id), str(role)) for user_id, role in db_session.execute(
-                select(Membership.user_id, Membership.role).where(Membership.organization_id == org_id))
+            (str(user_id), str(role))
+            for user_id, role in db_session.execute(
+                select(Membership.user_id, Membership.role).where(Membership.organization_id == org_id)
+            )
         ),
         "users": db_session.scalar(select(func.count()).select_from(User)),
         "clients": db_session.scalar(select(func.count()).select_from(OAuthClient)),
         "revoked_tokens": db_session.scalar(
-            select(func.count()).select_from(OAuthToken).where(OAuthToken.access_revoked_at.is_not(None))),
+            select(func.count()).select_from(OAuthToken).where(OAuthToken.access_revoked_at.is_not(None))
+        ),
         "audit_records": db_session.scalar(select(func.count()).select_from(AuditRecord)),
         "program": row(Program, victim.program.id, "version", "name", "status", "assured_at"),
         "school": row(School, victim.school.id, "version", "name", "status", "district_id") if victim.school else None,
         "committee": row(Committee, victim.committee.id, "version", "notes") if victim.committee else None,
-        "committee_members": sorted((str(i), v, str(s)) for i, v, s in db_session.execute(
-            select(CommitteeMember.id, CommitteeMember.version, CommitteeMember.status))),
-        "plans": sorted((str(i), v, str(s)) for i, v, s in db_session.execute(
-            select(SafetyPlan.id, SafetyPlan.version, SafetyPlan.state))),
+        "committee_members": sorted(
+            (str(i), v, str(s))
+            for i, v, s in db_session.execute(select(CommitteeMember.id, CommitteeMember.version, CommitteeMember.status))
+        ),
+        "plans": sorted(
+            (str(i), v, str(s)) for i, v, s in db_session.execute(select(SafetyPlan.id, SafetyPlan.version, SafetyPlan.state))
+        ),
         "committees": db_session.scalar(select(func.count()).select_from(Committee)),
-        "needs": sorted((str(i), v, str(s)) for i, v, s in db_session.execute(select(PlanNeed.id, PlanNeed.version, PlanNeed.status))),
+        "needs": sorted(
+            (str(i), v, str(s)) for i, v, s in db_session.execute(select(PlanNeed.id, PlanNeed.version, PlanNeed.status))
+        ),
         "location": row(Location, victim.location.id, "version", "name", "address_1", "is_confidential"),
-        "capacity": tuple(db_session.execute(select(CapacityProfile.version, CapacityProfile.total_slots).where(
-            CapacityProfile.program_id == victim.program.id)).one()),
+        "capacity": tuple(
+            db_session.execute(
+                select(CapacityProfile.version, CapacityProfile.total_slots).where(
+                    CapacityProfile.program_id == victim.program.id
+                )
+            ).one()
+        ),
     }
 
 
@@ -210,38 +274,71 @@ def _plan(v: Victim, rest: str = "") -> str:
 
 # A school's committee and plan: read by every member, kept by the school side (the school, its
 # own district, network admins) and approved by its own district; another district is refused.
-COMMITTEE_ENDPOINTS = [Endpoint(*args, **kwargs, owners=DISTRICTS) for args, kwargs in [
-    (("create the school's committee", "POST", lambda v: "/api/v1/committees", "committees:write", 403),
-     {"body": lambda v, a: {"school_id": str(v.school.id), "school_year": "2030-31"}}),
-    (("get committee", "GET", _committee, "committees:read", 200), {}),
-    (("update committee", "PATCH", _committee, "committees:write", 403),
-     {"version": lambda v: v.committee.version, "body": lambda v, a: {"notes": "Taken over"}}),
-    (("committee compliance", "GET", lambda v: _committee(v, "/compliance"), "committees:read", 200), {}),
-    (("seat a member", "POST", lambda v: _committee(v, "/members"), "committees:write", 403),
-     {"body": lambda v, a: {"role": "parent", "name": "Intruder", "email": "intruder@evil.example.org"}}),
-    (("get member", "GET", lambda v: _committee(v, f"/members/{v.member.id}"), "committees:read", 200), {}),
-    (("update member", "PATCH", lambda v: _committee(v, f"/members/{v.member.id}"), "committees:write", 403),
-     {"version": lambda v: v.member.version, "body": lambda v, a: {"name": "Taken over", "email": "x@evil.example.org"}}),
-    (("decide nomination", "POST", lambda v: _committee(v, f"/members/{v.nomination.id}/decision"), "committees:write", 403),
-     {"body": lambda v, a: {"decision": "approve"}}),
-    (("end member", "POST", lambda v: _committee(v, f"/members/{v.member.id}/end"), "committees:write", 403),
-     {"body": lambda v, a: {"reason": "Taken over"}}),
-    (("open the school's plan", "POST", lambda v: "/api/v1/safety-plans", "committees:write", 403),
-     {"body": lambda v, a: {"school_id": str(v.school.id), "school_year": "2030-31"}}),
-    (("get plan", "GET", _plan, "committees:read", 200), {}),
-    (("update plan", "PATCH", _plan, "committees:write", 403),
-     {"version": lambda v: v.plan.version, "body": lambda v, a: {"summary": "Taken over"}}),
-    (("approve plan", "POST", lambda v: _plan(v, "/transitions"), "committees:write", 403),
-     {"body": lambda v, a: {"to": "approved"}}),
-    (("list plan needs", "GET", lambda v: _plan(v, "/needs"), "committees:read", 200), {}),
-    (("add plan need", "POST", lambda v: _plan(v, "/needs"), "committees:write", 403),
-     {"body": lambda v, a: {"need_type": "mental_health", "description": "Taken over"}}),
-    (("get plan need", "GET", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:read", 200), {}),
-    (("update plan need", "PATCH", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:write", 403),
-     {"version": lambda v: v.need.version, "body": lambda v, a: {"status": "met"}}),
-    (("delete plan need", "DELETE", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:write", 403),
-     {"version": lambda v: v.need.version}),
-]]
+COMMITTEE_ENDPOINTS = [
+    Endpoint(*args, **kwargs, owners=DISTRICTS)
+    for args, kwargs in [
+        (
+            ("create the school's committee", "POST", lambda v: "/api/v1/committees", "committees:write", 403),
+            {"body": lambda v, a: {"school_id": str(v.school.id), "school_year": "2030-31"}},
+        ),
+        (("get committee", "GET", _committee, "committees:read", 200), {}),
+        (
+            ("update committee", "PATCH", _committee, "committees:write", 403),
+            {"version": lambda v: v.committee.version, "body": lambda v, a: {"notes": "Taken over"}},
+        ),
+        (("committee compliance", "GET", lambda v: _committee(v, "/compliance"), "committees:read", 200), {}),
+        (
+            ("seat a member", "POST", lambda v: _committee(v, "/members"), "committees:write", 403),
+            {"body": lambda v, a: {"role": "parent", "name": "Intruder", "email": "intruder@evil.example.org"}},
+        ),
+        (("get member", "GET", lambda v: _committee(v, f"/members/{v.member.id}"), "committees:read", 200), {}),
+        (
+            ("update member", "PATCH", lambda v: _committee(v, f"/members/{v.member.id}"), "committees:write", 403),
+            {"version": lambda v: v.member.version, "body": lambda v, a: {"name": "Taken over", "email": "x@evil.example.org"}},
+        ),
+        (
+            (
+                "decide nomination",
+                "POST",
+                lambda v: _committee(v, f"/members/{v.nomination.id}/decision"),
+                "committees:write",
+                403,
+            ),
+            {"body": lambda v, a: {"decision": "approve"}},
+        ),
+        (
+            ("end member", "POST", lambda v: _committee(v, f"/members/{v.member.id}/end"), "committees:write", 403),
+            {"body": lambda v, a: {"reason": "Taken over"}},
+        ),
+        (
+            ("open the school's plan", "POST", lambda v: "/api/v1/safety-plans", "committees:write", 403),
+            {"body": lambda v, a: {"school_id": str(v.school.id), "school_year": "2030-31"}},
+        ),
+        (("get plan", "GET", _plan, "committees:read", 200), {}),
+        (
+            ("update plan", "PATCH", _plan, "committees:write", 403),
+            {"version": lambda v: v.plan.version, "body": lambda v, a: {"summary": "Taken over"}},
+        ),
+        (
+            ("approve plan", "POST", lambda v: _plan(v, "/transitions"), "committees:write", 403),
+            {"body": lambda v, a: {"to": "approved"}},
+        ),
+        (("list plan needs", "GET", lambda v: _plan(v, "/needs"), "committees:read", 200), {}),
+        (
+            ("add plan need", "POST", lambda v: _plan(v, "/needs"), "committees:write", 403),
+            {"body": lambda v, a: {"need_type": "mental_health", "description": "Taken over"}},
+        ),
+        (("get plan need", "GET", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:read", 200), {}),
+        (
+            ("update plan need", "PATCH", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:write", 403),
+            {"version": lambda v: v.need.version, "body": lambda v, a: {"status": "met"}},
+        ),
+        (
+            ("delete plan need", "DELETE", lambda v: _plan(v, f"/needs/{v.need.id}"), "committees:write", 403),
+            {"version": lambda v: v.need.version},
+        ),
+    ]
+]
 # Object endpoints the matrix leaves out, and why.
 NOT_IN_THE_MATRIX = {
     # Any CBO puts its own staff forward for any school's committee (the school side decides):
@@ -252,52 +349,148 @@ NOT_IN_THE_MATRIX = {
 
 ENDPOINTS = [
     Endpoint("get organization", "GET", lambda v: f"/api/v1/organizations/{v.organization.id}", "organizations:read", 200),
-    Endpoint("update organization", "PATCH", lambda v: f"/api/v1/organizations/{v.organization.id}", "organizations:write", 403,
-             version=lambda v: v.organization.version,
-             body=lambda v, a: {"name": "Taken over", "website": "https://evil.example.org"}),
-    Endpoint("delete organization", "DELETE", lambda v: f"/api/v1/organizations/{v.organization.id}", "organizations:write", 403,
-             version=lambda v: v.organization.version),
-    Endpoint("list organization's memberships", "GET", lambda v: f"/api/v1/organizations/{v.organization.id}/memberships",
-             "users:read", 404),
-    Endpoint("invite into organization", "POST", lambda v: f"/api/v1/organizations/{v.organization.id}/memberships",
-             "users:write", 403, body=lambda v, a: {"email": a.user.email, "role": "org_admin"}),
+    Endpoint(
+        "update organization",
+        "PATCH",
+        lambda v: f"/api/v1/organizations/{v.organization.id}",
+        "organizations:write",
+        403,
+        version=lambda v: v.organization.version,
+        body=lambda v, a: {"name": "Taken over", "website": "https://evil.example.org"},
+    ),
+    Endpoint(
+        "delete organization",
+        "DELETE",
+        lambda v: f"/api/v1/organizations/{v.organization.id}",
+        "organizations:write",
+        403,
+        version=lambda v: v.organization.version,
+    ),
+    Endpoint(
+        "list organization's memberships",
+        "GET",
+        lambda v: f"/api/v1/organizations/{v.organization.id}/memberships",
+        "users:read",
+        404,
+    ),
+    Endpoint(
+        "invite into organization",
+        "POST",
+        lambda v: f"/api/v1/organizations/{v.organization.id}/memberships",
+        "users:write",
+        403,
+        body=lambda v, a: {"email": a.user.email, "role": "org_admin"},
+    ),
     Endpoint("get membership", "GET", lambda v: f"/api/v1/memberships/{v.membership.id}", "users:read", 404),
-    Endpoint("update membership", "PATCH", lambda v: f"/api/v1/memberships/{v.membership.id}", "users:write", 404,
-             version=lambda v: v.membership.version, body=lambda v, a: {"role": "viewer"}),
-    Endpoint("delete membership", "DELETE", lambda v: f"/api/v1/memberships/{v.membership.id}", "users:write", 404,
-             version=lambda v: v.membership.version),
+    Endpoint(
+        "update membership",
+        "PATCH",
+        lambda v: f"/api/v1/memberships/{v.membership.id}",
+        "users:write",
+        404,
+        version=lambda v: v.membership.version,
+        body=lambda v, a: {"role": "viewer"},
+    ),
+    Endpoint(
+        "delete membership",
+        "DELETE",
+        lambda v: f"/api/v1/memberships/{v.membership.id}",
+        "users:write",
+        404,
+        version=lambda v: v.membership.version,
+    ),
     # Only the person a pending membership was offered to answers it.
     Endpoint("accept membership", "POST", lambda v: f"/api/v1/memberships/{v.membership.id}/accept", None, 404),
     Endpoint("decline membership", "POST", lambda v: f"/api/v1/memberships/{v.membership.id}/decline", None, 404),
     Endpoint("get user", "GET", lambda v: f"/api/v1/users/{v.user.id}", "users:read", 404),
-    Endpoint("update user", "PATCH", lambda v: f"/api/v1/users/{v.user.id}", "users:write", 404,
-             version=lambda v: v.user.version, body=lambda v, a: {"name": "Taken over"}),
+    Endpoint(
+        "update user",
+        "PATCH",
+        lambda v: f"/api/v1/users/{v.user.id}",
+        "users:write",
+        404,
+        version=lambda v: v.user.version,
+        body=lambda v, a: {"name": "Taken over"},
+    ),
     Endpoint("reissue invitation", "POST", lambda v: f"/api/v1/users/{v.invited.id}/invitation", "users:write", 404),
     Endpoint("get client", "GET", lambda v: f"/api/v1/clients/{v.client.id}", "clients:read", 404),
-    Endpoint("update client", "PATCH", lambda v: f"/api/v1/clients/{v.client.id}", "clients:write", 404,
-             version=lambda v: v.client.version,
-             body=lambda v, a: {"name": "Taken over", "redirect_uris": ["https://evil.example.org/cb"]}),
-    Endpoint("deactivate client", "DELETE", lambda v: f"/api/v1/clients/{v.client.id}", "clients:write", 404,
-             version=lambda v: v.client.version),
+    Endpoint(
+        "update client",
+        "PATCH",
+        lambda v: f"/api/v1/clients/{v.client.id}",
+        "clients:write",
+        404,
+        version=lambda v: v.client.version,
+        body=lambda v, a: {"name": "Taken over", "redirect_uris": ["https://evil.example.org/cb"]},
+    ),
+    Endpoint(
+        "deactivate client",
+        "DELETE",
+        lambda v: f"/api/v1/clients/{v.client.id}",
+        "clients:write",
+        404,
+        version=lambda v: v.client.version,
+    ),
     Endpoint("rotate client secret", "POST", lambda v: f"/api/v1/clients/{v.client.id}/secret", "clients:write", 404),
     Endpoint("list audit log", "GET", lambda v: f"/api/v1/audit?organization_id={v.organization.id}", "audit:read", 403),
     Endpoint("get program", "GET", lambda v: f"/api/v1/programs/{v.program.id}", "directory:read", 200),
-    Endpoint("update program", "PATCH", lambda v: f"/api/v1/programs/{v.program.id}", "directory:write", 403,
-             version=lambda v: v.program.version, body=lambda v, a: {"name": "Taken over", "status": "defunct"}),
-    Endpoint("delete program", "DELETE", lambda v: f"/api/v1/programs/{v.program.id}", "directory:write", 403,
-             version=lambda v: v.program.version),
+    Endpoint(
+        "update program",
+        "PATCH",
+        lambda v: f"/api/v1/programs/{v.program.id}",
+        "directory:write",
+        403,
+        version=lambda v: v.program.version,
+        body=lambda v, a: {"name": "Taken over", "status": "defunct"},
+    ),
+    Endpoint(
+        "delete program",
+        "DELETE",
+        lambda v: f"/api/v1/programs/{v.program.id}",
+        "directory:write",
+        403,
+        version=lambda v: v.program.version,
+    ),
     Endpoint("verify program", "POST", lambda v: f"/api/v1/programs/{v.program.id}/verification", "directory:write", 403),
     Endpoint("get school", "GET", lambda v: f"/api/v1/schools/{v.school.id}", "directory:read", 200, owners=DISTRICTS),
-    Endpoint("update school", "PATCH", lambda v: f"/api/v1/schools/{v.school.id}", "directory:write", 403, owners=DISTRICTS,
-             version=lambda v: v.school.version, body=lambda v, a: {"name": "Taken over", "status": "closed"}),
+    Endpoint(
+        "update school",
+        "PATCH",
+        lambda v: f"/api/v1/schools/{v.school.id}",
+        "directory:write",
+        403,
+        owners=DISTRICTS,
+        version=lambda v: v.school.version,
+        body=lambda v, a: {"name": "Taken over", "status": "closed"},
+    ),
     Endpoint("get location", "GET", lambda v: f"/api/v1/locations/{v.location.id}", "directory:read", 200),
-    Endpoint("update location", "PATCH", lambda v: f"/api/v1/locations/{v.location.id}", "directory:write", 403,
-             version=lambda v: v.location.version, body=lambda v, a: {"name": "Taken over", "is_confidential": False}),
-    Endpoint("delete location", "DELETE", lambda v: f"/api/v1/locations/{v.location.id}", "directory:write", 403,
-             version=lambda v: v.location.version),
+    Endpoint(
+        "update location",
+        "PATCH",
+        lambda v: f"/api/v1/locations/{v.location.id}",
+        "directory:write",
+        403,
+        version=lambda v: v.location.version,
+        body=lambda v, a: {"name": "Taken over", "is_confidential": False},
+    ),
+    Endpoint(
+        "delete location",
+        "DELETE",
+        lambda v: f"/api/v1/locations/{v.location.id}",
+        "directory:write",
+        403,
+        version=lambda v: v.location.version,
+    ),
     Endpoint("get capacity", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:read", 200),
-    Endpoint("update capacity", "PUT", lambda v: f"/api/v1/programs/{v.program.id}/capacity", "capacity:write", 403,
-             version=lambda v: 1, body=lambda v, a: {"total_slots": 99, "available_slots": 99, "slot_unit": "youth"}),
+    Endpoint(
+        "update capacity",
+        "PUT",
+        lambda v: f"/api/v1/programs/{v.program.id}/capacity",
+        "capacity:write",
+        403,
+        version=lambda v: 1,
+        body=lambda v, a: {"total_slots": 99, "available_slots": 99, "slot_unit": "youth"},
+    ),
     Endpoint("capacity history", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/history", "capacity:read", 200),
     Endpoint("capacity check", "GET", lambda v: f"/api/v1/programs/{v.program.id}/capacity/check", "capacity:read", 200),
     Endpoint("object history", "GET", lambda v: f"/api/v1/audit/organization/{v.organization.id}", "audit:read", 403),
@@ -312,8 +505,16 @@ def _without_noise(body: dict) -> dict:
 def _random_path(path: str, victim: Victim) -> str:
     """The same path with the victim's object id replaced by one that does not exist."""
     school_side = (victim.school, victim.committee, victim.member, victim.nomination, victim.plan, victim.need)
-    for ident in (victim.organization.id, victim.membership.id, victim.user.id, victim.invited.id, victim.client.id,
-                  victim.program.id, victim.location.id, *(row.id for row in school_side if row is not None)):
+    for ident in (
+        victim.organization.id,
+        victim.membership.id,
+        victim.user.id,
+        victim.invited.id,
+        victim.client.id,
+        victim.program.id,
+        victim.location.id,
+        *(row.id for row in school_side if row is not None),
+    ):
         if str(ident) in path:
             return path.replace(str(ident), str(uuid.uuid4()))
     raise AssertionError(f"no victim id in {path}")
@@ -375,13 +576,25 @@ def test_the_matrix_covers_every_object_endpoint(app):
     for rule in _api_rules(app):
         if not rule.arguments:
             continue  # collections: no particular object
-        path = _build_path(app, rule, {
-            "organization_id": _FAKE_VICTIM.organization.id, "membership_id": _FAKE_VICTIM.membership.id,
-            "user_id": _FAKE_VICTIM.invited.id if rule.rule.endswith("/invitation") else _FAKE_VICTIM.user.id,
-            "client_uuid": _FAKE_VICTIM.client.id, "program_id": _FAKE_VICTIM.program.id, "school_id": _FAKE_VICTIM.school.id, "location_id": _FAKE_VICTIM.location.id, "object_type": "organization", "object_id": _FAKE_VICTIM.organization.id,
-            "committee_id": _FAKE_VICTIM.committee.id, "member_id": _FAKE_VICTIM.member.id, "plan_id": _FAKE_VICTIM.plan.id,
-            "need_id": _FAKE_VICTIM.need.id,
-        })
+        path = _build_path(
+            app,
+            rule,
+            {
+                "organization_id": _FAKE_VICTIM.organization.id,
+                "membership_id": _FAKE_VICTIM.membership.id,
+                "user_id": _FAKE_VICTIM.invited.id if rule.rule.endswith("/invitation") else _FAKE_VICTIM.user.id,
+                "client_uuid": _FAKE_VICTIM.client.id,
+                "program_id": _FAKE_VICTIM.program.id,
+                "school_id": _FAKE_VICTIM.school.id,
+                "location_id": _FAKE_VICTIM.location.id,
+                "object_type": "organization",
+                "object_id": _FAKE_VICTIM.organization.id,
+                "committee_id": _FAKE_VICTIM.committee.id,
+                "member_id": _FAKE_VICTIM.member.id,
+                "plan_id": _FAKE_VICTIM.plan.id,
+                "need_id": _FAKE_VICTIM.need.id,
+            },
+        )
         for method in _methods(rule):
             if (method, rule.rule) in NOT_IN_THE_MATRIX:
                 continue
@@ -389,8 +602,18 @@ def test_the_matrix_covers_every_object_endpoint(app):
                 missing.append(f"{method} {rule.rule}")
     # Only the object endpoints of the packages this matrix knows are required to be covered;
     # other packages' endpoints are listed so the gap is visible when this test fails.
-    known = ("/api/v1/organizations", "/api/v1/memberships", "/api/v1/users", "/api/v1/clients", "/api/v1/audit",
-             "/api/v1/programs", "/api/v1/schools", "/api/v1/locations", "/api/v1/committees", "/api/v1/safety-plans")
+    known = (
+        "/api/v1/organizations",
+        "/api/v1/memberships",
+        "/api/v1/users",
+        "/api/v1/clients",
+        "/api/v1/audit",
+        "/api/v1/programs",
+        "/api/v1/schools",
+        "/api/v1/locations",
+        "/api/v1/committees",
+        "/api/v1/safety-plans",
+    )
     assert not [m for m in missing if m.split(" ", 1)[1].startswith(known)], missing
 
 
@@ -401,11 +624,19 @@ class _Fake:
 
 _FAKE_MEMBER = _Fake(id=uuid.uuid4(), version=1)  # a nomination is a member too: one id for both routes
 _FAKE_VICTIM = Victim(
-    organization=_Fake(id=uuid.uuid4(), version=1), membership=_Fake(id=uuid.uuid4(), version=1),
-    user=_Fake(id=uuid.uuid4(), version=1), invited=_Fake(id=uuid.uuid4(), version=1), client=_Fake(id=uuid.uuid4(), version=1),
-    program=_Fake(id=uuid.uuid4(), version=1), school=_Fake(id=uuid.uuid4(), version=1), location=_Fake(id=uuid.uuid4(), version=1),
-    committee=_Fake(id=uuid.uuid4(), version=1), member=_FAKE_MEMBER, nomination=_FAKE_MEMBER,
-    plan=_Fake(id=uuid.uuid4(), version=1), need=_Fake(id=uuid.uuid4(), version=1),
+    organization=_Fake(id=uuid.uuid4(), version=1),
+    membership=_Fake(id=uuid.uuid4(), version=1),
+    user=_Fake(id=uuid.uuid4(), version=1),
+    invited=_Fake(id=uuid.uuid4(), version=1),
+    client=_Fake(id=uuid.uuid4(), version=1),
+    program=_Fake(id=uuid.uuid4(), version=1),
+    school=_Fake(id=uuid.uuid4(), version=1),
+    location=_Fake(id=uuid.uuid4(), version=1),
+    committee=_Fake(id=uuid.uuid4(), version=1),
+    member=_FAKE_MEMBER,
+    nomination=_FAKE_MEMBER,
+    plan=_Fake(id=uuid.uuid4(), version=1),
+    need=_Fake(id=uuid.uuid4(), version=1),
 )
 
 
@@ -504,8 +735,7 @@ def test_every_operation_with_a_token_lacking_its_scope_is_403(app, client, netw
             continue  # /me: any valid token
         checked += 1
         # A network admin (whose role allows everything) holding every scope but the required ones.
-        actor = factories.Network.actor(db_session, network.hub, Role.network_admin,
-                                        scopes=sorted(set(SCOPES) - set(required)))
+        actor = factories.Network.actor(db_session, network.hub, Role.network_admin, scopes=sorted(set(SCOPES) - set(required)))
         db_session.commit()
         db_session.expunge_all()
         response = _send(client, method, path, actor.headers)

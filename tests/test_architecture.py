@@ -26,8 +26,11 @@ AUTHORIZATION_ERRORS = {"Forbidden", "InsufficientScope"}
 # arguments, so the CLI, the worker and tests call them as routes do.
 PLAIN_MODULES = {"service.py", "policy.py", "schemas.py", "search.py", "disclosures.py", "transitions.py"}
 FLASK_AMBIENT = {"g", "current_app", "request", "session", "has_request_context", "has_app_context", "after_this_request"}
-AMBIENT_HELPERS = {("cbs_network.identity.principal", "current_principal"), ("cbs_network.core.db", "session"),
-                   ("cbs_network.core.db", "get_db")}
+AMBIENT_HELPERS = {
+    ("cbs_network.identity.principal", "current_principal"),
+    ("cbs_network.core.db", "session"),
+    ("cbs_network.core.db", "get_db"),
+}
 
 
 def _modules():
@@ -60,8 +63,7 @@ def test_authorization_decisions_live_only_in_policy_modules():
     assert not found, (
         "An authorization decision outside a policy module. Put it in the domain's policy.py as "
         "can_*(principal, ...) -> bool (and a visible(principal) SQL filter for lists) with a "
-        "require_*(principal, ...) that raises, and call policy.require_*(...) from the service:\n"
-        + "\n".join(found)
+        "require_*(principal, ...) that raises, and call policy.require_*(...) from the service:\n" + "\n".join(found)
     )
 
 
@@ -77,7 +79,12 @@ def test_services_schemas_and_policies_are_plain_python():
                 for alias in node.names:
                     if (node.module == "flask" and alias.name in FLASK_AMBIENT) or (node.module, alias.name) in AMBIENT_HELPERS:
                         found.append(f"cbs_network/{module}:{node.lineno} imports {alias.name} from {node.module}")
-            elif isinstance(node, ast.Attribute) and node.attr == "principal" and isinstance(node.value, ast.Name) and node.value.id == "g":
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr == "principal"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "g"
+            ):
                 found.append(f"cbs_network/{module}:{node.lineno} reads g.principal")
     assert not found, (
         "A service, schema or policy module reaches into the request. Take the session, the principal "
@@ -96,8 +103,11 @@ def _patch_body_schemas(app):
 def test_every_patch_body_is_a_change_schema(app):
     operations = dict(_patch_body_schemas(app))
     assert len(operations) >= 10  # the walk found the API's PATCH operations
-    wrong = {path: schemas for path, schemas in operations.items()
-             if len(schemas) != 1 or not (isinstance(schemas[0], type) and issubclass(schemas[0], ChangeSchema))}
+    wrong = {
+        path: schemas
+        for path, schemas in operations.items()
+        if len(schemas) != 1 or not (isinstance(schemas[0], type) and issubclass(schemas[0], ChangeSchema))
+    }
     assert not wrong, (
         "A PATCH body that does not derive from http.schemas.ChangeSchema (which refuses {} and says "
         f"minProperties: 1 in the spec): {wrong}"
@@ -105,10 +115,14 @@ def test_every_patch_body_is_a_change_schema(app):
 
 
 def test_an_empty_patch_is_refused(client, network):
-    created = client.post("/api/v1/programs", json={"name": "Open Door Mentors", "program_type": "mentoring"},
-                          headers=network["cbo_admin"].headers)
+    created = client.post(
+        "/api/v1/programs", json={"name": "Open Door Mentors", "program_type": "mentoring"}, headers=network["cbo_admin"].headers
+    )
     assert created.status_code == 201, created.get_data(as_text=True)
-    response = client.patch(f"/api/v1/programs/{created.json['id']}", json={},
-                            headers={**network["cbo_admin"].headers, "If-Match": created.headers["ETag"]})
+    response = client.patch(
+        f"/api/v1/programs/{created.json['id']}",
+        json={},
+        headers={**network["cbo_admin"].headers, "If-Match": created.headers["ETag"]},
+    )
     body = assert_problem(response, 422)
     assert body["errors"]["json"]["_schema"] == ["Send at least one field to change."]

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from cbs_network.core import config
 from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.audit.keys import EXTENSION, AuditKeys
 from cbs_network.audit.models import AuditCheckpoint, AuditRecord
+from cbs_network.core import config
 from cbs_network.identity.principal import system_principal
 
 from .conftest import TEST_AUDIT_KEYS, is_postgres, make_settings
@@ -42,8 +42,17 @@ def _as_an_attacker(db_session) -> None:
 
 
 def _write(db_session, principal, n: int) -> list[AuditRecord]:
-    return [audit.record(db_session, principal=principal, action="thing.updated", object_type="thing", object_id=i,
-                         changes={"n": {"before": i, "after": i + 1}}) for i in range(n)]
+    return [
+        audit.record(
+            db_session,
+            principal=principal,
+            action="thing.updated",
+            object_type="thing",
+            object_id=i,
+            changes={"n": {"before": i, "after": i + 1}},
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -63,8 +72,10 @@ def _chain(db_session, chain: str) -> list[AuditRecord]:
 
 def _write_some(client, network, n=3):
     admin = network["network_admin"]
-    return [client.post("/api/v1/organizations", json={"kind": "cbo", "name": f"Audited {i}"}, headers=admin.headers).json["id"]
-            for i in range(n)]
+    return [
+        client.post("/api/v1/organizations", json={"kind": "cbo", "name": f"Audited {i}"}, headers=admin.headers).json["id"]
+        for i in range(n)
+    ]
 
 
 # --- what is recorded ---------------------------------------------------------------------------
@@ -73,8 +84,11 @@ def _write_some(client, network, n=3):
 def test_every_write_is_recorded_with_actor_org_request_id_chain_and_key(client, network, db_session):
     admin = network["network_admin"]
     org_id = _write_some(client, network, 1)[0]
-    response = client.patch(f"/api/v1/organizations/{org_id}", json={"website": "https://audited.example.org"},
-                            headers={**admin.headers, "If-Match": '"1"', "X-Request-ID": "audit-trace-0001"})
+    response = client.patch(
+        f"/api/v1/organizations/{org_id}",
+        json={"website": "https://audited.example.org"},
+        headers={**admin.headers, "If-Match": '"1"', "X-Request-ID": "audit-trace-0001"},
+    )
     assert response.status_code == 200
     record = db_session.query(AuditRecord).filter_by(object_id=org_id, action="organization.updated").one()
     assert record.organization_id == network.hub.id and record.chain == str(network.hub.id)
@@ -96,8 +110,9 @@ def test_each_organization_has_its_own_chain(chains, db_session):
 
 
 def test_masked_fields_never_store_values():
-    changes = audit.diff({"name": "A", "date_of_birth": "2010-01-01"}, {"name": "B", "date_of_birth": "2010-02-02"},
-                         masked={"date_of_birth"})
+    changes = audit.diff(
+        {"name": "A", "date_of_birth": "2010-01-01"}, {"name": "B", "date_of_birth": "2010-02-02"}, masked={"date_of_birth"}
+    )
     assert changes["date_of_birth"] == {"before": audit.MASK, "after": audit.MASK}
     assert changes["name"] == {"before": "A", "after": "B"}
 

@@ -18,14 +18,13 @@ from .conftest import is_postgres
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not is_postgres(), reason="real concurrency is tested on PostgreSQL")]
 
 
-
-
 def _append(app, organization_id, n: int = 1) -> None:
     """`n` audited writes for `organization_id`, each in its own transaction and connection checkout."""
     for i in range(n):
         with app.extensions["cbs_db"].session_factory() as session:
-            audit.record(session, principal=system_principal(organization_id), action="thing.updated",
-                         object_type="thing", object_id=i)
+            audit.record(
+                session, principal=system_principal(organization_id), action="thing.updated", object_type="thing", object_id=i
+            )
             session.commit()
 
 
@@ -35,8 +34,13 @@ def test_one_organizations_open_write_does_not_hold_up_anothers(live):
     holder = database.session_factory()
     with ThreadPoolExecutor(2) as pool:
         try:
-            audit.record(holder, principal=system_principal(network.district.id), action="thing.updated",
-                         object_type="thing", object_id="held")  # uncommitted: the district's chain stays locked
+            audit.record(
+                holder,
+                principal=system_principal(network.district.id),
+                action="thing.updated",
+                object_type="thing",
+                object_id="held",
+            )  # uncommitted: the district's chain stays locked
             other = pool.submit(_append, app, network.cbo.id)
             other.result(timeout=10)  # a global lock would keep it waiting for the district's commit
             same = pool.submit(_append, app, network.district.id)
@@ -64,11 +68,11 @@ def test_concurrent_writers_of_one_organization_never_fork_its_chain(live):
     with ThreadPoolExecutor(len(organizations)) as pool:
         list(pool.map(writer, organizations))
     with app.extensions["cbs_db"].session_factory() as session:
-        counts = dict(session.execute(
-            select(AuditRecord.chain, func.count()).group_by(AuditRecord.chain)).all())
+        counts = dict(session.execute(select(AuditRecord.chain, func.count()).group_by(AuditRecord.chain)).all())
         assert counts == {str(network.district.id): 90, str(network.cbo.id): 15, str(network.city.id): 15}
-        district = session.scalars(select(AuditRecord).where(AuditRecord.chain == str(network.district.id))
-                                   .order_by(AuditRecord.seq)).all()
+        district = session.scalars(
+            select(AuditRecord).where(AuditRecord.chain == str(network.district.id)).order_by(AuditRecord.seq)
+        ).all()
         assert [r.seq for r in district] == list(range(1, 91))
         assert all(r.prev_hash == before.hash for before, r in zip(district, district[1:], strict=False))
         audit.checkpoint(session)

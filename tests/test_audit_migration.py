@@ -13,29 +13,42 @@ import sqlalchemy as sa
 from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.core.db import UTCDateTime, utcnow
-from cbs_network.identity.principal import system_principal
 from cbs_network.core.migrate import downgrade, upgrade
+from cbs_network.identity.principal import system_principal
 
 from .conftest import TEST_AUDIT_KEYS, is_postgres, make_settings
 
 BEFORE, AFTER = "a9020000d002", "a9030000c003"
 OLD_RECORDS = sa.table(
     "audit_records",
-    sa.column("id", sa.Uuid()), sa.column("seq", sa.BigInteger()), sa.column("created_at", UTCDateTime()),
-    sa.column("actor_user_id", sa.Uuid()), sa.column("actor_client_id", sa.String()), sa.column("organization_id", sa.Uuid()),
-    sa.column("action", sa.String()), sa.column("object_type", sa.String()), sa.column("object_id", sa.String()),
-    sa.column("changes", sa.JSON()), sa.column("request_id", sa.String()), sa.column("prev_hash", sa.String()),
+    sa.column("id", sa.Uuid()),
+    sa.column("seq", sa.BigInteger()),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("actor_user_id", sa.Uuid()),
+    sa.column("actor_client_id", sa.String()),
+    sa.column("organization_id", sa.Uuid()),
+    sa.column("action", sa.String()),
+    sa.column("object_type", sa.String()),
+    sa.column("object_id", sa.String()),
+    sa.column("changes", sa.JSON()),
+    sa.column("request_id", sa.String()),
+    sa.column("prev_hash", sa.String()),
     sa.column("hash", sa.String()),
 )
 
 
 def _old_hash(row: dict) -> str:
     """The hash of the code before a9030000c003, unkeyed."""
-    content = {name: row[name] for name in ("seq", "actor_client_id", "action", "object_type", "object_id", "changes",
-                                            "request_id", "prev_hash")}
-    content |= {"id": str(row["id"]), "created_at": row["created_at"].isoformat(),
-                "actor_user_id": str(row["actor_user_id"]) if row["actor_user_id"] else None,
-                "organization_id": str(row["organization_id"]) if row["organization_id"] else None}
+    content = {
+        name: row[name]
+        for name in ("seq", "actor_client_id", "action", "object_type", "object_id", "changes", "request_id", "prev_hash")
+    }
+    content |= {
+        "id": str(row["id"]),
+        "created_at": row["created_at"].isoformat(),
+        "actor_user_id": str(row["actor_user_id"]) if row["actor_user_id"] else None,
+        "organization_id": str(row["organization_id"]) if row["organization_id"] else None,
+    }
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
@@ -59,10 +72,20 @@ def old_database(scratch_database, monkeypatch):
     start, prev_hash = utcnow() - timedelta(hours=1), audit.GENESIS_HASH
     with engine.begin() as connection:
         for seq in range(1, 7):
-            row = {"id": uuid.uuid4(), "seq": seq, "created_at": start + timedelta(seconds=seq), "actor_user_id": None,
-                   "actor_client_id": "cli", "organization_id": orgs[seq % 3], "action": "thing.updated",
-                   "object_type": "thing", "object_id": str(seq), "changes": {"n": {"before": seq, "after": seq + 1}},
-                   "request_id": None, "prev_hash": prev_hash}
+            row = {
+                "id": uuid.uuid4(),
+                "seq": seq,
+                "created_at": start + timedelta(seconds=seq),
+                "actor_user_id": None,
+                "actor_client_id": "cli",
+                "organization_id": orgs[seq % 3],
+                "action": "thing.updated",
+                "object_type": "thing",
+                "object_id": str(seq),
+                "changes": {"n": {"before": seq, "after": seq + 1}},
+                "request_id": None,
+                "prev_hash": prev_hash,
+            }
             row["hash"] = prev_hash = _old_hash(row)
             connection.execute(OLD_RECORDS.insert().values(**row))
         assert _old_chain_verifies(connection)

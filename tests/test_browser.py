@@ -27,8 +27,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 # As root on a machine with a closed network: no sandbox, and no background calls to Google.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
 
@@ -45,7 +51,6 @@ def chromium_path() -> str:
             pytest.fail(message + "; CI must run the browser test")
         pytest.skip(message)
     return CHROMIUM
-
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +81,10 @@ def live_hub(make_database_url) -> Iterator[tuple[str, dict]]:
 def _csp_violations(context) -> list[str]:  # type: ignore[no-untyped-def]
     """Chromium reports each thing the Content-Security-Policy blocked on the console."""
     found: list[str] = []
-    context.on("console", lambda message: found.append(f"{message.location} {message.text}") if "Content Security Policy" in message.text else None)
+    context.on(
+        "console",
+        lambda message: found.append(f"{message.location} {message.text}") if "Content Security Policy" in message.text else None,
+    )
     return found
 
 

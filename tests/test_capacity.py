@@ -13,12 +13,19 @@ from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
 from .factories import ProgramFactory
-from .helpers import assert_problem, if_match, counted_get
+from .helpers import assert_problem, counted_get, if_match
 
 BODY = {
-    "total_slots": 20, "available_slots": 5, "slot_unit": "youth", "waitlist_length": 0, "waitlist_open": True,
-    "staff_count": 6, "certified_interventionists": 2, "languages_staffed": ["eng", "es"],
-    "hours": "Mon-Fri 15:00-19:00", "notes": "Intake on Tuesdays",
+    "total_slots": 20,
+    "available_slots": 5,
+    "slot_unit": "youth",
+    "waitlist_length": 0,
+    "waitlist_open": True,
+    "staff_count": 6,
+    "certified_interventionists": 2,
+    "languages_staffed": ["eng", "es"],
+    "hours": "Mon-Fri 15:00-19:00",
+    "notes": "Intake on Tuesdays",
 }
 
 
@@ -57,8 +64,12 @@ def test_first_update_creates_then_if_match_updates_with_history_audit_and_event
 
     history = db_session.scalars(select(CapacityHistory).order_by(CapacityHistory.version)).all()
     assert [(h.version, h.snapshot["available_slots"], h.changed_by_user_id) for h in history] == [
-        (1, 5, caseworker.user.id), (2, 0, caseworker.user.id)]
-    audits = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "capacity.updated").order_by(AuditRecord.created_at, AuditRecord.id)).all()
+        (1, 5, caseworker.user.id),
+        (2, 0, caseworker.user.id),
+    ]
+    audits = db_session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "capacity.updated").order_by(AuditRecord.created_at, AuditRecord.id)
+    ).all()
     assert len(audits) == 2
     assert audits[1].changes == {"available_slots": {"before": 5, "after": 0}, "waitlist_length": {"before": 0, "after": 3}}
     events = db_session.scalars(select(Event).where(Event.type == "capacity.updated")).all()
@@ -73,7 +84,10 @@ def test_if_match_required_and_checked_on_an_existing_profile(client, network, d
     actor = network["cbo_admin"]
     assert_problem(put(client, program, actor, version=1), 412)  # no profile yet: nothing to match
     # An empty If-Match is a malformed one, not a missing one: it never creates the profile.
-    assert "If-Match" in assert_problem(client.put(url(program), json=BODY, headers={**actor.headers, "If-Match": ""}), 400)["detail"]
+    assert (
+        "If-Match"
+        in assert_problem(client.put(url(program), json=BODY, headers={**actor.headers, "If-Match": ""}), 400)["detail"]
+    )
     assert count(db_session, CapacityProfile) == 0
     assert put(client, program, actor).status_code == 201
     assert_problem(put(client, program, actor, {**BODY, "total_slots": 99}), 428)
@@ -83,14 +97,17 @@ def test_if_match_required_and_checked_on_an_existing_profile(client, network, d
     assert count(db_session, CapacityHistory) == 1
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"available_slots": 21}, "available_slots"),
-    ({"waitlist_length": -1}, "waitlist_length"),
-    ({"languages_staffed": ["en", "xx"]}, "languages_staffed"),
-    ({"slot_unit": "beds"}, "slot_unit"),
-    ({"total_slots": -5, "available_slots": 0}, "total_slots"),
-    ({"certified_interventionists": 7}, "certified_interventionists"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"available_slots": 21}, "available_slots"),
+        ({"waitlist_length": -1}, "waitlist_length"),
+        ({"languages_staffed": ["en", "xx"]}, "languages_staffed"),
+        ({"slot_unit": "beds"}, "slot_unit"),
+        ({"total_slots": -5, "available_slots": 0}, "total_slots"),
+        ({"certified_interventionists": 7}, "certified_interventionists"),
+    ],
+)
 def test_invalid_body_is_422_naming_the_field_and_writes_nothing(client, network, db_session, change, field):
     program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     body = assert_problem(put(client, program, network["cbo_caseworker"], {**BODY, **change}), 422)
@@ -159,8 +176,16 @@ def test_history_is_filtered_by_period_and_paged(client, network, db_session):
 def test_history_list_issues_a_constant_number_of_queries(app, client, network, db_session):
     program = ProgramFactory(organization=network.cbo, accepts_referrals=True)
     for n in range(12):
-        db_session.add(CapacityHistory(id=uuid.uuid4(), program_id=program.id, version=n + 1, changed_at=utcnow(),
-                                       changed_by_user_id=network["cbo_caseworker"].user.id, snapshot={**BODY, "languages_staffed": ["en"]}))
+        db_session.add(
+            CapacityHistory(
+                id=uuid.uuid4(),
+                program_id=program.id,
+                version=n + 1,
+                changed_at=utcnow(),
+                changed_by_user_id=network["cbo_caseworker"].user.id,
+                snapshot={**BODY, "languages_staffed": ["en"]},
+            )
+        )
     db_session.commit()
     counts = []
     for limit in (2, 50):
@@ -183,12 +208,22 @@ def test_stale_follows_the_network_setting(client, network, db_session):
     admin = network["network_admin"]
     settings = client.get("/api/v1/directory/settings", headers=admin.headers)
     assert settings.json["capacity_stale_after_days"] == 30
-    assert_problem(client.patch("/api/v1/directory/settings", json={"capacity_stale_after_days": 0},
-                                headers={**admin.headers, "If-Match": settings.headers["ETag"]}), 422)
-    assert_problem(client.patch("/api/v1/directory/settings", json={},
-                                headers={**admin.headers, "If-Match": settings.headers["ETag"]}), 422)
-    changed = client.patch("/api/v1/directory/settings", json={"capacity_stale_after_days": 7},
-                           headers={**admin.headers, "If-Match": settings.headers["ETag"]})
+    assert_problem(
+        client.patch(
+            "/api/v1/directory/settings",
+            json={"capacity_stale_after_days": 0},
+            headers={**admin.headers, "If-Match": settings.headers["ETag"]},
+        ),
+        422,
+    )
+    assert_problem(
+        client.patch("/api/v1/directory/settings", json={}, headers={**admin.headers, "If-Match": settings.headers["ETag"]}), 422
+    )
+    changed = client.patch(
+        "/api/v1/directory/settings",
+        json={"capacity_stale_after_days": 7},
+        headers={**admin.headers, "If-Match": settings.headers["ETag"]},
+    )
     assert changed.status_code == 200, changed.json
     assert changed.json["capacity_stale_after_days"] == 7 and changed.json["verification_interval_days"] == 180
 
@@ -200,17 +235,20 @@ def test_stale_follows_the_network_setting(client, network, db_session):
     assert put(client, program, network["cbo_caseworker"], version=profile.version).json["stale"] is False
 
 
-@pytest.mark.parametrize(("values", "accepts", "status"), [
-    (None, True, "unknown"),
-    ({"available_slots": 3}, True, "has_capacity"),
-    ({"available_slots": 0, "waitlist_open": True, "waitlist_length": 4}, True, "waitlist"),
-    ({"available_slots": 0, "waitlist_open": False}, True, "no_capacity"),
-    ({"assessment_required": True, "available_slots": 0}, True, "assessment_required"),
-    # A program that takes no referrals is refused when sent one: the check says so first.
-    (None, False, "no_capacity"),
-    ({"available_slots": 3}, False, "no_capacity"),
-    ({"assessment_required": True, "available_slots": 0}, False, "no_capacity"),
-])
+@pytest.mark.parametrize(
+    ("values", "accepts", "status"),
+    [
+        (None, True, "unknown"),
+        ({"available_slots": 3}, True, "has_capacity"),
+        ({"available_slots": 0, "waitlist_open": True, "waitlist_length": 4}, True, "waitlist"),
+        ({"available_slots": 0, "waitlist_open": False}, True, "no_capacity"),
+        ({"assessment_required": True, "available_slots": 0}, True, "assessment_required"),
+        # A program that takes no referrals is refused when sent one: the check says so first.
+        (None, False, "no_capacity"),
+        ({"available_slots": 3}, False, "no_capacity"),
+        ({"assessment_required": True, "available_slots": 0}, False, "no_capacity"),
+    ],
+)
 def test_check_answers(client, network, db_session, values, accepts, status):
     program = ProgramFactory(organization=network.cbo, accepts_referrals=accepts)
     if values is not None:
@@ -233,8 +271,9 @@ def test_accepting_referrals_is_the_programs_value_shown_read_only(client, netwo
     created = put(client, program, caseworker)
     assert created.status_code == 201 and created.json["accepting_referrals"] is True
     version = client.get(f"/api/v1/programs/{program.id}", headers=admin.headers).json["version"]
-    closed = client.patch(f"/api/v1/programs/{program.id}", json={"accepts_referrals": False},
-                          headers=if_match(admin.headers, version))
+    closed = client.patch(
+        f"/api/v1/programs/{program.id}", json={"accepts_referrals": False}, headers=if_match(admin.headers, version)
+    )
     assert closed.status_code == 200, closed.json
     assert client.get(url(program), headers=caseworker.headers).json["accepting_referrals"] is False
     # A capacity update neither reopens the program nor keeps a value of its own.
@@ -264,8 +303,10 @@ def test_program_search_filters_on_stale_or_missing_capacity(client, network, db
     db_session.commit()
 
     def ids(value):
-        response = client.get(f"/api/v1/programs?limit=200&organization_id={network.cbo.id}&capacity_stale={value}",
-                              headers=network["district_viewer"].headers)
+        response = client.get(
+            f"/api/v1/programs?limit=200&organization_id={network.cbo.id}&capacity_stale={value}",
+            headers=network["district_viewer"].headers,
+        )
         assert response.status_code == 200, response.json
         return {item["id"] for item in response.json["items"]}
 
@@ -285,11 +326,14 @@ def test_demo_network_has_fresh_stale_and_full_capacity_profiles(app, client, ne
     assert len(profiles) == len(CAPACITY) and all(p.version >= 2 for p in profiles)
     assert count(db_session, CapacityHistory) == sum(p.version for p in profiles)
     reader = network["district_viewer"]
-    answers = {key: client.get(f"/api/v1/programs/{demo_id('program', key)}/capacity/check", headers=reader.headers).json
-               for key in CAPACITY}
+    answers = {
+        key: client.get(f"/api/v1/programs/{demo_id('program', key)}/capacity/check", headers=reader.headers).json
+        for key in CAPACITY
+    }
     assert {a["stale"] for a in answers.values()} == {True, False}
     assert answers["south-bridge-mentors"]["status"] == "waitlist"
     assert {"has_capacity", "no_capacity", "assessment_required", "waitlist"} <= {a["status"] for a in answers.values()}
-    history = client.get(f"/api/v1/programs/{demo_id('program', 'south-bridge-mentors')}/capacity/history",
-                         headers=reader.headers).json["items"]
+    history = client.get(
+        f"/api/v1/programs/{demo_id('program', 'south-bridge-mentors')}/capacity/history", headers=reader.headers
+    ).json["items"]
     assert [h["version"] for h in history][:2] == [1, 2] and history[-1]["profile"]["available_slots"] == 0

@@ -40,8 +40,6 @@ PUBLIC = {
 # --- helpers --------------------------------------------------------------------------------
 
 
-
-
 def fresh(db_session, client_uuid) -> OAuthClient | None:
     row = db_session.scalars(
         select(OAuthClient).where(OAuthClient.id == client_uuid).execution_options(populate_existing=True)
@@ -52,9 +50,9 @@ def fresh(db_session, client_uuid) -> OAuthClient | None:
 
 
 def tokens_of(db_session, client_id: str) -> list[OAuthToken]:
-    rows = list(db_session.scalars(
-        select(OAuthToken).where(OAuthToken.client_id == client_id).execution_options(populate_existing=True)
-    ))
+    rows = list(
+        db_session.scalars(select(OAuthToken).where(OAuthToken.client_id == client_id).execution_options(populate_existing=True))
+    )
     for row in rows:
         db_session.expunge(row)
     return rows
@@ -70,23 +68,28 @@ def issue(db_session, **kwargs) -> str:
     return token
 
 
-
-
-
-
 def register(client, actor, **body):
     return client.post("/api/v1/clients", json=body, headers=actor.headers)
 
 
 def principal_of(actor) -> Principal:
-    return Principal(organization_id=actor.organization.id, role=actor.role, token_scopes=frozenset(SCOPES),
-                     client_id=actor.client.client_id, user_id=actor.user.id)
+    return Principal(
+        organization_id=actor.organization.id,
+        role=actor.role,
+        token_scopes=frozenset(SCOPES),
+        client_id=actor.client.client_id,
+        user_id=actor.user.id,
+    )
 
 
 def client_credentials_token(client, client_id: str, secret: str):
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                       headers={"Authorization": f"Basic {basic}"}, base_url="https://hub.test")
+    return client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+        base_url="https://hub.test",
+    )
 
 
 # --- registration ---------------------------------------------------------------------------
@@ -126,8 +129,9 @@ def test_register_a_confidential_client_shows_the_secret_once(client, network, d
     assert all("client_secret" not in item for item in listed.get_json()["items"])
 
     # Audited without the secret.
-    record = db_session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "oauth_client.created", AuditRecord.object_id == body["id"])).one()
+    record = db_session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "oauth_client.created", AuditRecord.object_id == body["id"])
+    ).one()
     assert record.actor_user_id == admin.user.id and record.organization_id == network.district.id
     assert record.changes["role_ceiling"] == {"before": None, "after": "coordinator"}
     dumped = json.dumps(record.changes)
@@ -247,8 +251,9 @@ def test_production_redirect_uris_must_be_https_or_loopback(network, db_session,
     principal = principal_of(network["district_admin"])
 
     if accepted:
-        registered, secret = clients_service.register(session=db_session, principal=principal, data=data,
-                                                      allow_insecure_redirects=False)
+        registered, secret = clients_service.register(
+            session=db_session, principal=principal, data=data, allow_insecure_redirects=False
+        )
         assert registered.redirect_uris == [uri] and secret is None
     else:
         with pytest.raises(ValidationFailed) as error:
@@ -258,12 +263,18 @@ def test_production_redirect_uris_must_be_https_or_loopback(network, db_session,
 
 def test_production_rule_applies_to_updates_too(network, db_session):
     principal = principal_of(network["district_admin"])
-    registered, _ = clients_service.register(session=db_session, principal=principal, data=dict(PUBLIC, role_ceiling=Role.viewer),
-                                             allow_insecure_redirects=False)
+    registered, _ = clients_service.register(
+        session=db_session, principal=principal, data=dict(PUBLIC, role_ceiling=Role.viewer), allow_insecure_redirects=False
+    )
     with pytest.raises(ValidationFailed):
-        clients_service.update_client(session=db_session, principal=principal, client_uuid=registered.id,
-                                      data={"redirect_uris": ["http://app.example.org/cb"]},
-                                      expected_version=registered.version, allow_insecure_redirects=False)
+        clients_service.update_client(
+            session=db_session,
+            principal=principal,
+            client_uuid=registered.id,
+            data={"redirect_uris": ["http://app.example.org/cb"]},
+            expected_version=registered.version,
+            allow_insecure_redirects=False,
+        )
     assert registered.redirect_uris == PUBLIC["redirect_uris"]
 
 
@@ -282,9 +293,11 @@ def test_the_api_enforces_the_rule_in_production_only(client, network, app, monk
 
 def test_service_refuses_a_ceiling_above_the_principal(network, db_session):
     with pytest.raises(Forbidden):
-        clients_service.register(session=db_session, principal=principal_of(network["cbo_admin"]),
-                                 data={**CONFIDENTIAL, "token_endpoint_auth_method": "client_secret_basic",
-                                       "role_ceiling": Role.network_admin})
+        clients_service.register(
+            session=db_session,
+            principal=principal_of(network["cbo_admin"]),
+            data={**CONFIDENTIAL, "token_endpoint_auth_method": "client_secret_basic", "role_ceiling": Role.network_admin},
+        )
 
 
 # --- rotation -------------------------------------------------------------------------------
@@ -310,8 +323,9 @@ def test_rotate_a_secret(client, network, db_session):
     assert client_credentials_token(client, body["client_id"], old_secret).status_code == 401
     assert client_credentials_token(client, body["client_id"], new_secret).status_code == 200
 
-    record = db_session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "oauth_client.secret_rotated", AuditRecord.object_id == body["id"])).one()
+    record = db_session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "oauth_client.secret_rotated", AuditRecord.object_id == body["id"])
+    ).one()
     dumped = json.dumps(record.changes)
     for secret in (old_secret, new_secret):
         assert secret not in dumped and token_hash(secret) not in dumped
@@ -375,8 +389,9 @@ def test_deactivate_a_client_revokes_its_tokens(client, network, db_session):
     db_session.expunge_all()
     assert_problem(client.get("/api/v1/me", headers=bearer(machine_token)), 401)
 
-    record = db_session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "oauth_client.deactivated", AuditRecord.object_id == str(system.id))).one()
+    record = db_session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "oauth_client.deactivated", AuditRecord.object_id == str(system.id))
+    ).one()
     assert record.changes == {"is_active": {"before": True, "after": False}}
 
 
@@ -394,7 +409,11 @@ def test_update_a_client_with_if_match(client, network, db_session):
     admin = network["district_admin"]
     body = register(client, admin, **PUBLIC).get_json()
     url = f"/api/v1/clients/{body['id']}"
-    change = {"name": "Renamed app", "redirect_uris": ["https://new.example.org/cb"], "scopes": ["users:read", "organizations:read"]}
+    change = {
+        "name": "Renamed app",
+        "redirect_uris": ["https://new.example.org/cb"],
+        "scopes": ["users:read", "organizations:read"],
+    }
 
     assert_problem(client.patch(url, json=change, headers=admin.headers), 428)
     assert_problem(client.patch(url, json=change, headers=if_match(admin.headers, 7)), 412)
@@ -414,8 +433,9 @@ def test_update_a_client_with_if_match(client, network, db_session):
     # The ETag of the first version is stale now.
     assert_problem(client.patch(url, json={"name": "Again"}, headers=if_match(admin.headers, body["version"])), 412)
 
-    record = db_session.scalars(select(AuditRecord).where(
-        AuditRecord.action == "oauth_client.updated", AuditRecord.object_id == body["id"])).one()
+    record = db_session.scalars(
+        select(AuditRecord).where(AuditRecord.action == "oauth_client.updated", AuditRecord.object_id == body["id"])
+    ).one()
     assert record.changes["name"] == {"before": PUBLIC["name"], "after": "Renamed app"}
 
 
@@ -435,7 +455,9 @@ def test_unacceptable_updates(client, network, db_session, change, status):
     admin = network["district_admin"]
     body = register(client, admin, **PUBLIC).get_json()
 
-    assert_problem(client.patch(f"/api/v1/clients/{body['id']}", json=change, headers=if_match(admin.headers, body["version"])), status)
+    assert_problem(
+        client.patch(f"/api/v1/clients/{body['id']}", json=change, headers=if_match(admin.headers, body["version"])), status
+    )
 
     stored = fresh(db_session, uuid.UUID(body["id"]))
     assert stored.version == body["version"] and stored.redirect_uris == PUBLIC["redirect_uris"]

@@ -35,7 +35,10 @@ def _jurisdiction(db_session, code: str) -> Jurisdiction:
 def pupil_jurisdiction(db_session) -> Jurisdiction:
     """A district within California whose rule asks for a pupil on high schools' committees."""
     jurisdiction = Jurisdiction(
-        id=uuid.uuid4(), code="TEST-PUPIL", name="Pupil District", parent_id=_jurisdiction(db_session, "CA").id,
+        id=uuid.uuid4(),
+        code="TEST-PUPIL",
+        name="Pupil District",
+        parent_id=_jurisdiction(db_session, "CA").id,
         composition_rules=[{"role": "pupil", "minimum": 1, "min_grade": 9, "source": "District rule for grades 9-12"}],
     )
     db_session.add(jurisdiction)
@@ -43,25 +46,45 @@ def pupil_jurisdiction(db_session) -> Jurisdiction:
     return jurisdiction
 
 
-def make_school(db_session, network, *, jurisdiction_code: str | None = "CA", grade_high: int = 12,
-                jurisdiction: Jurisdiction | None = None, region: str | None = None, board_district: int | None = None) -> School:
+def make_school(
+    db_session,
+    network,
+    *,
+    jurisdiction_code: str | None = "CA",
+    grade_high: int = 12,
+    jurisdiction: Jurisdiction | None = None,
+    region: str | None = None,
+    board_district: int | None = None,
+) -> School:
     """A school of the network's district, with its own organization under the district."""
-    organization = OrganizationFactory(kind=OrganizationKind.school, name=f"School org {uuid.uuid4().hex[:6]}",
-                                       parent_id=network.district.id)
+    organization = OrganizationFactory(
+        kind=OrganizationKind.school, name=f"School org {uuid.uuid4().hex[:6]}", parent_id=network.district.id
+    )
     if jurisdiction is None and jurisdiction_code is not None:
         jurisdiction = _jurisdiction(db_session, jurisdiction_code)
-    school = School(id=uuid.uuid4(), cds_code=str(next(_codes)), name="Test High", grade_low=9 if grade_high >= 12 else 6,
-                    grade_high=grade_high, organization_id=organization.id, district_id=network.district.id,
-                    region=region, board_district=board_district,
-                    jurisdiction_id=jurisdiction.id if jurisdiction else None)
+    school = School(
+        id=uuid.uuid4(),
+        cds_code=str(next(_codes)),
+        name="Test High",
+        grade_low=9 if grade_high >= 12 else 6,
+        grade_high=grade_high,
+        organization_id=organization.id,
+        district_id=network.district.id,
+        region=region,
+        board_district=board_district,
+        jurisdiction_id=jurisdiction.id if jurisdiction else None,
+    )
     db_session.add(school)
     db_session.commit()
     return school
 
 
 def make_committee(client, network, school, *, year: str = "2026-27", actor: str = "district_coordinator") -> dict:
-    response = client.post(URL, json={"school_id": str(school.id), "school_year": year,
-                                      "meeting_schedule": "Second Tuesday, 3:30pm"}, headers=network[actor].headers)
+    response = client.post(
+        URL,
+        json={"school_id": str(school.id), "school_year": year, "meeting_schedule": "Second Tuesday, 3:30pm"},
+        headers=network[actor].headers,
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.json
 
@@ -83,8 +106,9 @@ def compliance(client, network, committee_id, **query) -> dict:
 def counts(db_session) -> tuple[int, int, int, int]:
     """Rows a refused request must not add to."""
     db_session.expire_all()
-    return tuple(db_session.scalar(select(func.count()).select_from(model))
-                 for model in (Committee, CommitteeMember, AuditRecord, Event))
+    return tuple(
+        db_session.scalar(select(func.count()).select_from(model)) for model in (Committee, CommitteeMember, AuditRecord, Event)
+    )
 
 
 def staff(db_session, organization, role=Role.caseworker):
@@ -99,8 +123,9 @@ def test_school_side_creates_a_committee_and_a_second_for_the_year_is_409(client
     committee = make_committee(client, network, school)
     assert committee["school_year"] == "2026-27" and committee["members"] == [] and committee["version"] == 1
     before = counts(db_session)
-    again = client.post(URL, json={"school_id": str(school.id), "school_year": "2026-27"},
-                        headers=network["district_admin"].headers)
+    again = client.post(
+        URL, json={"school_id": str(school.id), "school_year": "2026-27"}, headers=network["district_admin"].headers
+    )
     assert "2026-27" in assert_problem(again, 409)["detail"]
     assert counts(db_session) == before
     # Another year is another committee.
@@ -124,16 +149,24 @@ def test_only_the_school_side_creates_or_changes_a_committee(client, network, db
     for actor in ("city_admin", "cbo_admin"):
         response = client.post(URL, json={"school_id": str(school.id), "school_year": "2026-27"}, headers=network[actor].headers)
         assert_problem(response, 403)
-    assert_problem(client.post(URL, json={"school_id": str(school.id), "school_year": "2026-27"},
-                               headers=network["district_viewer"].headers), 403)  # no committees:write
+    assert_problem(
+        client.post(
+            URL, json={"school_id": str(school.id), "school_year": "2026-27"}, headers=network["district_viewer"].headers
+        ),
+        403,
+    )  # no committees:write
     assert counts(db_session) == before
 
     committee = make_committee(client, network, school)
     before = counts(db_session)
     for actor in ("city_admin", "cbo_admin"):
-        response = client.patch(f"{URL}/{committee['id']}", json={"notes": "mine now"}, headers=if_match(network[actor].headers, 1))
+        response = client.patch(
+            f"{URL}/{committee['id']}", json={"notes": "mine now"}, headers=if_match(network[actor].headers, 1)
+        )
         assert_problem(response, 403)
-        member = client.post(f"{URL}/{committee['id']}/members", json={"role": "parent", "name": "X"}, headers=network[actor].headers)
+        member = client.post(
+            f"{URL}/{committee['id']}/members", json={"role": "parent", "name": "X"}, headers=network[actor].headers
+        )
         assert_problem(member, 403)
     assert counts(db_session) == before
     shown = client.get(f"{URL}/{committee['id']}", headers=network["city_admin"].headers).json
@@ -142,8 +175,9 @@ def test_only_the_school_side_creates_or_changes_a_committee(client, network, db
     # The school's own organization is the school side too.
     school_org = db_session.get(type(network.cbo), school.organization_id)
     principal = network.actor(db_session, school_org, Role.coordinator)
-    response = client.patch(f"{URL}/{committee['id']}", json={"notes": "Agenda posted 72h ahead."},
-                            headers=if_match(principal.headers, 1))
+    response = client.patch(
+        f"{URL}/{committee['id']}", json={"notes": "Agenda posted 72h ahead."}, headers=if_match(principal.headers, 1)
+    )
     assert response.status_code == 200 and response.json["version"] == 2
 
 
@@ -192,11 +226,17 @@ def test_member_term_ending_before_it_starts_is_422(client, network, db_session)
     committee = make_committee(client, network, make_school(db_session, network))
     headers = network["district_coordinator"].headers
     before = counts(db_session)
-    response = client.post(f"{URL}/{committee['id']}/members", headers=headers, json={
-        "role": "parent", "name": "Rosa Example", "term_start": "2026-09-01", "term_end": "2026-08-31"})
+    response = client.post(
+        f"{URL}/{committee['id']}/members",
+        headers=headers,
+        json={"role": "parent", "name": "Rosa Example", "term_start": "2026-09-01", "term_end": "2026-08-31"},
+    )
     assert "term_end" in assert_problem(response, 422)["errors"]["json"]
-    unknown_org = client.post(f"{URL}/{committee['id']}/members", headers=headers, json={
-        "role": "parent", "name": "Rosa Example", "organization_id": str(uuid.uuid4())})
+    unknown_org = client.post(
+        f"{URL}/{committee['id']}/members",
+        headers=headers,
+        json={"role": "parent", "name": "Rosa Example", "organization_id": str(uuid.uuid4())},
+    )
     assert "organization_id" in assert_problem(unknown_org, 422)["errors"]["json"]
     assert counts(db_session) == before
 
@@ -237,25 +277,45 @@ def test_ending_a_member_goes_through_the_transition_table(client, network, db_s
     rep = seat(client, network, committee["id"], "cbo_representative", organization_id=str(network.cbo.id))
     before = counts(db_session)
     # An unrelated organization may not; a reason is required; a term cannot end before it starts.
-    assert_problem(client.post(f"{URL}/{committee['id']}/members/{parent['id']}/end", json={"reason": "x"},
-                               headers=network["city_admin"].headers), 403)
-    assert_problem(client.post(f"{URL}/{committee['id']}/members/{parent['id']}/end", json={},
-                               headers=network["district_coordinator"].headers), 422)
-    early = client.post(f"{URL}/{committee['id']}/members/{parent['id']}/end", json={"reason": "x", "term_end": "2026-07-01"},
-                        headers=network["district_coordinator"].headers)
+    assert_problem(
+        client.post(
+            f"{URL}/{committee['id']}/members/{parent['id']}/end", json={"reason": "x"}, headers=network["city_admin"].headers
+        ),
+        403,
+    )
+    assert_problem(
+        client.post(
+            f"{URL}/{committee['id']}/members/{parent['id']}/end", json={}, headers=network["district_coordinator"].headers
+        ),
+        422,
+    )
+    early = client.post(
+        f"{URL}/{committee['id']}/members/{parent['id']}/end",
+        json={"reason": "x", "term_end": "2026-07-01"},
+        headers=network["district_coordinator"].headers,
+    )
     assert "term_end" in assert_problem(early, 422)["errors"]["json"]
     assert counts(db_session) == before
 
-    ended = client.post(f"{URL}/{committee['id']}/members/{parent['id']}/end",
-                        json={"reason": "Child moved schools.", "term_end": "2026-12-31"}, headers=network["district_coordinator"].headers)
+    ended = client.post(
+        f"{URL}/{committee['id']}/members/{parent['id']}/end",
+        json={"reason": "Child moved schools.", "term_end": "2026-12-31"},
+        headers=network["district_coordinator"].headers,
+    )
     assert ended.status_code == 200 and ended.json["status"] == "ended" and ended.json["term_end"] == "2026-12-31"
     assert ended.json["allowed_transitions"] == []
-    again = client.post(f"{URL}/{committee['id']}/members/{parent['id']}/end", json={"reason": "again"},
-                        headers=network["district_coordinator"].headers)
+    again = client.post(
+        f"{URL}/{committee['id']}/members/{parent['id']}/end",
+        json={"reason": "again"},
+        headers=network["district_coordinator"].headers,
+    )
     assert assert_problem(again, 409)["current_state"] == "ended"
     # The organization a member represents may take its representative off (staff leave).
-    by_cbo = client.post(f"{URL}/{committee['id']}/members/{rep['id']}/end", json={"reason": "Left the organization."},
-                         headers=network["cbo_admin"].headers)
+    by_cbo = client.post(
+        f"{URL}/{committee['id']}/members/{rep['id']}/end",
+        json={"reason": "Left the organization."},
+        headers=network["cbo_admin"].headers,
+    )
     assert by_cbo.status_code == 200 and by_cbo.json["status"] == "ended"
     audit = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "committee_member.ended")).all()
     assert {a.object_id for a in audit} == {parent["id"], rep["id"]}
@@ -322,7 +382,9 @@ def test_only_active_members_whose_term_covers_the_day_count(client, network, db
     assert compliance(client, network, cid, as_of="2026-10-01")["compliant"] is True
     ended = seat(client, network, cid, "cbo_representative")
     assert compliance(client, network, cid)["compliant"] is True
-    client.post(f"{URL}/{cid}/members/{ended['id']}/end", json={"reason": "Left."}, headers=network["district_coordinator"].headers)
+    client.post(
+        f"{URL}/{cid}/members/{ended['id']}/end", json={"reason": "Left."}, headers=network["district_coordinator"].headers
+    )
     assert compliance(client, network, cid)["missing_roles"] == ["cbo_representative"]
 
 
@@ -335,12 +397,17 @@ def test_terms_ending_within_n_days(client, network, db_session):
     seat(client, network, cid, "principal_or_designee", term_end="2027-06-30")
     seat(client, network, cid, "community_member")  # no end date
     user = staff(db_session, network.cbo)
-    client.post(f"{URL}/{cid}/nominations", json={"user_id": str(user.id), "term_end": "2026-10-01"},
-                headers=network["cbo_admin"].headers)  # a nomination is not a seat yet
+    client.post(
+        f"{URL}/{cid}/nominations", json={"user_id": str(user.id), "term_end": "2026-10-01"}, headers=network["cbo_admin"].headers
+    )  # a nomination is not a seat yet
     answer = compliance(client, network, cid, within_days=60)
     assert [t["member_id"] for t in answer["terms_ending"]] == [past["id"], soon["id"], edge["id"]]
-    assert answer["terms_ending"][1] == {"member_id": soon["id"], "role": "parent", "name": "parent person",
-                                         "term_end": "2026-10-31"}
+    assert answer["terms_ending"][1] == {
+        "member_id": soon["id"],
+        "role": "parent",
+        "name": "parent person",
+        "term_end": "2026-10-31",
+    }
     assert [t["member_id"] for t in compliance(client, network, cid, within_days=30)["terms_ending"]] == [past["id"]]
     # The classified rep's term is over, so the seat no longer counts.
     assert "classified_rep" in answer["missing_roles"]
@@ -360,8 +427,9 @@ def test_compliant_filter_on_the_list_agrees_with_compliance(client, network, db
     seat(client, network, no_jurisdiction["id"], "cbo_representative")  # only the network's own rule applies
 
     def ids(compliant: str) -> set[str]:
-        response = client.get(URL, query_string={"compliant": compliant, "as_of": AS_OF, "limit": 200},
-                              headers=network["city_admin"].headers)
+        response = client.get(
+            URL, query_string={"compliant": compliant, "as_of": AS_OF, "limit": 200}, headers=network["city_admin"].headers
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
         return {item["id"] for item in response.json["items"]}
 
@@ -376,8 +444,9 @@ def test_compliant_filter_on_the_list_agrees_with_compliance(client, network, db
 
 
 def _nominate(client, network, committee_id, user, actor="cbo_admin", **body):
-    return client.post(f"{URL}/{committee_id}/nominations", json={"user_id": str(user.id), **body},
-                       headers=network[actor].headers)
+    return client.post(
+        f"{URL}/{committee_id}/nominations", json={"user_id": str(user.id), **body}, headers=network[actor].headers
+    )
 
 
 def _decide(client, network, committee_id, member_id, actor, **body):
@@ -406,7 +475,9 @@ def test_a_cbo_nominates_its_own_staff_and_the_school_side_approves(client, netw
     assert counts(db_session) == before
     approved = _decide(client, network, cid, member["id"], "district_coordinator", decision="approve")
     assert approved.status_code == 200, approved.get_data(as_text=True)
-    assert approved.json["status"] == "active" and approved.json["decided_by_user_id"] == str(network["district_coordinator"].user.id)
+    assert approved.json["status"] == "active" and approved.json["decided_by_user_id"] == str(
+        network["district_coordinator"].user.id
+    )
     assert "cbo_representative" not in compliance(client, network, cid)["missing_roles"]
 
     before = counts(db_session)
@@ -436,15 +507,28 @@ def test_decline_needs_a_reason_and_is_final(client, network, db_session):
     assert "reason" in assert_problem(no_reason, 422)["errors"]["json"]
     assert_problem(_decide(client, network, cid, member["id"], "district_coordinator", decision="maybe"), 422)
     assert counts(db_session) == before
-    declined = _decide(client, network, cid, member["id"], "district_coordinator", decision="decline",
-                       reason="The committee already has two CBO representatives.")
+    declined = _decide(
+        client,
+        network,
+        cid,
+        member["id"],
+        "district_coordinator",
+        decision="decline",
+        reason="The committee already has two CBO representatives.",
+    )
     assert declined.status_code == 200 and declined.json["status"] == "declined"
     # The reason is for the parties: the nominating CBO sees it, an unrelated organization does not.
-    shown = {actor: client.get(f"{URL}/{cid}/members/{member['id']}", headers=network[actor].headers).json["decision_reason"]
-             for actor in ("cbo_caseworker", "city_admin")}
+    shown = {
+        actor: client.get(f"{URL}/{cid}/members/{member['id']}", headers=network[actor].headers).json["decision_reason"]
+        for actor in ("cbo_caseworker", "city_admin")
+    }
     assert shown == {"cbo_caseworker": "The committee already has two CBO representatives.", "city_admin": None}
-    assert assert_problem(_decide(client, network, cid, member["id"], "district_coordinator", decision="approve"),
-                          409)["current_state"] == "declined"
+    assert (
+        assert_problem(_decide(client, network, cid, member["id"], "district_coordinator", decision="approve"), 409)[
+            "current_state"
+        ]
+        == "declined"
+    )
     event = db_session.scalar(select(Event).where(Event.object_id == member["id"], Event.type == "committee_member.declined"))
     assert "two CBO" not in str(event.payload)
 
@@ -495,5 +579,7 @@ def test_nomination_for_an_unknown_committee_or_member_is_404(client, network, d
     assert_problem(_nominate(client, network, uuid.uuid4(), network["cbo_caseworker"].user), 404)
     # A member is reached only through its own committee.
     assert_problem(_decide(client, network, other["id"], member["id"], "district_coordinator", decision="approve"), 404)
-    assert client.get(f"{URL}/{committee['id']}/members/{member['id']}",
-                      headers=network["district_viewer"].headers).json["status"] == "nominated"
+    assert (
+        client.get(f"{URL}/{committee['id']}/members/{member['id']}", headers=network["district_viewer"].headers).json["status"]
+        == "nominated"
+    )

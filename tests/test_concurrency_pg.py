@@ -18,8 +18,6 @@ from .conftest import is_postgres
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not is_postgres(), reason="real concurrency is tested on PostgreSQL")]
 
 
-
-
 def _request(app, method, url, **kwargs):
     with app.test_client() as test_client:
         response = test_client.open(url, method=method, **kwargs)
@@ -83,10 +81,14 @@ def test_audit_chain_stays_linear_under_concurrent_writers(live):
     app, network, session = live
     headers = network["network_admin"].headers
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(
-            lambda n: _request(app, "POST", "/api/v1/organizations", json={"kind": "cbo", "name": f"Parallel {n}"}, headers=headers),
-            range(24),
-        ))
+        results = list(
+            pool.map(
+                lambda n: _request(
+                    app, "POST", "/api/v1/organizations", json={"kind": "cbo", "name": f"Parallel {n}"}, headers=headers
+                ),
+                range(24),
+            )
+        )
     assert [status for status, _ in results] == [201] * 24
     session.expire_all()
     result = audit.verify(session)
@@ -134,8 +136,9 @@ def _accept_together(app, actor, referral_ids):
     def accept(referral_id):
         barrier.wait()
         with app.test_client() as test_client:
-            response = test_client.post(f"/api/v1/referrals/{referral_id}/transitions", json={"to": "accepted"},
-                                        headers=actor.headers)
+            response = test_client.post(
+                f"/api/v1/referrals/{referral_id}/transitions", json={"to": "accepted"}, headers=actor.headers
+            )
             return response.status_code, response.mimetype, response.get_json(silent=True)
 
     with ThreadPoolExecutor(len(referral_ids)) as pool:
@@ -147,8 +150,9 @@ def _profile_and_history(session, program):
 
     session.expire_all()
     profile = session.scalar(select(CapacityProfile).where(CapacityProfile.program_id == program.id))
-    history = session.scalars(select(CapacityHistory).where(CapacityHistory.program_id == program.id)
-                              .order_by(CapacityHistory.version)).all()
+    history = session.scalars(
+        select(CapacityHistory).where(CapacityHistory.program_id == program.id).order_by(CapacityHistory.version)
+    ).all()
     return profile, [h.snapshot["available_slots"] for h in history]
 
 
@@ -175,8 +179,9 @@ def test_twenty_simultaneous_accepts_for_five_slots_accept_exactly_five(live, mo
     assert sorted((r.state.value, r.holds_slot) for r in rows) == [("accepted", True)] * 5 + [("requested", False)] * 15
     monkeypatch.undo()
     with app.test_client() as test_client:
-        listed = test_client.get(f"/api/v1/referrals/received?program_id={program.id}&limit=50",
-                                 headers=network["cbo_caseworker"].headers).json["items"]
+        listed = test_client.get(
+            f"/api/v1/referrals/received?program_id={program.id}&limit=50", headers=network["cbo_caseworker"].headers
+        ).json["items"]
     assert [r["capacity_place"] for r in listed].count("slot") == 5 and len(listed) == 20
 
     # The database itself refuses a negative count, whatever the code does.

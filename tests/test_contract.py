@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from cbs_network.http.docs import EXPLORER_CLIENT_ID, EXPLORER_SCOPES, all_subclasses, explorer_redirect_uri
 from cbs_network.core.errors import DomainError
+from cbs_network.http.docs import EXPLORER_CLIENT_ID, EXPLORER_SCOPES, all_subclasses, explorer_redirect_uri
 from cbs_network.http.problems import PROBLEM_DOCS, PROBLEM_MEDIA_TYPE, STATUS_SLUGS
 from cbs_network.identity.roles import SCOPES
 
@@ -52,8 +52,7 @@ def test_committed_spec_matches_the_code(spec):
     assert COMMITTED_SPEC.exists(), "openapi/openapi.json is missing: run `make openapi` and commit it"
     committed = json.loads(COMMITTED_SPEC.read_text())
     assert committed == spec, (
-        "openapi/openapi.json differs from the spec the code generates: run `make openapi` "
-        "and commit the result"
+        "openapi/openapi.json differs from the spec the code generates: run `make openapi` and commit the result"
     )
 
 

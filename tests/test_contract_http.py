@@ -45,23 +45,46 @@ def demo_hub(make_database_url, tmp_path_factory):
     its base URL and a client for each run: (client_id, client_secret, scopes)."""
     instance = tmp_path_factory.mktemp("contract-hub")
     port = free_port()
-    env = {**cli_env(instance / "instance"), "CBS_DATABASE_URL": make_database_url(), "PORT": str(port),
-           "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-           # The run sends thousands of requests a minute; the limit itself is tested elsewhere.
-           "CBS_RATELIMIT_DEFAULT": "1000000 per minute"}
+    env = {
+        **cli_env(instance / "instance"),
+        "CBS_DATABASE_URL": make_database_url(),
+        "PORT": str(port),
+        "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        # The run sends thousands of requests a minute; the limit itself is tested elsewhere.
+        "CBS_RATELIMIT_DEFAULT": "1000000 per minute",
+    }
     flask_cli("cbs", "seed-demo", env=env)
     credentials = json.loads((instance / "instance" / "demo-credentials.json").read_text())
     coordinator = next(c for c in credentials["clients"] if c["client_id"] == "demo-lausd")
-    registered = flask_cli("cbs", "create-client", "--organization-id", str(demo_id("organization", "hub")),
-                           "--name", "Contract test", "--role-ceiling", "network_admin",
-                           *(arg for scope in SCOPES for arg in ("--scope", scope)), env=env).stdout
+    registered = flask_cli(
+        "cbs",
+        "create-client",
+        "--organization-id",
+        str(demo_id("organization", "hub")),
+        "--name",
+        "Contract test",
+        "--role-ceiling",
+        "network_admin",
+        *(arg for scope in SCOPES for arg in ("--scope", scope)),
+        env=env,
+    ).stdout
     clients = {
         "district coordinator": (coordinator["client_id"], coordinator["client_secret"], coordinator["scopes"]),
-        "network admin": (re.search(r"client_id: (\S+)", registered)[1], re.search(r"client_secret: (\S+)", registered)[1], list(SCOPES)),
+        "network admin": (
+            re.search(r"client_id: (\S+)", registered)[1],
+            re.search(r"client_secret: (\S+)", registered)[1],
+            list(SCOPES),
+        ),
     }
     log = (instance / "hub.log").open("wb")
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -88,13 +111,35 @@ def test_schemathesis_over_http_finds_nothing(demo_hub, tmp_path, actor):
     base, clients = demo_hub
     token = _token(base, *clients[actor])
     result = subprocess.run(
-        [str(BIN / "schemathesis"), "--config-file", str(ROOT / "tests" / "schemathesis.toml"), "run",
-         f"{base}/api/openapi.json", "-H", f"Authorization: Bearer {token}",
-         "--phases", "examples,coverage,fuzzing,stateful", "--exclude-checks", "missing_required_header",
-         "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", "20261201", "--generation-deterministic",
-         "--report", "junit", "--report-dir", str(tmp_path / "report")],
-        cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=TIMEOUT,
+        [
+            str(BIN / "schemathesis"),
+            "--config-file",
+            str(ROOT / "tests" / "schemathesis.toml"),
+            "run",
+            f"{base}/api/openapi.json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--exclude-checks",
+            "missing_required_header",
+            "--max-examples",
+            str(MAX_EXAMPLES),
+            "--workers",
+            "1",
+            "--seed",
+            "20261201",
+            "--generation-deterministic",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp_path / "report"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     summary = result.stdout[-12000:]
     assert result.returncode == 0, summary + result.stderr[-3000:]
@@ -105,7 +150,9 @@ def test_schemathesis_over_http_finds_nothing(demo_hub, tmp_path, actor):
 def test_the_contract_check_excuses_only_rules_no_schema_can_state():
     from .contract_rules import RULES, messages
 
-    errors = {"json": {"school_id": ["No school with this id."], "outcome": {"services": {"0": {"count": ["Not a valid integer."]}}}}}
+    errors = {
+        "json": {"school_id": ["No school with this id."], "outcome": {"services": {"0": {"count": ["Not a valid integer."]}}}}
+    }
     assert messages(errors) == ["No school with this id.", "Not a valid integer."]
     assert [bool(RULES.search(message)) for message in messages(errors)] == [True, False]
     assert not RULES.search("Not an ISO 639-1 or 639-3 language code (lower case, as the standard writes it).")

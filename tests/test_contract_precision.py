@@ -15,8 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import cbs_network
-from cbs_network.http.docs import all_subclasses
 from cbs_network.core.errors import DomainError
+from cbs_network.http.docs import all_subclasses
 from cbs_network.http.problems import MAX_URL_LENGTH
 
 from .helpers import assert_problem, if_match
@@ -87,8 +87,13 @@ def _raised_extension_members() -> dict[str, str]:
                 if keyword.arg is not None:
                     names = [keyword.arg]
                 else:  # **{"name": value} or **({...} if ... else {})
-                    names = [key.value for sub in ast.walk(keyword.value) if isinstance(sub, ast.Dict)
-                             for key in sub.keys if isinstance(key, ast.Constant)]
+                    names = [
+                        key.value
+                        for sub in ast.walk(keyword.value)
+                        if isinstance(sub, ast.Dict)
+                        for key in sub.keys
+                        if isinstance(key, ast.Constant)
+                    ]
                 for name in names:
                     if name not in ("errors", "headers"):
                         found.setdefault(name, where)
@@ -99,8 +104,15 @@ def test_problem_schema_declares_every_extension_member_the_hub_raises(spec):
     problem = spec["components"]["schemas"]["Problem"]
     raised = _raised_extension_members()
     # The ones known today, so a broken scan cannot pass by finding nothing.
-    assert {"current_etag", "current_state", "current_status", "allowed_transitions", "existing_subject_id",
-            "member_id", "location"} <= set(raised)
+    assert {
+        "current_etag",
+        "current_state",
+        "current_status",
+        "allowed_transitions",
+        "existing_subject_id",
+        "member_id",
+        "location",
+    } <= set(raised)
     undeclared = {name: where for name, where in raised.items() if name not in problem["properties"]}
     assert not undeclared, f"problem members sent but not in ProblemSchema: {undeclared}"
     for name in raised:
@@ -121,8 +133,7 @@ def _valid_problem(validator: Draft202012Validator, response, status: int) -> di
     return body
 
 
-def test_real_409_and_412_problems_validate_against_the_documented_schema(client, network, db_session,
-                                                                          problem_validator):
+def test_real_409_and_412_problems_validate_against_the_documented_schema(client, network, db_session, problem_validator):
     coordinator = network["district_coordinator"].headers
     school = make_school(db_session, network)
     committee = make_committee(client, network, school)
@@ -134,8 +145,9 @@ def test_real_409_and_412_problems_validate_against_the_documented_schema(client
     assert stale["current_etag"] == '"2"'
 
     # 409: a second committee for the school year, naming the first
-    again = client.post("/api/v1/committees", json={"school_id": str(school.id), "school_year": committee["school_year"]},
-                        headers=coordinator)
+    again = client.post(
+        "/api/v1/committees", json={"school_id": str(school.id), "school_year": committee["school_year"]}, headers=coordinator
+    )
     assert _valid_problem(problem_validator, again, 409)["committee_id"] == committee["id"]
 
     # 409: a person already nominated, naming the seat and its status
@@ -143,22 +155,20 @@ def test_real_409_and_412_problems_validate_against_the_documented_schema(client
     nominate = {"user_id": str(nominee.id), "role": "cbo_representative"}
     first = client.post(f"{url}/nominations", json=nominate, headers=network["cbo_admin"].headers)
     assert first.status_code == 201, first.get_data(as_text=True)
-    seat = _valid_problem(problem_validator, client.post(f"{url}/nominations", json=nominate,
-                                                         headers=network["cbo_admin"].headers), 409)
+    seat = _valid_problem(
+        problem_validator, client.post(f"{url}/nominations", json=nominate, headers=network["cbo_admin"].headers), 409
+    )
     assert (seat["member_id"], seat["current_status"]) == (first.json["id"], "nominated")
 
     # 409 invalid-transition: naming the current state and the allowed moves
-    plan = client.post("/api/v1/safety-plans", json={"school_id": str(school.id), "school_year": "2026-27"},
-                       headers=coordinator)
+    plan = client.post("/api/v1/safety-plans", json={"school_id": str(school.id), "school_year": "2026-27"}, headers=coordinator)
     assert plan.status_code == 201, plan.get_data(as_text=True)
-    skip = client.post(f"/api/v1/safety-plans/{plan.json['id']}/transitions", json={"to": "approved"},
-                       headers=coordinator)
+    skip = client.post(f"/api/v1/safety-plans/{plan.json['id']}/transitions", json={"to": "approved"}, headers=coordinator)
     moved = _valid_problem(problem_validator, skip, 409)
     assert moved["current_state"] == "not_started" and moved["allowed_transitions"][0]["to"] == "drafting"
 
     # 409: a second plan for the school year, naming the first
-    twice = client.post("/api/v1/safety-plans", json={"school_id": str(school.id), "school_year": "2026-27"},
-                        headers=coordinator)
+    twice = client.post("/api/v1/safety-plans", json={"school_id": str(school.id), "school_year": "2026-27"}, headers=coordinator)
     assert _valid_problem(problem_validator, twice, 409)["plan_id"] == plan.json["id"]
 
 
@@ -198,24 +208,37 @@ def test_urls_use_the_json_schema_uri_format(spec):
     assert not pattern.search("ftp://example.org/") and not pattern.search("mailto:x@example.org")
 
 
-@pytest.mark.parametrize(("url", "taken"), [
-    ("https://example.org", True), ("HTTP://a.b.co:8080/x?y=1#z", True), ("http://127.0.0.1:5000/", True),
-    ("https://xn--bcher-kva.de/a%20b", True), ("http://[::1]/", False), ("https://example.org/<b>", False),
-    ("https://example", False), ("https://user:secret@example.org/", False), ("https://example.org/a b", False),
-    ("https://example.org\n", False), ("https://-bad.example.org/", False), ("ftp://example.org/", False),
-])
+@pytest.mark.parametrize(
+    ("url", "taken"),
+    [
+        ("https://example.org", True),
+        ("HTTP://a.b.co:8080/x?y=1#z", True),
+        ("http://127.0.0.1:5000/", True),
+        ("https://xn--bcher-kva.de/a%20b", True),
+        ("http://[::1]/", False),
+        ("https://example.org/<b>", False),
+        ("https://example", False),
+        ("https://user:secret@example.org/", False),
+        ("https://example.org/a b", False),
+        ("https://example.org\n", False),
+        ("https://-bad.example.org/", False),
+        ("ftp://example.org/", False),
+    ],
+)
 def test_the_url_pattern_in_the_spec_is_the_check_the_server_makes(client, network, spec, url, taken):
     pattern = re.compile(spec["components"]["schemas"]["OrganizationUpdate"]["properties"]["website"]["pattern"])
     organization = network.cbo
-    response = client.patch(f"/api/v1/organizations/{organization.id}", json={"website": url},
-                            headers=if_match(network["cbo_admin"].headers, organization.version))
+    response = client.patch(
+        f"/api/v1/organizations/{organization.id}",
+        json={"website": url},
+        headers=if_match(network["cbo_admin"].headers, organization.version),
+    )
     assert bool(pattern.fullmatch(url)) is taken
     assert response.status_code == (200 if taken else 422), response.get_json()
 
 
 def _idempotency_schema(spec: dict) -> dict:
-    parameter = next(p for p in spec["paths"]["/api/v1/committees"]["post"]["parameters"]
-                     if p["name"] == "Idempotency-Key")
+    parameter = next(p for p in spec["paths"]["/api/v1/committees"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
     return parameter["schema"]
 
 

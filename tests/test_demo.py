@@ -33,12 +33,19 @@ from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import SCOPES, Role
 from cbs_network.organizations.models import Organization
 from cbs_network.referrals import policy
-from cbs_network.referrals.subjects import service as subjects
 from cbs_network.referrals.models import (
-    Consent, ConsentGiver, EmergencyReview, EnrollmentStatus, Referral, ReferralNote, ReferralState, Subject,
+    Consent,
+    ConsentGiver,
+    EmergencyReview,
+    EnrollmentStatus,
+    Referral,
+    ReferralNote,
+    ReferralState,
+    Subject,
 )
 from cbs_network.referrals.referrals.service import note_body, overdue_clause
 from cbs_network.referrals.referrals.transitions import REASON_REQUIRED, TRANSITIONS, Party
+from cbs_network.referrals.subjects import service as subjects
 
 from .conftest import make_settings
 
@@ -100,8 +107,16 @@ def test_seeding_twice_with_the_previous_credentials_changes_nothing(demo, crede
 
 # Rows the referral services write with ids of their own choosing (the demo's referrals are
 # made through them): compared by count, and the referrals by state.
-SERVICE_WRITTEN = {"audit_records", "events", "subjects", "consents", "referrals", "referral_transitions",
-                   "referral_notes", "disclosures"}
+SERVICE_WRITTEN = {
+    "audit_records",
+    "events",
+    "subjects",
+    "consents",
+    "referrals",
+    "referral_transitions",
+    "referral_notes",
+    "disclosures",
+}
 
 
 def deterministic_view(session) -> dict[str, list]:
@@ -113,10 +128,12 @@ def deterministic_view(session) -> dict[str, list]:
             view[table.name] = [session.scalar(select(func.count()).select_from(table))]
         elif table.name == "capacity_history":
             # The demo writes each profile's first two versions; accepted referrals add the next ones.
-            view[table.name] = sorted((str(i), v) for i, v in session.execute(
-                select(table.c.id, table.c.version).where(table.c.version <= 2)))
-            view["capacity_versions"] = sorted((str(p), v) for p, v in session.execute(
-                select(table.c.program_id, table.c.version)))
+            view[table.name] = sorted(
+                (str(i), v) for i, v in session.execute(select(table.c.id, table.c.version).where(table.c.version <= 2))
+            )
+            view["capacity_versions"] = sorted(
+                (str(p), v) for p, v in session.execute(select(table.c.program_id, table.c.version))
+            )
         else:
             view[table.name] = sorted(str(i) for i in session.scalars(select(table.c.id)))
     view["referral_states"] = sorted(session.scalars(select(Referral.state)))
@@ -203,8 +220,10 @@ def test_some_verifications_are_overdue_and_some_never_done(app, demo):
 def test_referrals_in_every_state_from_schools_and_the_district_to_cbos(demo):
     referrals = demo.scalars(select(Referral)).all()
     assert len(referrals) == len(CASES) and {r.state for r in referrals} == set(ReferralState)
-    kinds = {(demo.get(Organization, r.source_organization_id).kind.value, demo.get(Organization, r.target_organization_id).kind.value)
-             for r in referrals}
+    kinds = {
+        (demo.get(Organization, r.source_organization_id).kind.value, demo.get(Organization, r.target_organization_id).kind.value)
+        for r in referrals
+    }
     assert kinds == {("school", "cbo"), ("school_district", "cbo")}
     accepted = [r for r in referrals if r.state is ReferralState.accepted]
     assert sorted((r.holds_slot, r.on_waitlist) for r in accepted) == [(False, True), (True, False)]
@@ -251,8 +270,9 @@ def test_consents_are_active_expired_and_revoked(demo):
     referral = demo.scalar(select(Referral).where(Referral.consent_id == revoked.id))
     assert referral.state is ReferralState.cancelled
     # The receiver keeps the referral but no longer sees the person.
-    receiver = Principal(organization_id=referral.target_organization_id, role=Role.coordinator,
-                         token_scopes=frozenset(SCOPES), client_id="test")
+    receiver = Principal(
+        organization_id=referral.target_organization_id, role=Role.coordinator, token_scopes=frozenset(SCOPES), client_id="test"
+    )
     access, _basis = policy.personal_basis(receiver, referral, revoked, subjects.today())
     assert access is policy.PersonalAccess.withheld
 
@@ -273,8 +293,15 @@ def test_the_demo_rows_hold_no_clear_personal_field(demo):
     assert sorted(p["family_name"] for p in people) == sorted(case["student"][1] for case in CASES)
     secrets = {case["need"] for case in CASES}
     for person in people:
-        secrets |= {person["family_name"], person["district_student_id"], person["date_of_birth"].isoformat(),
-                    person["contact"]["phone"], person["contact"]["email"], person["guardian"]["name"], person["guardian"]["phone"]}
+        secrets |= {
+            person["family_name"],
+            person["district_student_id"],
+            person["date_of_birth"].isoformat(),
+            person["contact"]["phone"],
+            person["contact"]["email"],
+            person["guardian"]["name"],
+            person["guardian"]["phone"],
+        }
     for table in Base.metadata.sorted_tables:
         for row in demo.execute(select(table)):
             text = repr(tuple(row))
@@ -304,8 +331,12 @@ def test_committees_are_complete_or_missing_a_role_with_nominations_pending(clie
     from cbs_network.demo.committees import COMMITTEES
 
     reader = network["district_viewer"]
-    gaps = {row["school_name"]: row for row in client.get(
-        "/api/v1/school-safety/committee-gaps", query_string={"school_year": _school_year()}, headers=reader.headers).json["items"]}
+    gaps = {
+        row["school_name"]: row
+        for row in client.get(
+            "/api/v1/school-safety/committee-gaps", query_string={"school_year": _school_year()}, headers=reader.headers
+        ).json["items"]
+    }
     complete = {"Roosevelt High School", "Hollenbeck Middle School", "Locke High School"}
     assert not complete & set(gaps)
     assert gaps["Garfield High School"]["missing_roles"] == ["cbo_representative"]
@@ -314,22 +345,31 @@ def test_committees_are_complete_or_missing_a_role_with_nominations_pending(clie
     assert gaps["Jordan High School"]["lacks_cbo_representative"] and gaps["Crenshaw High School"]["lacks_cbo_representative"]
     without = {name for name, row in gaps.items() if row["committee_id"] is None}
     assert without and not without & set(COMMITTEES)
-    assert demo.scalar(select(func.count()).select_from(CommitteeMember).where(
-        CommitteeMember.status == MemberStatus.nominated)) == 2
+    assert (
+        demo.scalar(select(func.count()).select_from(CommitteeMember).where(CommitteeMember.status == MemberStatus.nominated))
+        == 2
+    )
 
 
 def test_plans_are_in_every_state_and_overdue_past_the_district_deadline(client, network, demo):
     from cbs_network.committees.models import PlanState, SafetyPlan
 
     lausd = demo_id("organization", "lausd")
-    plans = demo.scalars(select(SafetyPlan).join(School, School.id == SafetyPlan.school_id).where(School.district_id == lausd)).all()
+    plans = demo.scalars(
+        select(SafetyPlan).join(School, School.id == SafetyPlan.school_id).where(School.district_id == lausd)
+    ).all()
     assert {p.state for p in plans} == set(PlanState)
     assert {(p.due_on.month, p.due_on.day) for p in plans} == {(10, 1)}  # LAUSD's ISSP date, not the state's
     year = _school_year()
     after = (plans[0].due_on + timedelta(days=1)).isoformat()
-    overdue = {row["school_name"]: row for row in client.get(
-        "/api/v1/school-safety/overdue-plans", query_string={"school_year": year, "as_of": after},
-        headers=network["district_viewer"].headers).json["items"]}
+    overdue = {
+        row["school_name"]: row
+        for row in client.get(
+            "/api/v1/school-safety/overdue-plans",
+            query_string={"school_year": year, "as_of": after},
+            headers=network["district_viewer"].headers,
+        ).json["items"]
+    }
     assert "Roosevelt High School" not in overdue and "Hollenbeck Middle School" not in overdue  # approved
     assert overdue["Jordan High School"]["plan_state"] == "drafting"
     assert overdue["Palms Middle School"]["plan_id"] is None  # never opened
@@ -380,10 +420,13 @@ def test_the_credentials_list_the_second_districts_users_and_client(credentials)
     assert credentials["users"][0]["role"] == "network_admin" and credentials["clients"][0]["client_id"] == "demo-lausd"
 
 
-@pytest.mark.parametrize(("me", "person", "theirs", "their_school"), [
-    (HARBOR_KEY, "Ezequiel Tanaka-Brandt", "lausd", "Garfield High School"),
-    ("lausd", "Terrence Oyelaran", HARBOR_KEY, "Tidewater High School"),
-])
+@pytest.mark.parametrize(
+    ("me", "person", "theirs", "their_school"),
+    [
+        (HARBOR_KEY, "Ezequiel Tanaka-Brandt", "lausd", "Garfield High School"),
+        ("lausd", "Terrence Oyelaran", HARBOR_KEY, "Tidewater High School"),
+    ],
+)
 def test_each_district_reads_but_cannot_change_the_others_schools_committees_and_plans(
     client, demo, me, person, theirs, their_school
 ):
@@ -415,8 +458,11 @@ def test_each_district_reads_but_cannot_change_the_others_schools_committees_and
     ]
     assert [r.status_code for r in refused] == [403] * len(refused)
     demo.expire_all()
-    assert (demo.get(School, school.id).version, demo.get(Committee, committee.id).version,
-            demo.get(SafetyPlan, plan.id).version) == versions
+    assert (
+        demo.get(School, school.id).version,
+        demo.get(Committee, committee.id).version,
+        demo.get(SafetyPlan, plan.id).version,
+    ) == versions
     # Their own district approves it.
     own = _district_actor(demo, theirs, "Terrence Oyelaran" if theirs == "lausd" else "Ezequiel Tanaka-Brandt")
     assert client.get(f"/api/v1/safety-plans/{plan.id}", headers=own).json["allowed_transitions"] == ["approved"]
@@ -521,7 +567,9 @@ def test_the_explorer_also_accepts_the_address_of_a_later_run_on_another_port(de
 
     seed_demo(session=demo, public_url="http://127.0.0.1:8080")
     explorer = demo.scalar(select(OAuthClient).where(OAuthClient.client_id == EXPLORER_CLIENT_ID))
-    assert explorer.redirect_uris == ["http://hub.test/docs/oauth2-redirect.html",
-                                      "http://127.0.0.1:8080/docs/oauth2-redirect.html"]
+    assert explorer.redirect_uris == [
+        "http://hub.test/docs/oauth2-redirect.html",
+        "http://127.0.0.1:8080/docs/oauth2-redirect.html",
+    ]
     seed_demo(session=demo, public_url="http://127.0.0.1:8080")
     assert len(explorer.redirect_uris) == 2

@@ -38,7 +38,8 @@ def _client(session, client_id: str) -> OAuthClient:
 
 def _all_verify(session, credentials) -> bool:
     return all(verify_password(_user(session, u["email"]).password_hash, u["password"]) for u in credentials["users"]) and all(
-        _client(session, c["client_id"]).client_secret_hash == token_hash(c["client_secret"]) for c in credentials["clients"])
+        _client(session, c["client_id"]).client_secret_hash == token_hash(c["client_secret"]) for c in credentials["clients"]
+    )
 
 
 def test_credentials_survive_a_reseed(seeded):
@@ -62,7 +63,9 @@ def test_a_users_own_password_and_a_rotated_secret_survive_a_reseed(seeded):
     assert next(u["password"] for u in again["users"] if u["email"] == email) == PASSWORD_CHANGED
     assert next(c["client_secret"] for c in again["clients"] if c["client_id"] == client_id) == SECRET_ROTATED
     assert [u for u in again["users"] if u["email"] != email] == [u for u in first["users"] if u["email"] != email]
-    assert [c for c in again["clients"] if c["client_id"] != client_id] == [c for c in first["clients"] if c["client_id"] != client_id]
+    assert [c for c in again["clients"] if c["client_id"] != client_id] == [
+        c for c in first["clients"] if c["client_id"] != client_id
+    ]
     # The marker, read back from the file, keeps the user's password on the next reseed too.
     assert seed_demo(session=session, public_url=URL, previous=again) == again
     assert (user.password_hash, client.client_secret_hash) == hashes
@@ -88,8 +91,9 @@ def test_the_command_reads_the_previous_file_and_writes_the_same_credentials(app
 
 
 def _port_check(port: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "port_free.py"), str(port)],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "port_free.py"), str(port)], capture_output=True, text=True, timeout=30
+    )
 
 
 def test_a_taken_port_is_reported_in_one_sentence_before_make_run_migrates():
@@ -118,8 +122,14 @@ def cli_env(instance: Path) -> dict[str, str]:
 
 def flask_cli(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """`flask --app wsgi ...` from the virtualenv running the tests (.venv/bin/flask under make)."""
-    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, (args, result.stdout, result.stderr)
     return result
 
@@ -140,8 +150,9 @@ def test_make_run_twice_more_keeps_the_credentials_and_what_users_changed(tmp_pa
 
     env = cli_env(tmp_path / "instance")
     first = _make_run_seeding(env)
-    app = create_app(make_settings(f"sqlite:///{tmp_path / 'instance' / 'cbs_network.core.db'}"), TESTING=True,
-                     RATELIMIT_ENABLED=False)
+    app = create_app(
+        make_settings(f"sqlite:///{tmp_path / 'instance' / 'cbs_network.core.db'}"), TESTING=True, RATELIMIT_ENABLED=False
+    )
     database = app.extensions["cbs_db"]
     email = first["users"][2]["email"]
     try:
@@ -150,8 +161,7 @@ def test_make_run_twice_more_keeps_the_credentials_and_what_users_changed(tmp_pa
             session.get(Organization, demo_id("organization", "cbo-1")).description = "Our own description"
             _user(session, email).password_hash = hash_password("my own password")
             session.commit()
-        expected = {**first, "users": [{**u, "password": PASSWORD_CHANGED} if u["email"] == email else u
-                                       for u in first["users"]]}
+        expected = {**first, "users": [{**u, "password": PASSWORD_CHANGED} if u["email"] == email else u for u in first["users"]]}
 
         for _rerun in range(2):
             assert _make_run_seeding(env) == expected
@@ -159,12 +169,18 @@ def test_make_run_twice_more_keeps_the_credentials_and_what_users_changed(tmp_pa
                 assert session.get(Program, demo_id("program", "eastside-safe-passage")).name == "Boyle Heights Safe Passage"
                 assert session.get(Organization, demo_id("organization", "cbo-1")).description == "Our own description"
                 assert verify_password(_user(session, email).password_hash, "my own password")
-                assert all(verify_password(_user(session, u["email"]).password_hash, u["password"])
-                           for u in expected["users"] if u["email"] != email)
+                assert all(
+                    verify_password(_user(session, u["email"]).password_hash, u["password"])
+                    for u in expected["users"]
+                    if u["email"] != email
+                )
             with app.test_client() as client:
                 for entry in expected["clients"]:
-                    token = client.post("/oauth/token", auth=(entry["client_id"], entry["client_secret"]),
-                                        data={"grant_type": "client_credentials", "scope": "organizations:read"})
+                    token = client.post(
+                        "/oauth/token",
+                        auth=(entry["client_id"], entry["client_secret"]),
+                        data={"grant_type": "client_credentials", "scope": "organizations:read"},
+                    )
                     assert token.status_code == 200 and token.json["access_token"], (entry["client_id"], token.json)
     finally:
         database.engine.dispose()

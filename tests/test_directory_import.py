@@ -32,8 +32,10 @@ def _run(app, tmp_path, what: str, body: str, *extra: str):
 
 def _counts(db_session) -> dict[str, int]:
     db_session.expire_all()
-    return {model.__name__: db_session.scalar(select(func.count()).select_from(model))
-            for model in (Organization, OrganizationIdentifier, Location, Program, AuditRecord, Event)}
+    return {
+        model.__name__: db_session.scalar(select(func.count()).select_from(model))
+        for model in (Organization, OrganizationIdentifier, Location, Program, AuditRecord, Event)
+    }
 
 
 def test_names_and_addresses_are_compared_normalized():
@@ -62,7 +64,9 @@ def test_a_real_import_writes_through_the_audited_services(app, db_session, netw
 
     after = _counts(db_session)
     assert after["Organization"] - before["Organization"] == 2 and after["Location"] - before["Location"] == 1
-    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id.in_([str(main.id), str(branch.id), str(office.id)]))).all()
+    actions = db_session.scalars(
+        select(AuditRecord.action).where(AuditRecord.object_id.in_([str(main.id), str(branch.id), str(office.id)]))
+    ).all()
     assert sorted(actions) == ["location.created", "organization.created", "organization.created"]
     record = db_session.scalars(select(AuditRecord).where(AuditRecord.object_id == str(main.id))).one()
     assert record.actor_client_id == "cli" and record.organization_id == network.hub.id
@@ -77,8 +81,12 @@ def test_dry_run_reports_and_writes_nothing(app, db_session, network, tmp_path):
     assert "line 3: would create 'Harbor Youth Safety Network - Wilmington'" in result.stdout
     assert "dry run: 1 to create, 1 to update, 0 unchanged, 0 probable duplicates; nothing was written." in result.stdout
     assert _counts(db_session) == before
-    assert db_session.scalars(select(Organization.name).join(Organization.identifiers).where(
-        OrganizationIdentifier.value == "95-1110001")).one() == "Old Harbor Name"
+    assert (
+        db_session.scalars(
+            select(Organization.name).join(Organization.identifiers).where(OrganizationIdentifier.value == "95-1110001")
+        ).one()
+        == "Old Harbor Name"
+    )
 
 
 def test_one_bad_row_writes_nothing_and_every_error_names_line_and_column(app, db_session, network, tmp_path):
@@ -90,8 +98,13 @@ def test_one_bad_row_writes_nothing_and_every_error_names_line_and_column(app, d
     before = _counts(db_session)
     result = _run(app, tmp_path, "organizations", ORG_HEADER + ORG_ROWS + bad)
     assert result.exit_code != 0
-    for expected in ("line 4: kind:", "line 5: website:", "line 5: latitude:", "line 5: parent_identifier:",
-                     "line 6: identifier_value: The same identifier as line 2."):
+    for expected in (
+        "line 4: kind:",
+        "line 5: website:",
+        "line 5: latitude:",
+        "line 5: parent_identifier:",
+        "line 6: identifier_value: The same identifier as line 2.",
+    ):
         assert expected in result.stderr, result.stderr
     assert "nothing was written" in result.stderr
     assert _counts(db_session) == before
@@ -104,10 +117,22 @@ def test_an_unknown_column_is_refused(app, db_session, network, tmp_path):
 
 def test_duplicates_are_reported_not_created(app, db_session, network, tmp_path):
     twin = OrganizationFactory(name="The Eastside Peacekeepers Collective, Inc.")
-    db_session.add(Location(id=uuid.uuid4(), organization_id=twin.id, name="Office", address_1="2130 E. First Street",
-                            city="Los Angeles", state="CA", postal_code="90033"))
-    known = OrganizationFactory(name="Watts Community Mentors", jurisdiction="City of Los Angeles",
-                                identifiers=[OrganizationIdentifier(scheme="ein", value="95-3330003")])
+    db_session.add(
+        Location(
+            id=uuid.uuid4(),
+            organization_id=twin.id,
+            name="Office",
+            address_1="2130 E. First Street",
+            city="Los Angeles",
+            state="CA",
+            postal_code="90033",
+        )
+    )
+    known = OrganizationFactory(
+        name="Watts Community Mentors",
+        jurisdiction="City of Los Angeles",
+        identifiers=[OrganizationIdentifier(scheme="ein", value="95-3330003")],
+    )
     db_session.commit()
     rows = (
         "kind,name,jurisdiction,identifier_scheme,identifier_value,address_1,postal_code\n"
@@ -121,20 +146,30 @@ def test_duplicates_are_reported_not_created(app, db_session, network, tmp_path)
     result = _run(app, tmp_path, "organizations", rows)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert f"line 2: probable duplicate 'eastside peacekeepers collective' (probably 'The Eastside Peacekeepers Collective, Inc.' ({twin.id}); not created)" in out
+    assert (
+        f"line 2: probable duplicate 'eastside peacekeepers collective' (probably 'The Eastside Peacekeepers Collective, Inc.' ({twin.id}); not created)"
+        in out
+    )
     assert "line 3: create 'Eastside Peacekeepers Collective'" in out
     assert "line 4: unchanged 'Watts Community Mentors' (ein 95-3330003 is 'Watts Community Mentors')" in out
     assert "line 6: probable duplicate 'Brand New Org Inc' (probably the same as line 5; not created)" in out
     after = _counts(db_session)
     assert after["Organization"] - before["Organization"] == 2  # line 3 and line 5 only
 
-    renamed_rows = ("kind,name,identifier_scheme,identifier_value,address_1,postal_code\n"
-                    "cbo,Watts Community Mentors Renamed,ein,95-3330003,10322 Compton Ave,90002\n")
+    renamed_rows = (
+        "kind,name,identifier_scheme,identifier_value,address_1,postal_code\n"
+        "cbo,Watts Community Mentors Renamed,ein,95-3330003,10322 Compton Ave,90002\n"
+    )
     renamed = _run(app, tmp_path, "organizations", renamed_rows)
     assert renamed.exit_code == 0, renamed.output
-    assert "line 2: update 'Watts Community Mentors Renamed' (ein 95-3330003 is 'Watts Community Mentors'; changes name)" in renamed.stdout
+    assert (
+        "line 2: update 'Watts Community Mentors Renamed' (ein 95-3330003 is 'Watts Community Mentors'; changes name)"
+        in renamed.stdout
+    )
     assert _counts(db_session)["Organization"] == after["Organization"]
-    assert db_session.scalars(select(Location.address_1).where(Location.organization_id == known.id)).all() == ["10322 Compton Ave"]
+    assert db_session.scalars(select(Location.address_1).where(Location.organization_id == known.id)).all() == [
+        "10322 Compton Ave"
+    ]
     again = _run(app, tmp_path, "organizations", renamed_rows)
     assert "line 2: unchanged 'Watts Community Mentors Renamed'" in again.stdout
     assert _counts(db_session)["Location"] == after["Location"] + 1
@@ -145,7 +180,9 @@ def test_duplicates_are_reported_not_created(app, db_session, network, tmp_path)
 
 
 def test_programs_import_through_the_program_service(app, db_session, network, tmp_path):
-    owner = OrganizationFactory(name="Eastside Peacekeepers Collective", identifiers=[OrganizationIdentifier(scheme="ein", value="95-4440004")])
+    owner = OrganizationFactory(
+        name="Eastside Peacekeepers Collective", identifiers=[OrganizationIdentifier(scheme="ein", value="95-4440004")]
+    )
     rows = PROGRAM_HEADER + (
         "ein:95-4440004,Roosevelt Safe Passage,safe_passage,active,11,18,6,12,en;es;ko,yes,Walkers before and after school,"
         "456 S Mathews St,Los Angeles,CA,90033,34.0412,-118.2130\n"
@@ -157,7 +194,12 @@ def test_programs_import_through_the_program_service(app, db_session, network, t
     assert "imported: 2 created" in result.stdout
     db_session.expire_all()
     passage = db_session.scalars(select(Program).where(Program.name == "Roosevelt Safe Passage")).one()
-    assert (passage.organization_id, passage.program_type, passage.status, passage.accepts_referrals) == (owner.id, ProgramType.safe_passage, "active", True)
+    assert (passage.organization_id, passage.program_type, passage.status, passage.accepts_referrals) == (
+        owner.id,
+        ProgramType.safe_passage,
+        "active",
+        True,
+    )
     assert (passage.minimum_age, passage.maximum_age, passage.minimum_grade, passage.maximum_grade) == (11, 18, 6, 12)
     assert [language.code for language in passage.languages] == ["en", "es", "ko"]
     site = passage.program_locations[0].location
@@ -174,15 +216,21 @@ def test_programs_import_through_the_program_service(app, db_session, network, t
     assert _counts(db_session)["Program"] - before["Program"] == 2
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    ("ein:95-0000000,X,safe_passage,,,,,,,,,,,,,,", "line 2: organization_identifier: No organization in the hub has this identifier."),
-    ("ein:95-4440004,X,space_patrol,,,,,,,,,,,,,,", "line 2: program_type:"),
-    ("ein:95-4440004,X,mentoring,,18,11,,,,,,,,,,,", "line 2: minimum_age: The minimum age is above the maximum age."),
-    ("ein:95-4440004,X,mentoring,,,,9,6,,,,,,,,,", "line 2: minimum_grade: The minimum grade is above the maximum grade."),
-    ("ein:95-4440004,X,mentoring,,,,,,en;xx,,,,,,,,", "line 2: languages:"),
-    ("ein:95-4440004,X,mentoring,,,,,,,,,1 Main St,,,,91,-118", "line 2: latitude:"),
-    ("ein:95-4440004,X,mentoring,,,,,,,,,,,,,34.1,", "line 2: longitude: Give latitude and longitude together."),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            "ein:95-0000000,X,safe_passage,,,,,,,,,,,,,,",
+            "line 2: organization_identifier: No organization in the hub has this identifier.",
+        ),
+        ("ein:95-4440004,X,space_patrol,,,,,,,,,,,,,,", "line 2: program_type:"),
+        ("ein:95-4440004,X,mentoring,,18,11,,,,,,,,,,,", "line 2: minimum_age: The minimum age is above the maximum age."),
+        ("ein:95-4440004,X,mentoring,,,,9,6,,,,,,,,,", "line 2: minimum_grade: The minimum grade is above the maximum grade."),
+        ("ein:95-4440004,X,mentoring,,,,,,en;xx,,,,,,,,", "line 2: languages:"),
+        ("ein:95-4440004,X,mentoring,,,,,,,,,1 Main St,,,,91,-118", "line 2: latitude:"),
+        ("ein:95-4440004,X,mentoring,,,,,,,,,,,,,34.1,", "line 2: longitude: Give latitude and longitude together."),
+    ],
+)
 def test_program_rows_are_checked_like_the_api(app, db_session, network, tmp_path, row, expected):
     OrganizationFactory(name="Owner", identifiers=[OrganizationIdentifier(scheme="ein", value="95-4440004")])
     good = "ein:95-4440004,Good Program,mentoring,,,,,,,,,,,,,,\n"

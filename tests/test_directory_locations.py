@@ -14,14 +14,19 @@ from cbs_network.directory.models import Location, ProgramType
 from cbs_network.events.models import Event
 
 from .factories import LocationFactory, ProgramFactory
-from .helpers import assert_problem, if_match, counted_get
+from .helpers import assert_problem, counted_get, if_match
 
 # Boyle Heights; the offsets below are north of it, on one meridian.
 ORIGIN = (34.0447, -118.2125)
 PER_KM = 1 / 111.195  # degrees of latitude per kilometre
 NEW = {
-    "name": "Boyle Heights Youth Center", "address_1": "2130 E 1st St", "city": "Los Angeles", "state": "CA",
-    "postal_code": "90033", "latitude": ORIGIN[0], "longitude": ORIGIN[1],
+    "name": "Boyle Heights Youth Center",
+    "address_1": "2130 E 1st St",
+    "city": "Los Angeles",
+    "state": "CA",
+    "postal_code": "90033",
+    "latitude": ORIGIN[0],
+    "longitude": ORIGIN[1],
 }
 ADDRESS_FIELDS = {"address_1", "city", "state", "postal_code", "latitude", "longitude", "distance_m", "description", "url"}
 FRONT_DOOR = {"id", "name", "organization_id", "location_type", "is_confidential", "front_door_contact"}
@@ -40,8 +45,16 @@ def north(km: float) -> tuple[float, float]:
 @pytest.fixture
 def safe_house(db_session, network):
     lat, lon = north(2)
-    return SiteFactory(organization=network.cbo, name="Safe house", address_1="123 Hidden Ave", postal_code="90033",
-                         latitude=lat, longitude=lon, is_confidential=True, front_door_contact="Call (213) 555-0142")
+    return SiteFactory(
+        organization=network.cbo,
+        name="Safe house",
+        address_1="123 Hidden Ave",
+        postal_code="90033",
+        latitude=lat,
+        longitude=lon,
+        is_confidential=True,
+        front_door_contact="Call (213) 555-0142",
+    )
 
 
 # --- CRUD -----------------------------------------------------------------------------------------
@@ -64,7 +77,9 @@ def test_create_read_update_delete(client, network, db_session):
     updated = client.patch(url, json={"name": "Renamed", "postal_code": "90033-1234"}, headers=if_match(cbo.headers, 1))
     assert updated.status_code == 200 and updated.json["name"] == "Renamed" and updated.json["version"] == 2
 
-    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == body["id"]).order_by(AuditRecord.created_at, AuditRecord.id)).all()
+    actions = db_session.scalars(
+        select(AuditRecord.action).where(AuditRecord.object_id == body["id"]).order_by(AuditRecord.created_at, AuditRecord.id)
+    ).all()
     assert actions == ["location.created", "location.updated"]
     change = db_session.scalars(select(AuditRecord).where(AuditRecord.action == "location.updated")).one().changes
     assert change["name"] == {"before": NEW["name"], "after": "Renamed"}
@@ -79,25 +94,32 @@ def test_create_read_update_delete(client, network, db_session):
 
 def test_virtual_location_and_network_admin_creates_for_another_organization(client, network):
     admin = network["network_admin"]
-    body = {"name": "Online counseling", "location_type": "virtual", "url": "https://meet.example.org/counsel",
-            "organization_id": str(network.city.id)}
+    body = {
+        "name": "Online counseling",
+        "location_type": "virtual",
+        "url": "https://meet.example.org/counsel",
+        "organization_id": str(network.city.id),
+    }
     response = client.post("/api/v1/locations", json=body, headers=admin.headers)
     assert response.status_code == 201, response.json
     assert response.json["organization_id"] == str(network.city.id) and response.json["latitude"] is None
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"latitude": 91}, "latitude"),
-    ({"longitude": -180.5}, "longitude"),
-    ({"latitude": None}, "latitude"),  # latitude and longitude go together: the missing one is named
-    ({"address_1": None, "latitude": None, "longitude": None}, "address_1"),
-    ({"location_type": "virtual"}, "url"),
-    ({"is_confidential": True}, "front_door_contact"),
-    ({"postal_code": "9003"}, "postal_code"),
-    ({"state": "California"}, "state"),
-    ({"name": ""}, "name"),
-    ({"organization_id": str(uuid.UUID(int=7))}, "organization_id"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"latitude": 91}, "latitude"),
+        ({"longitude": -180.5}, "longitude"),
+        ({"latitude": None}, "latitude"),  # latitude and longitude go together: the missing one is named
+        ({"address_1": None, "latitude": None, "longitude": None}, "address_1"),
+        ({"location_type": "virtual"}, "url"),
+        ({"is_confidential": True}, "front_door_contact"),
+        ({"postal_code": "9003"}, "postal_code"),
+        ({"state": "California"}, "state"),
+        ({"name": ""}, "name"),
+        ({"organization_id": str(uuid.UUID(int=7))}, "organization_id"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(client, network, db_session, change, field):
     before = db_session.scalar(select(func.count()).select_from(Location))
     response = client.post("/api/v1/locations", json={**NEW, **change}, headers=network["network_admin"].headers)
@@ -129,8 +151,12 @@ def test_only_the_owner_or_network_admins_change_a_location(client, network, db_
         assert_problem(client.patch(url, json={"name": "Taken over"}, headers=headers), 403)
         assert_problem(client.delete(url, headers=headers), 403)
     assert_problem(client.patch(url, json={"name": "x"}, headers=if_match(network["cbo_caseworker"].headers, 1)), 403)
-    assert_problem(client.post("/api/v1/locations", json={**NEW, "organization_id": str(network.cbo.id)},
-                               headers=network["district_admin"].headers), 403)
+    assert_problem(
+        client.post(
+            "/api/v1/locations", json={**NEW, "organization_id": str(network.cbo.id)}, headers=network["district_admin"].headers
+        ),
+        403,
+    )
     db_session.expire_all()
     assert db_session.get(Location, location.id).name == "Site"
     admin = client.patch(url, json={"name": "Fixed by the hub"}, headers=if_match(network["network_admin"].headers, 1))
@@ -158,7 +184,9 @@ def test_confidential_detail_and_list(client, network, safe_house, actor):
     headers = network[actor].headers
     detail = client.get(f"/api/v1/locations/{safe_house.id}", headers=headers)
     assert detail.status_code == 200
-    listed = [i for i in client.get("/api/v1/locations?limit=200", headers=headers).json["items"] if i["id"] == str(safe_house.id)]
+    listed = [
+        i for i in client.get("/api/v1/locations?limit=200", headers=headers).json["items"] if i["id"] == str(safe_house.id)
+    ]
     assert len(listed) == 1
     for seen in (detail.json, listed[0]):
         if actor in OUTSIDERS:
@@ -172,8 +200,15 @@ def test_confidential_detail_and_list(client, network, safe_house, actor):
 @pytest.mark.parametrize("actor", OUTSIDERS + INSIDERS)
 def test_geojson_never_shows_a_confidential_location(client, network, db_session, safe_house, actor):
     public = SiteFactory(organization=network.cbo, name="Youth center")
-    virtual = SiteFactory(organization=network.cbo, name="Online", location_type="virtual", url="https://x.example.org",
-                            address_1=None, latitude=None, longitude=None)
+    virtual = SiteFactory(
+        organization=network.cbo,
+        name="Online",
+        location_type="virtual",
+        url="https://x.example.org",
+        address_1=None,
+        latitude=None,
+        longitude=None,
+    )
     program = ProgramFactory(organization=network.cbo, program_type=ProgramType.safe_passage, locations=[public, safe_house])
     response = client.get("/api/v1/locations.geojson", headers=network[actor].headers)
     assert response.status_code == 200 and response.mimetype == "application/geo+json"
@@ -183,14 +218,20 @@ def test_geojson_never_shows_a_confidential_location(client, network, db_session
     assert str(public.id) in ids and str(safe_house.id) not in ids and str(virtual.id) not in ids
     feature = next(f for f in body["features"] if f["id"] == str(public.id))
     assert feature["geometry"] == {"type": "Point", "coordinates": [public.longitude, public.latitude]}
-    assert feature["properties"] == {"id": str(public.id), "name": "Youth center", "organization_id": str(network.cbo.id),
-                                     "program_ids": [str(program.id)]}
+    assert feature["properties"] == {
+        "id": str(public.id),
+        "name": "Youth center",
+        "organization_id": str(network.cbo.id),
+        "program_ids": [str(program.id)],
+    }
     assert "Hidden" not in response.get_data(as_text=True)
 
 
 def _near(client, headers, km: float, **extra) -> list[dict]:
     params = "&".join(f"{k}={v}" for k, v in extra.items())
-    response = client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m={km * 1000}&{params}", headers=headers)
+    response = client.get(
+        f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m={km * 1000}&{params}", headers=headers
+    )
     assert response.status_code == 200, response.json
     return response.json["items"]
 
@@ -209,9 +250,13 @@ def test_proximity_search_reveals_a_confidential_location_to_insiders_only(clien
         assert house["distance_m"] == pytest.approx(2000, abs=5) and house["address_1"] == "123 Hidden Ave"
     else:
         # Page by page the outsider's view is the same as if the safe house did not exist.
-        first = client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=5000&limit=1", headers=headers).json
-        second = client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=5000&limit=1&cursor={first['next_cursor']}",
-                            headers=headers).json
+        first = client.get(
+            f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=5000&limit=1", headers=headers
+        ).json
+        second = client.get(
+            f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=5000&limit=1&cursor={first['next_cursor']}",
+            headers=headers,
+        ).json
         assert [first["items"][0]["name"], second["items"][0]["name"], second["next_cursor"]] == ["Near", "Far", None]
         assert "Hidden" not in str(items) and all("Safe" not in i["name"] for i in items)
 
@@ -232,13 +277,17 @@ def test_a_location_2_km_away_is_inside_3_km_and_outside_1_km(client, network, d
 
 
 def test_near_search_pages_by_distance_and_combines_with_filters(client, network, db_session):
-    locations = [SiteFactory(organization=network.cbo if n % 2 else network.city, name=f"At {n} km", latitude=north(n)[0])
-                 for n in (4, 1, 3, 2, 5)]
+    locations = [
+        SiteFactory(organization=network.cbo if n % 2 else network.city, name=f"At {n} km", latitude=north(n)[0])
+        for n in (4, 1, 3, 2, 5)
+    ]
     SiteFactory(organization=network.cbo, name="Too far", latitude=north(30)[0])
     headers = network["district_viewer"].headers
     names, cursor = [], None
     while True:
-        url = f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=10000&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        url = f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=10000&limit=2" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
         response = client.get(url, headers=headers)
         names += [i["name"] for i in response.json["items"]]
         cursor = response.json["next_cursor"]
@@ -253,7 +302,9 @@ def test_near_search_pages_by_distance_and_combines_with_filters(client, network
 
 def test_near_search_rejects_bad_arguments(client, network):
     headers = network["district_viewer"].headers
-    body = assert_problem(client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=50001", headers=headers), 422)
+    body = assert_problem(
+        client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}&radius_m=50001", headers=headers), 422
+    )
     assert "radius_m" in body["errors"]["query"]
     body = assert_problem(client.get(f"/api/v1/locations?near_lat={ORIGIN[0]}", headers=headers), 422)
     assert "near_lon" in body["errors"]["query"]
@@ -269,8 +320,15 @@ def test_near_search_rejects_bad_arguments(client, network):
 
 def test_list_filters(client, network, db_session):
     a = SiteFactory(organization=network.cbo, name="A")
-    b = SiteFactory(organization=network.cbo, name="B", location_type="virtual", url="https://b.example.org",
-                      address_1=None, latitude=None, longitude=None)
+    b = SiteFactory(
+        organization=network.cbo,
+        name="B",
+        location_type="virtual",
+        url="https://b.example.org",
+        address_1=None,
+        latitude=None,
+        longitude=None,
+    )
     c = SiteFactory(organization=network.city, name="C")
     program = ProgramFactory(organization=network.cbo, program_type=ProgramType.safe_passage, locations=[a, b])
     headers = network["district_viewer"].headers
@@ -285,11 +343,19 @@ def test_list_filters(client, network, db_session):
 
 def test_list_issues_a_constant_number_of_queries(app, client, network, db_session):
     for n in range(12):
-        SiteFactory(organization=network.cbo if n % 3 else network.city, name=f"Counted {n}",
-                      is_confidential=n % 4 == 0, front_door_contact="Call us")
+        SiteFactory(
+            organization=network.cbo if n % 3 else network.city,
+            name=f"Counted {n}",
+            is_confidential=n % 4 == 0,
+            front_door_contact="Call us",
+        )
     counts = []
-    for query in ("limit=2", "limit=50", f"limit=2&near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}",
-                  f"limit=50&near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}"):
+    for query in (
+        "limit=2",
+        "limit=50",
+        f"limit=2&near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}",
+        f"limit=50&near_lat={ORIGIN[0]}&near_lon={ORIGIN[1]}",
+    ):
         count, response = counted_get(app, client, f"/api/v1/locations?{query}", network["district_viewer"].headers)
         assert response.status_code == 200
         counts.append(count)

@@ -23,7 +23,7 @@ from cbs_network.directory.models import (
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, if_match, counted_get, CITY_HALL, SQUARE, north_of
+from .helpers import CITY_HALL, SQUARE, assert_problem, counted_get, if_match, north_of
 
 URL = "/api/v1/programs"
 
@@ -35,22 +35,41 @@ def add(db_session, *objects):
 
 
 def make_school(db_session, name="Test Elementary", region="South", point=CITY_HALL) -> School:
-    return add(db_session, School(
-        id=uuid.uuid4(), cds_code=uuid.uuid4().hex[:14], name=name, region=region,
-        latitude=point[0] if point else None, longitude=point[1] if point else None,
-    ))
+    return add(
+        db_session,
+        School(
+            id=uuid.uuid4(),
+            cds_code=uuid.uuid4().hex[:14],
+            name=name,
+            region=region,
+            latitude=point[0] if point else None,
+            longitude=point[1] if point else None,
+        ),
+    )
 
 
 def make_location(db_session, organization, point, *, confidential=False, kind=LocationType.physical) -> Location:
-    return add(db_session, Location(
-        id=uuid.uuid4(), organization_id=organization.id, name="Site", location_type=kind,
-        address_1="100 Main St", city="Los Angeles", state="CA", latitude=point[0], longitude=point[1],
-        is_confidential=confidential, front_door_contact="Call 213-555-0100" if confidential else None,
-    ))
+    return add(
+        db_session,
+        Location(
+            id=uuid.uuid4(),
+            organization_id=organization.id,
+            name="Site",
+            location_type=kind,
+            address_1="100 Main St",
+            city="Los Angeles",
+            state="CA",
+            latitude=point[0],
+            longitude=point[1],
+            is_confidential=confidential,
+            front_door_contact="Call 213-555-0100" if confidential else None,
+        ),
+    )
 
 
-def make_program(db_session, organization, name="Program", *, languages=(), schools=(), regions=(), locations=(),
-                 schedules=0, **fields) -> Program:
+def make_program(
+    db_session, organization, name="Program", *, languages=(), schools=(), regions=(), locations=(), schedules=0, **fields
+) -> Program:
     fields.setdefault("program_type", "mentoring")
     fields.setdefault("status", "active")
     program = Program(id=uuid.uuid4(), organization_id=organization.id, name=name, **fields)
@@ -81,13 +100,24 @@ def test_create_read_update_and_audit(client, network, db_session):
     site = make_location(db_session, network.cbo, CITY_HALL)
     admin = network["cbo_admin"]
     body = {
-        "name": "Safe Passages: Watts", "program_type": "safe_passage", "status": "active",
-        "minimum_age": 10, "maximum_age": 18, "minimum_grade": "K", "maximum_grade": "8",
-        "languages": ["eng", "es"], "external_codes": [{"scheme": "airs", "code": "FN-1500"}],
+        "name": "Safe Passages: Watts",
+        "program_type": "safe_passage",
+        "status": "active",
+        "minimum_age": 10,
+        "maximum_age": 18,
+        "minimum_grade": "K",
+        "maximum_grade": "8",
+        "languages": ["eng", "es"],
+        "external_codes": [{"scheme": "airs", "code": "FN-1500"}],
         "schedules": [{"byday": ["MO", "FR"], "minutes_before_arrival": 60, "minutes_after_dismissal": 90}],
-        "funding_sources": ["City of Los Angeles GRYD"], "contacts": [{"name": "Ana Example", "phone": "213-555-0101"}],
-        "accepts_referrals": True, "served_school_ids": [str(school.id)], "served_regions": ["South"],
-        "service_area_geojson": SQUARE, "location_ids": [str(site.id)], "application_process": "Call the site lead",
+        "funding_sources": ["City of Los Angeles GRYD"],
+        "contacts": [{"name": "Ana Example", "phone": "213-555-0101"}],
+        "accepts_referrals": True,
+        "served_school_ids": [str(school.id)],
+        "served_regions": ["South"],
+        "service_area_geojson": SQUARE,
+        "location_ids": [str(site.id)],
+        "application_process": "Call the site lead",
     }
     response = client.post(URL, json=body, headers=admin.headers)
     assert response.status_code == 201, response.json
@@ -104,15 +134,18 @@ def test_create_read_update_and_audit(client, network, db_session):
     fetched = client.get(response.headers["Location"], headers=network["district_viewer"].headers)
     assert fetched.status_code == 200 and fetched.json == created and fetched.headers["ETag"] == '"1"'
 
-    patched = client.patch(f"{URL}/{created['id']}", json={"languages": ["ko"], "served_regions": []},
-                           headers=if_match(admin.headers, 1))
+    patched = client.patch(
+        f"{URL}/{created['id']}", json={"languages": ["ko"], "served_regions": []}, headers=if_match(admin.headers, 1)
+    )
     assert patched.status_code == 200, patched.json
     assert patched.json["languages"] == ["ko"] and patched.json["served_regions"] == [] and patched.json["version"] == 2
     assert patched.json["served_school_ids"] == [str(school.id)]  # lists not in the body stay
     stale = client.patch(f"{URL}/{created['id']}", json={"name": "X"}, headers=if_match(admin.headers, 1))
     assert_problem(stale, 412)
 
-    actions = db_session.scalars(select(AuditRecord.action).where(AuditRecord.object_id == created["id"]).order_by(AuditRecord.created_at, AuditRecord.id)).all()
+    actions = db_session.scalars(
+        select(AuditRecord.action).where(AuditRecord.object_id == created["id"]).order_by(AuditRecord.created_at, AuditRecord.id)
+    ).all()
     assert actions == ["program.created", "program.updated"]
     types = db_session.scalars(select(Event.type).where(Event.object_id == created["id"])).all()
     assert sorted(types) == ["program.created", "program.updated"]
@@ -146,8 +179,12 @@ def test_other_organizations_read_but_do_not_edit(client, network, db_session):
     outsider = network["district_coordinator"]
     assert client.get(f"{URL}/{program.id}", headers=outsider.headers).status_code == 200
     for method, path in (("PATCH", f"{URL}/{program.id}"), ("POST", f"{URL}/{program.id}/verification")):
-        response = client.open(path, method=method, json={"name": "Taken"} if method == "PATCH" else None,
-                               headers=if_match(outsider.headers, program.version))
+        response = client.open(
+            path,
+            method=method,
+            json={"name": "Taken"} if method == "PATCH" else None,
+            headers=if_match(outsider.headers, program.version),
+        )
         assert_problem(response, 403)
     # A draft is the owner's work in progress: invisible to others (404), listed for the owner.
     assert_problem(client.get(f"{URL}/{draft.id}", headers=outsider.headers), 404)
@@ -168,7 +205,10 @@ BAD_BODIES = [
     ({"minimum_age": 121}, ("minimum_age",)),
     ({"minimum_grade": "5", "maximum_grade": "K"}, ("minimum_grade",)),
     ({"minimum_grade": "13"}, ("minimum_grade",)),
-    ({"service_area_geojson": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}, ("service_area_geojson",)),
+    (
+        {"service_area_geojson": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}},
+        ("service_area_geojson",),
+    ),
     ({"service_area_geojson": {"type": "Point", "coordinates": [0, 0]}}, ("service_area_geojson",)),
     ({"served_school_ids": ["SCHOOL", str(uuid.uuid4())]}, ("served_school_ids", "1")),
     ({"location_ids": ["OTHER_ORG_LOCATION"]}, ("location_ids", "0")),
@@ -182,7 +222,10 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, network, d
     school = make_school(db_session)
     elsewhere = make_location(db_session, network.city, CITY_HALL)
     replace = {"SCHOOL": str(school.id), "OTHER_ORG_LOCATION": str(elsewhere.id)}
-    change = {k: [replace.get(v, v) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value for k, value in change.items()}
+    change = {
+        k: [replace.get(v, v) if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+        for k, value in change.items()
+    }
     audit_before = count(db_session, AuditRecord)
     response = client.post(URL, json={"name": "Bad", "program_type": "mentoring", **change}, headers=network["cbo_admin"].headers)
     errors = assert_problem(response, 422)["errors"]["json"]
@@ -200,7 +243,9 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(client, network, d
 
 def test_patch_checks_ages_against_the_stored_ones(client, network, db_session):
     program = make_program(db_session, network.cbo, "Teens", minimum_age=13, maximum_age=18)
-    response = client.patch(f"{URL}/{program.id}", json={"maximum_age": 12}, headers=if_match(network["cbo_admin"].headers, program.version))
+    response = client.patch(
+        f"{URL}/{program.id}", json={"maximum_age": 12}, headers=if_match(network["cbo_admin"].headers, program.version)
+    )
     assert "minimum_age" in assert_problem(response, 422)["errors"]["json"]
 
 
@@ -256,14 +301,30 @@ def test_verification_interval_is_set_by_the_network(client, network, db_session
     etag = settings.headers["ETag"]
 
     body = {"verification_interval_days": 20}
-    assert_problem(client.patch("/api/v1/directory/settings", json=body, headers={**network["cbo_admin"].headers, "If-Match": etag}), 403)
-    assert_problem(client.patch("/api/v1/directory/settings", json={"verification_interval_days": 2},
-                                headers={**network["network_admin"].headers, "If-Match": etag}), 422)
-    changed = client.patch("/api/v1/directory/settings", json=body, headers={**network["network_admin"].headers, "If-Match": etag})
+    assert_problem(
+        client.patch("/api/v1/directory/settings", json=body, headers={**network["cbo_admin"].headers, "If-Match": etag}), 403
+    )
+    assert_problem(
+        client.patch(
+            "/api/v1/directory/settings",
+            json={"verification_interval_days": 2},
+            headers={**network["network_admin"].headers, "If-Match": etag},
+        ),
+        422,
+    )
+    changed = client.patch(
+        "/api/v1/directory/settings", json=body, headers={**network["network_admin"].headers, "If-Match": etag}
+    )
     assert changed.status_code == 200 and changed.json["verification_interval_days"] == 20
     assert names(client, network["cbo_admin"], "verification_overdue=true") == ["Thirty days"]
-    assert_problem(client.patch("/api/v1/directory/settings", json={"verification_interval_days": 30},
-                                headers={**network["network_admin"].headers, "If-Match": etag}), 412)
+    assert_problem(
+        client.patch(
+            "/api/v1/directory/settings",
+            json={"verification_interval_days": 30},
+            headers={**network["network_admin"].headers, "If-Match": etag},
+        ),
+        412,
+    )
     audit = db_session.scalar(select(AuditRecord).where(AuditRecord.action == "directory_settings.updated"))
     assert audit.changes == {"verification_interval_days": {"before": 180, "after": 20}}
 
@@ -276,48 +337,84 @@ def catalog(db_session, network):
     south = make_school(db_session, "South High", region="South", point=(34.01, -118.25))
     east = make_school(db_session, "East Middle", region="East", point=(34.05, -118.18))
     far = make_school(db_session, "Valley Elementary", region="North", point=(34.25, -118.45))
-    make_program(db_session, network.cbo, "Safe Walk", program_type="safe_passage", languages=["en", "es"],
-                 minimum_age=11, maximum_age=14, minimum_grade=6, maximum_grade=8, accepts_referrals=True, schools=[east],
-                 description="Adults on the corners before and after school")
-    make_program(db_session, network.cbo, "Peace Circle", program_type="restorative_justice", languages=["en"],
-                 minimum_age=14, regions=["South"], status="temporarily_closed")
-    make_program(db_session, network.city, "Summer Night Lights", program_type="after_school", languages=["es", "ko"],
-                 maximum_age=24, accepts_referrals=True, service_area_geojson=SQUARE, description="Parks open late 100%")
+    make_program(
+        db_session,
+        network.cbo,
+        "Safe Walk",
+        program_type="safe_passage",
+        languages=["en", "es"],
+        minimum_age=11,
+        maximum_age=14,
+        minimum_grade=6,
+        maximum_grade=8,
+        accepts_referrals=True,
+        schools=[east],
+        description="Adults on the corners before and after school",
+    )
+    make_program(
+        db_session,
+        network.cbo,
+        "Peace Circle",
+        program_type="restorative_justice",
+        languages=["en"],
+        minimum_age=14,
+        regions=["South"],
+        status="temporarily_closed",
+    )
+    make_program(
+        db_session,
+        network.city,
+        "Summer Night Lights",
+        program_type="after_school",
+        languages=["es", "ko"],
+        maximum_age=24,
+        accepts_referrals=True,
+        service_area_geojson=SQUARE,
+        description="Parks open late 100%",
+    )
     make_program(db_session, network.city, "Therapy Now", program_type="mental_health", minimum_grade=-1, maximum_grade=0)
     return {"south": south, "east": east, "far": far}
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("", ["Peace Circle", "Safe Walk", "Summer Night Lights", "Therapy Now"]),
-    ("program_type=safe_passage", ["Safe Walk"]),
-    ("program_type=safe_passage&program_type=mental_health", ["Safe Walk", "Therapy Now"]),
-    ("status=temporarily_closed", ["Peace Circle"]),
-    ("status=active&status=temporarily_closed&program_type=restorative_justice", ["Peace Circle"]),
-    ("organization_id=CITY", ["Summer Night Lights", "Therapy Now"]),
-    ("region=South", ["Peace Circle"]),
-    ("language=es", ["Safe Walk", "Summer Night Lights"]),
-    ("language=spa", ["Safe Walk", "Summer Night Lights"]),
-    ("language=es&organization_id=CBO", ["Safe Walk"]),
-    ("age=12", ["Safe Walk", "Summer Night Lights", "Therapy Now"]),
-    ("age=30", ["Peace Circle", "Therapy Now"]),
-    ("age=14&language=en", ["Peace Circle", "Safe Walk"]),
-    ("grade=7", ["Peace Circle", "Safe Walk", "Summer Night Lights"]),
-    ("grade=TK", ["Peace Circle", "Summer Night Lights", "Therapy Now"]),
-    ("accepts_referrals=true", ["Safe Walk", "Summer Night Lights"]),
-    ("accepts_referrals=false", ["Peace Circle", "Therapy Now"]),
-    ("q=CORNERS", ["Safe Walk"]),
-    ("q=peace", ["Peace Circle"]),
-    ("q=100%25", ["Summer Night Lights"]),
-    ("q=_", []),
-    ("school_id=SOUTH", ["Peace Circle", "Summer Night Lights"]),  # by region; inside the polygon
-    ("school_id=EAST", ["Safe Walk"]),  # listed; outside the polygon
-    ("school_id=FAR", []),
-    ("school_id=SOUTH&accepts_referrals=true", ["Summer Night Lights"]),
-    ("school_id=EAST&program_type=mental_health", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["Peace Circle", "Safe Walk", "Summer Night Lights", "Therapy Now"]),
+        ("program_type=safe_passage", ["Safe Walk"]),
+        ("program_type=safe_passage&program_type=mental_health", ["Safe Walk", "Therapy Now"]),
+        ("status=temporarily_closed", ["Peace Circle"]),
+        ("status=active&status=temporarily_closed&program_type=restorative_justice", ["Peace Circle"]),
+        ("organization_id=CITY", ["Summer Night Lights", "Therapy Now"]),
+        ("region=South", ["Peace Circle"]),
+        ("language=es", ["Safe Walk", "Summer Night Lights"]),
+        ("language=spa", ["Safe Walk", "Summer Night Lights"]),
+        ("language=es&organization_id=CBO", ["Safe Walk"]),
+        ("age=12", ["Safe Walk", "Summer Night Lights", "Therapy Now"]),
+        ("age=30", ["Peace Circle", "Therapy Now"]),
+        ("age=14&language=en", ["Peace Circle", "Safe Walk"]),
+        ("grade=7", ["Peace Circle", "Safe Walk", "Summer Night Lights"]),
+        ("grade=TK", ["Peace Circle", "Summer Night Lights", "Therapy Now"]),
+        ("accepts_referrals=true", ["Safe Walk", "Summer Night Lights"]),
+        ("accepts_referrals=false", ["Peace Circle", "Therapy Now"]),
+        ("q=CORNERS", ["Safe Walk"]),
+        ("q=peace", ["Peace Circle"]),
+        ("q=100%25", ["Summer Night Lights"]),
+        ("q=_", []),
+        ("school_id=SOUTH", ["Peace Circle", "Summer Night Lights"]),  # by region; inside the polygon
+        ("school_id=EAST", ["Safe Walk"]),  # listed; outside the polygon
+        ("school_id=FAR", []),
+        ("school_id=SOUTH&accepts_referrals=true", ["Summer Night Lights"]),
+        ("school_id=EAST&program_type=mental_health", []),
+    ],
+)
 def test_search_filters(client, network, catalog, query, expected):
-    for name, ident in (("CITY", network.city.id), ("CBO", network.cbo.id), ("SOUTH", catalog["south"].id),
-                        ("EAST", catalog["east"].id), ("FAR", catalog["far"].id)):
+    for name, ident in (
+        ("CITY", network.city.id),
+        ("CBO", network.cbo.id),
+        ("SOUTH", catalog["south"].id),
+        ("EAST", catalog["east"].id),
+        ("FAR", catalog["far"].id),
+    ):
         query = query.replace(name, str(ident))
     assert names(client, network["district_viewer"], query) == expected
 
@@ -337,7 +434,9 @@ def test_updated_since_and_keyset_pages(client, network, db_session):
     assert sorted(seen) == [f"P{n}" for n in range(5)]
     late = utcnow()
     program = db_session.scalar(select(Program).where(Program.name == "P3"))
-    client.patch(f"{URL}/{program.id}", json={"description": "changed"}, headers=if_match(network["cbo_admin"].headers, program.version))
+    client.patch(
+        f"{URL}/{program.id}", json={"description": "changed"}, headers=if_match(network["cbo_admin"].headers, program.version)
+    )
     assert names(client, network["district_viewer"], f"updated_since={late.isoformat().replace('+00:00', 'Z')}") == ["P3"]
 
 
@@ -362,16 +461,21 @@ def test_near_a_point_and_a_school(client, network, db_session):
     assert abs(inside[1]["distance_m"] - 2000) < 5 and abs(inside[0]["distance_m"] - 500) < 5
     outside = client.get(f"{URL}?near_lat={lat}&near_lon={lon}&radius_m=1000", headers=viewer.headers).json["items"]
     assert [i["name"] for i in outside] == ["Half km"]
-    by_school = client.get(f"{URL}?near_school={school.id}&radius_m=3000&program_type=mentoring", headers=viewer.headers).json["items"]
+    by_school = client.get(f"{URL}?near_school={school.id}&radius_m=3000&program_type=mentoring", headers=viewer.headers).json[
+        "items"
+    ]
     assert [i["name"] for i in by_school] == ["Two km"]
     assert "distance_m" not in client.get(URL, headers=viewer.headers).json["items"][0]
 
-    first = client.get(f"{URL}?near_lat={lat}&near_lon={lon}&radius_m=3000&limit=1&program_type=mentoring&program_type=after_school",
-                       headers=viewer.headers)
+    first = client.get(
+        f"{URL}?near_lat={lat}&near_lon={lon}&radius_m=3000&limit=1&program_type=mentoring&program_type=after_school",
+        headers=viewer.headers,
+    )
     assert [i["name"] for i in first.json["items"]] == ["Half km"]
     assert "program_type=mentoring&program_type=after_school" in first.headers["Link"]
-    second = client.get(f"{URL}?near_lat={lat}&near_lon={lon}&radius_m=3000&limit=1&cursor={first.json['next_cursor']}",
-                        headers=viewer.headers)
+    second = client.get(
+        f"{URL}?near_lat={lat}&near_lon={lon}&radius_m=3000&limit=1&cursor={first.json['next_cursor']}", headers=viewer.headers
+    )
     assert [i["name"] for i in second.json["items"]] == ["Two km"] and second.json["next_cursor"] is None
     wrong = client.get(f"{URL}?limit=1&cursor={first.json['next_cursor']}", headers=viewer.headers)
     assert_problem(wrong, 400)
@@ -408,8 +512,19 @@ def test_the_list_issues_a_constant_number_of_queries(app, client, network, db_s
     schools = [make_school(db_session, f"School {n}") for n in range(3)]
     sites = [make_location(db_session, network.cbo, north_of(CITY_HALL, 100 * n)) for n in range(3)]
     for n in range(30):
-        make_program(db_session, network.cbo, f"Program {n}", languages=["en", "es"], schools=schools, regions=["South", "East"],
-                     locations=sites, schedules=2, external_codes=[], contacts=[{"name": "A"}], assured_at=utcnow())
+        make_program(
+            db_session,
+            network.cbo,
+            f"Program {n}",
+            languages=["en", "es"],
+            schools=schools,
+            regions=["South", "East"],
+            locations=sites,
+            schedules=2,
+            external_codes=[],
+            contacts=[{"name": "A"}],
+            assured_at=utcnow(),
+        )
     headers = network["district_viewer"].headers
     lat, lon = CITY_HALL
 
@@ -427,12 +542,21 @@ def test_the_list_issues_a_constant_number_of_queries(app, client, network, db_s
 
 def test_clearing_a_polygon_stores_sql_null_and_coverage_queries_still_work(client, network, db_session):
     admin = network["cbo_admin"]
-    created = client.post(URL, json={"name": "Polygon only", "program_type": "safe_passage", "status": "active",
-                                     "service_area_geojson": SQUARE}, headers=admin.headers).json
+    created = client.post(
+        URL,
+        json={"name": "Polygon only", "program_type": "safe_passage", "status": "active", "service_area_geojson": SQUARE},
+        headers=admin.headers,
+    ).json
     cleared = client.patch(f"{URL}/{created['id']}", json={"service_area_geojson": None}, headers=if_match(admin.headers, 1))
     assert cleared.status_code == 200 and cleared.json["service_area_geojson"] is None
-    assert db_session.scalar(select(func.count()).select_from(Program).where(
-        Program.id == uuid.UUID(created["id"]), Program.service_area_geojson.is_(None))) == 1
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(Program)
+            .where(Program.id == uuid.UUID(created["id"]), Program.service_area_geojson.is_(None))
+        )
+        == 1
+    )
     make_school(db_session)
     gaps = client.get("/api/v1/schools?lacks_program_type=safe_passage", headers=network["district_viewer"].headers)
     assert gaps.status_code == 200

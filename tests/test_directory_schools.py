@@ -15,16 +15,26 @@ from cbs_network.identity.roles import Role
 from cbs_network.organizations.models import OrganizationKind
 
 from .factories import Network, OrganizationFactory
-from .helpers import assert_problem, if_match, counted_get
+from .helpers import assert_problem, counted_get, if_match
 
 LAT, LON = 34.0522, -118.2437  # downtown Los Angeles
 URL = "/api/v1/schools"
 _codes = iter(range(10**13, 10**14))
 
 NEW = {
-    "cds_code": "19647331930247", "name": "Garfield Senior High", "grade_low": "9", "grade_high": "12",
-    "region": "East", "board_district": 2, "address_1": "5101 E 6th St", "city": "Los Angeles", "state": "CA",
-    "postal_code": "90022", "latitude": 34.0268, "longitude": -118.1608, "is_bsap": True,
+    "cds_code": "19647331930247",
+    "name": "Garfield Senior High",
+    "grade_low": "9",
+    "grade_high": "12",
+    "region": "East",
+    "board_district": 2,
+    "address_1": "5101 E 6th St",
+    "city": "Los Angeles",
+    "state": "CA",
+    "postal_code": "90022",
+    "latitude": 34.0268,
+    "longitude": -118.1608,
+    "is_bsap": True,
 }
 
 
@@ -40,11 +50,23 @@ def make_school(db_session, **fields) -> School:
     return school
 
 
-def make_program(db_session, organization, *, program_type=ProgramType.safe_passage, status=ProgramStatus.active,
-                 schools=(), regions=(), polygon=None) -> Program:
+def make_program(
+    db_session,
+    organization,
+    *,
+    program_type=ProgramType.safe_passage,
+    status=ProgramStatus.active,
+    schools=(),
+    regions=(),
+    polygon=None,
+) -> Program:
     program = Program(
-        id=uuid.uuid4(), organization_id=organization.id, name=f"{program_type} program", program_type=program_type,
-        status=status, **({"service_area_geojson": polygon} if polygon else {}),  # None would be stored as JSON null
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        name=f"{program_type} program",
+        program_type=program_type,
+        status=status,
+        **({"service_area_geojson": polygon} if polygon else {}),  # None would be stored as JSON null
     )
     program.served_schools = [ProgramSchool(school_id=s.id) for s in schools]
     program.served_regions = [ProgramRegion(region=r) for r in regions]
@@ -84,7 +106,9 @@ def test_network_admin_creates_and_every_member_reads(client, network, db_sessio
 def test_grades_are_strings_tk_and_k_included(client, network):
     body = client.post(URL, json={**NEW, "grade_low": "TK", "grade_high": "K"}, headers=network["network_admin"].headers).json
     assert (body["grade_low"], body["grade_high"]) == ("TK", "K")
-    response = client.post(URL, json={**NEW, "cds_code": "19647331930248", "grade_high": "k"}, headers=network["network_admin"].headers)
+    response = client.post(
+        URL, json={**NEW, "cds_code": "19647331930248", "grade_high": "k"}, headers=network["network_admin"].headers
+    )
     assert "grade_high" in assert_problem(response, 422)["errors"]["json"]
 
 
@@ -123,24 +147,27 @@ def test_duplicate_cds_code_is_409(client, network, db_session):
     assert school_count(db_session) == 2
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"cds_code": "1964733193024"}, "cds_code"),
-    ({"cds_code": "1964733193024X"}, "cds_code"),
-    ({"grade_low": "12", "grade_high": "9"}, "grade_low"),
-    ({"grade_high": "13"}, "grade_high"),
-    ({"grade_low": "PK"}, "grade_low"),
-    ({"latitude": 90.5}, "latitude"),
-    ({"longitude": -180.01}, "longitude"),
-    ({"latitude": None}, "latitude"),
-    ({"longitude": None}, "longitude"),
-    ({"board_district": 8}, "board_district"),
-    ({"board_district": 0}, "board_district"),
-    ({"status": "demolished"}, "status"),
-    ({"state": "California"}, "state"),
-    ({"organization_id": str(uuid.uuid4())}, "organization_id"),
-    ({"district_id": str(uuid.uuid4())}, "district_id"),
-    ({"district_id": "not-a-uuid"}, "district_id"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"cds_code": "1964733193024"}, "cds_code"),
+        ({"cds_code": "1964733193024X"}, "cds_code"),
+        ({"grade_low": "12", "grade_high": "9"}, "grade_low"),
+        ({"grade_high": "13"}, "grade_high"),
+        ({"grade_low": "PK"}, "grade_low"),
+        ({"latitude": 90.5}, "latitude"),
+        ({"longitude": -180.01}, "longitude"),
+        ({"latitude": None}, "latitude"),
+        ({"longitude": None}, "longitude"),
+        ({"board_district": 8}, "board_district"),
+        ({"board_district": 0}, "board_district"),
+        ({"status": "demolished"}, "status"),
+        ({"state": "California"}, "state"),
+        ({"organization_id": str(uuid.uuid4())}, "organization_id"),
+        ({"district_id": str(uuid.uuid4())}, "district_id"),
+        ({"district_id": "not-a-uuid"}, "district_id"),
+    ],
+)
 def test_bad_input_is_422_naming_the_field(client, network, db_session, change, field):
     response = client.post(URL, json={**NEW, **change}, headers=network["network_admin"].headers)
     assert field in assert_problem(response, 422)["errors"]["json"]
@@ -148,8 +175,9 @@ def test_bad_input_is_422_naming_the_field(client, network, db_session, change, 
 
 
 def test_patch_is_checked_against_the_stored_values(client, network, db_session):
-    school = make_school(db_session, grade_low=GRADES["K"], grade_high=GRADES["5"], latitude=LAT, longitude=LON,
-                         district_id=network.district.id)
+    school = make_school(
+        db_session, grade_low=GRADES["K"], grade_high=GRADES["5"], latitude=LAT, longitude=LON, district_id=network.district.id
+    )
     headers = if_match(network["district_admin"].headers, 1)
     url = f"{URL}/{school.id}"
     assert "grade_low" in assert_problem(client.patch(url, json={"grade_low": "6"}, headers=headers), 422)["errors"]["json"]
@@ -206,8 +234,11 @@ def test_only_network_admins_move_a_school_to_another_district(client, districts
     for actor in ("district_admin", "district2_admin"):
         assert_problem(client.patch(f"{URL}/{school.id}", json=body, headers=if_match(districts[actor].headers, 1)), 403)
     # Giving the current district again is no move.
-    same = client.patch(f"{URL}/{school.id}", json={"district_id": str(districts.district.id), "name": "Same"},
-                        headers=if_match(districts["district_admin"].headers, 1))
+    same = client.patch(
+        f"{URL}/{school.id}",
+        json={"district_id": str(districts.district.id), "name": "Same"},
+        headers=if_match(districts["district_admin"].headers, 1),
+    )
     assert same.status_code == 200 and same.json["version"] == 2
     moved = client.patch(f"{URL}/{school.id}", json=body, headers=if_match(districts["network_admin"].headers, 2))
     assert moved.status_code == 200 and moved.json["district_id"] == str(districts.district2.id)
@@ -221,8 +252,11 @@ def test_a_school_without_a_district_is_kept_by_network_admins_only(client, dist
         assert_problem(client.patch(f"{URL}/{school.id}", json={"name": "X"}, headers=if_match(districts[actor].headers, 1)), 403)
     created = client.post(URL, json=NEW, headers=districts["network_admin"].headers)
     assert created.status_code == 201 and created.json["district_id"] is None
-    placed = client.patch(f"{URL}/{school.id}", json={"district_id": str(districts.district.id)},
-                          headers=if_match(districts["network_admin"].headers, 1))
+    placed = client.patch(
+        f"{URL}/{school.id}",
+        json={"district_id": str(districts.district.id)},
+        headers=if_match(districts["network_admin"].headers, 1),
+    )
     assert placed.status_code == 200 and placed.json["district_id"] == str(districts.district.id)
 
 
@@ -238,7 +272,9 @@ def test_the_district_must_be_a_school_district_above_the_schools_organization(c
     elsewhere = client.patch(url, json={"district_id": str(districts.district2.id)}, headers=admin)
     assert "organization tree" in assert_problem(elsewhere, 422)["errors"]["json"]["district_id"][0]
     stray = OrganizationFactory(kind=OrganizationKind.school, name="Stray school org")
-    wrong_org = client.patch(url, json={"organization_id": str(stray.id)}, headers=if_match(districts["district_admin"].headers, 1))
+    wrong_org = client.patch(
+        url, json={"organization_id": str(stray.id)}, headers=if_match(districts["district_admin"].headers, 1)
+    )
     assert "organization_id" in assert_problem(wrong_org, 422)["errors"]["json"]
     # A loop in the tree is refused, not followed forever.
     looped_a = OrganizationFactory(kind=OrganizationKind.district_office, name="Loop A")
@@ -265,20 +301,23 @@ def roster(db_session):
     make_school(db_session, name="Delta Academy", cds_code="19734370000004", region="West", board_district=4, status="closed")
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("region=East", ["Alpha Elementary", "Beta Middle"]),
-    ("board_district=2", ["Alpha Elementary", "Gamma High"]),
-    ("is_bsap=true", ["Alpha Elementary", "Gamma High"]),
-    ("is_bsap=false", ["Beta Middle", "Delta Academy"]),
-    ("status=closed", ["Delta Academy"]),
-    ("q=ALPHA", ["Alpha Elementary"]),
-    ("q=1973437", ["Delta Academy", "Gamma High"]),
-    ("q=%25", []),  # a literal %, not a wildcard
-    ("region=West&board_district=2", ["Gamma High"]),
-    ("region=East&is_bsap=true&board_district=2", ["Alpha Elementary"]),
-    ("region=West&status=active&q=a", ["Gamma High"]),
-    ("region=East&board_district=4", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("region=East", ["Alpha Elementary", "Beta Middle"]),
+        ("board_district=2", ["Alpha Elementary", "Gamma High"]),
+        ("is_bsap=true", ["Alpha Elementary", "Gamma High"]),
+        ("is_bsap=false", ["Beta Middle", "Delta Academy"]),
+        ("status=closed", ["Delta Academy"]),
+        ("q=ALPHA", ["Alpha Elementary"]),
+        ("q=1973437", ["Delta Academy", "Gamma High"]),
+        ("q=%25", []),  # a literal %, not a wildcard
+        ("region=West&board_district=2", ["Gamma High"]),
+        ("region=East&is_bsap=true&board_district=2", ["Alpha Elementary"]),
+        ("region=West&status=active&q=a", ["Gamma High"]),
+        ("region=East&board_district=4", []),
+    ],
+)
 def test_filters_combine_with_and(client, network, roster, query, expected):
     assert sorted(names(client, network["cbo_caseworker"].headers, query)) == expected
 
@@ -300,19 +339,40 @@ def test_lacks_program_type_finds_coverage_gaps(client, network, db_session):
     only_inactive = make_school(db_session, name="Only inactive", region="Harbor")
     other_type = make_school(db_session, name="Other type", region="Harbor")
     make_school(db_session, name="Nothing", region="Harbor", latitude=LAT + 1, longitude=LON)
-    square = {"type": "Polygon", "coordinates": [[[LON - 0.01, LAT - 0.01], [LON + 0.01, LAT - 0.01], [LON + 0.01, LAT + 0.01],
-                                                  [LON - 0.01, LAT + 0.01], [LON - 0.01, LAT - 0.01]]]}
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [LON - 0.01, LAT - 0.01],
+                [LON + 0.01, LAT - 0.01],
+                [LON + 0.01, LAT + 0.01],
+                [LON - 0.01, LAT + 0.01],
+                [LON - 0.01, LAT - 0.01],
+            ]
+        ],
+    }
     make_program(db_session, network.cbo, schools=[listed])
     make_program(db_session, network.cbo, regions=["South"])
     make_program(db_session, network.cbo, polygon=square)
     make_program(db_session, network.cbo, status=ProgramStatus.inactive, schools=[only_inactive])
     make_program(db_session, network.cbo, program_type=ProgramType.mentoring, schools=[other_type])
     headers = network["district_viewer"].headers
-    assert sorted(names(client, headers, "lacks_program_type=safe_passage&limit=200")) == ["Nothing", "Only inactive", "Other type"]
-    assert sorted(names(client, headers, "lacks_program_type=safe_passage&region=Harbor")) == ["Nothing", "Only inactive", "Other type"]
+    assert sorted(names(client, headers, "lacks_program_type=safe_passage&limit=200")) == [
+        "Nothing",
+        "Only inactive",
+        "Other type",
+    ]
+    assert sorted(names(client, headers, "lacks_program_type=safe_passage&region=Harbor")) == [
+        "Nothing",
+        "Only inactive",
+        "Other type",
+    ]
     assert names(client, headers, "lacks_program_type=mentoring&region=North") == ["Listed"]
     assert {by_region.name, in_polygon.name}.isdisjoint(names(client, headers, "lacks_program_type=safe_passage"))
-    assert "lacks_program_type" in assert_problem(client.get(f"{URL}?lacks_program_type=juggling", headers=headers), 422)["errors"]["query"]
+    assert (
+        "lacks_program_type"
+        in assert_problem(client.get(f"{URL}?lacks_program_type=juggling", headers=headers), 422)["errors"]["query"]
+    )
 
 
 # --- geography ------------------------------------------------------------------------------------
@@ -323,7 +383,12 @@ def test_a_school_2_km_away_is_inside_3_km_and_outside_1_km(client, network, db_
     make_school(db_session, name="Far away", latitude=north_of(LAT, 20000), longitude=LON)
     make_school(db_session, name="Unlocated")
     # 1.27 km away but inside the 1 km bounding box the query prefilters with
-    make_school(db_session, name="Box corner", latitude=north_of(LAT, 900), longitude=LON + math.degrees(900 / (EARTH_RADIUS_M * math.cos(math.radians(LAT)))))
+    make_school(
+        db_session,
+        name="Box corner",
+        latitude=north_of(LAT, 900),
+        longitude=LON + math.degrees(900 / (EARTH_RADIUS_M * math.cos(math.radians(LAT)))),
+    )
     headers = network["cbo_caseworker"].headers
     inside = client.get(f"{URL}?near_lat={LAT}&near_lon={LON}&radius_m=3000", headers=headers).json["items"]
     assert [i["name"] for i in inside] == ["Box corner", "Two km north"]
@@ -367,17 +432,20 @@ def test_near_pages_are_stable_over_distance_and_id(client, network, db_session)
     assert_problem(client.get(f"{URL}?near_lat={LAT}&near_lon={LON}&cursor=bm9wZQ", headers=headers), 400)
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("near_lat=34&near_lon=-118&radius_m=50001", "radius_m"),
-    ("near_lat=34&radius_m=100", "near_lon"),
-    ("near_lon=-118", "near_lat"),
-    ("radius_m=100", "radius_m"),
-    ("near_lat=91&near_lon=-118", "near_lat"),
-    ("near_lat=34&near_lon=-181", "near_lon"),
-    ("near_lat=34&near_lon=-118&radius_m=0", "radius_m"),
-    (f"near_school={uuid.uuid4()}", "near_school"),
-    (f"near_school={uuid.uuid4()}&near_lat=34&near_lon=-118", "near_school"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("near_lat=34&near_lon=-118&radius_m=50001", "radius_m"),
+        ("near_lat=34&radius_m=100", "near_lon"),
+        ("near_lon=-118", "near_lat"),
+        ("radius_m=100", "radius_m"),
+        ("near_lat=91&near_lon=-118", "near_lat"),
+        ("near_lat=34&near_lon=-181", "near_lon"),
+        ("near_lat=34&near_lon=-118&radius_m=0", "radius_m"),
+        (f"near_school={uuid.uuid4()}", "near_school"),
+        (f"near_school={uuid.uuid4()}&near_lat=34&near_lon=-118", "near_school"),
+    ],
+)
 def test_bad_proximity_searches_are_422_naming_the_field(client, network, query, field):
     response = client.get(f"{URL}?{query}", headers=network["district_viewer"].headers)
     assert field in assert_problem(response, 422)["errors"]["query"]
@@ -388,7 +456,10 @@ def test_bad_proximity_searches_are_422_naming_the_field(client, network, query,
 def test_the_radius_is_at_most_the_documented_maximum(client, network):
     response = client.get(f"{URL}?near_lat=34&near_lon=-118&radius_m=50001", headers=network["district_viewer"].headers)
     assert "radius_m" in assert_problem(response, 422)["errors"]["query"]
-    assert client.get(f"{URL}?near_lat=34&near_lon=-118&radius_m=50000", headers=network["district_viewer"].headers).status_code == 200
+    assert (
+        client.get(f"{URL}?near_lat=34&near_lon=-118&radius_m=50000", headers=network["district_viewer"].headers).status_code
+        == 200
+    )
 
 
 def test_a_school_without_coordinates_cannot_be_the_center(client, network, db_session):
@@ -401,22 +472,44 @@ def test_a_school_without_coordinates_cannot_be_the_center(client, network, db_s
 
 
 def test_geojson_is_a_feature_collection_of_located_schools(client, network, db_session, app):
-    located = make_school(db_session, name="Located", region="East", board_district=2, is_bsap=True,
-                          grade_low=GRADES["TK"], grade_high=GRADES["5"], latitude=LAT, longitude=LON)
+    located = make_school(
+        db_session,
+        name="Located",
+        region="East",
+        board_district=2,
+        is_bsap=True,
+        grade_low=GRADES["TK"],
+        grade_high=GRADES["5"],
+        latitude=LAT,
+        longitude=LON,
+    )
     make_school(db_session, name="Other region", region="West", latitude=north_of(LAT, -100), longitude=LON)
     make_school(db_session, name="Unlocated", region="East")
     response = client.get(f"{URL}.geojson?region=East", headers=network["cbo_caseworker"].headers)
     assert response.status_code == 200 and response.mimetype == "application/geo+json"
     body = response.get_json(force=True)
     assert body["type"] == "FeatureCollection" and body["truncated"] is False
-    assert body["features"] == [{
-        "type": "Feature", "id": str(located.id),
-        "geometry": {"type": "Point", "coordinates": [LON, LAT]},
-        "properties": {"id": str(located.id), "cds_code": located.cds_code, "name": "Located", "region": "East",
-                       "board_district": 2, "is_bsap": True, "status": "active", "grade_low": "TK", "grade_high": "5"},
-    }]
-    near = client.get(f"{URL}.geojson?near_lat={north_of(LAT, 2000)}&near_lon={LON}&radius_m=3000",
-                      headers=network["cbo_caseworker"].headers).get_json(force=True)
+    assert body["features"] == [
+        {
+            "type": "Feature",
+            "id": str(located.id),
+            "geometry": {"type": "Point", "coordinates": [LON, LAT]},
+            "properties": {
+                "id": str(located.id),
+                "cds_code": located.cds_code,
+                "name": "Located",
+                "region": "East",
+                "board_district": 2,
+                "is_bsap": True,
+                "status": "active",
+                "grade_low": "TK",
+                "grade_high": "5",
+            },
+        }
+    ]
+    near = client.get(
+        f"{URL}.geojson?near_lat={north_of(LAT, 2000)}&near_lon={LON}&radius_m=3000", headers=network["cbo_caseworker"].headers
+    ).get_json(force=True)
     assert [f["properties"]["name"] for f in near["features"]] == ["Located", "Other region"]
     assert near["features"][0]["properties"]["distance_m"] == pytest.approx(2000, abs=1)
     spec = client.get("/api/openapi.json").json
@@ -426,8 +519,9 @@ def test_geojson_is_a_feature_collection_of_located_schools(client, network, db_
 # --- query count ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["", "&region=East&lacks_program_type=safe_passage",
-                                   f"&near_lat={LAT}&near_lon={LON}&radius_m=50000"])
+@pytest.mark.parametrize(
+    "query", ["", "&region=East&lacks_program_type=safe_passage", f"&near_lat={LAT}&near_lon={LON}&radius_m=50000"]
+)
 def test_the_list_issues_a_constant_number_of_queries(app, client, network, db_session, query):
     for n in range(12):
         make_school(db_session, name=f"Counted {n}", region="East", latitude=north_of(LAT, 100 * n), longitude=LON)
@@ -510,8 +604,14 @@ def test_csv_one_bad_row_writes_nothing_and_every_error_is_reported(app, db_sess
     schools, audits = school_count(db_session), _audit_count(db_session)
     result = _run(app, _csv(tmp_path, bad))
     assert result.exit_code == 1
-    for expected in ("line 4: cds_code", "line 5: grade_low", "line 5: board_district", "line 5: latitude",
-                     "line 5: is_bsap", "line 6: cds_code: Duplicate of line 2"):
+    for expected in (
+        "line 4: cds_code",
+        "line 5: grade_low",
+        "line 5: board_district",
+        "line 5: latitude",
+        "line 5: is_bsap",
+        "line 6: cds_code: Duplicate of line 2",
+    ):
         assert expected in result.stderr, result.stderr
     assert "nothing was written" in result.stderr
     db_session.expire_all()
@@ -532,8 +632,10 @@ def test_csv_district_id_column_is_optional_and_checked(app, db_session, network
     header = HEADER.rstrip("\n") + ",district_id\n"
     existing = make_school(db_session, cds_code="19647330000102", name="Boyle Heights Middle", district_id=network.district.id)
     path = tmp_path / "districts.csv"
-    path.write_text(header + f"19647330000101,Aurora Elementary,TK,5,East,2,,,,,,,,,{network.district.id}\n"
-                    "19647330000102,Boyle Heights Middle,,,,,,,,,,,,,\n")  # empty: keeps its district
+    path.write_text(
+        header + f"19647330000101,Aurora Elementary,TK,5,East,2,,,,,,,,,{network.district.id}\n"
+        "19647330000102,Boyle Heights Middle,,,,,,,,,,,,,\n"
+    )  # empty: keeps its district
     result = _run(app, path)
     assert result.exit_code == 0, result.output
     assert "imported: 1 created, 0 updated, 1 unchanged, 0 probable duplicates not created." in result.stdout
@@ -542,9 +644,11 @@ def test_csv_district_id_column_is_optional_and_checked(app, db_session, network
     assert db_session.get(School, existing.id).district_id == network.district.id
 
     schools, audits = school_count(db_session), _audit_count(db_session)
-    path.write_text(header + f"19647330000103,Not A District,K,5,,,,,,,,,,,{network.cbo.id}\n"
-                    f"19647330000104,Nowhere,K,5,,,,,,,,,,,{uuid.uuid4()}\n"
-                    "19647330000105,Garbled,K,5,,,,,,,,,,,district-9\n")
+    path.write_text(
+        header + f"19647330000103,Not A District,K,5,,,,,,,,,,,{network.cbo.id}\n"
+        f"19647330000104,Nowhere,K,5,,,,,,,,,,,{uuid.uuid4()}\n"
+        "19647330000105,Garbled,K,5,,,,,,,,,,,district-9\n"
+    )
     bad = _run(app, path)
     assert bad.exit_code == 1
     for line in (2, 3, 4):
@@ -556,8 +660,13 @@ def test_csv_district_id_column_is_optional_and_checked(app, db_session, network
 def test_csv_district_id_must_sit_above_the_schools_organization(app, db_session, network, tmp_path):
     other = OrganizationFactory(kind=OrganizationKind.school_district, name="Other district")
     organization = OrganizationFactory(kind=OrganizationKind.school, name="Under the first", parent_id=network.district.id)
-    make_school(db_session, cds_code="19647330000102", name="Boyle Heights Middle", organization_id=organization.id,
-                district_id=network.district.id)
+    make_school(
+        db_session,
+        cds_code="19647330000102",
+        name="Boyle Heights Middle",
+        organization_id=organization.id,
+        district_id=network.district.id,
+    )
     path = tmp_path / "moved.csv"
     path.write_text(HEADER.rstrip("\n") + f",district_id\n19647330000102,Boyle Heights Middle,,,,,,,,,,,,,{other.id}\n")
     result = _run(app, path)
@@ -567,11 +676,15 @@ def test_csv_district_id_must_sit_above_the_schools_organization(app, db_session
 def test_csv_a_school_listed_under_another_cds_code_is_a_probable_duplicate(app, db_session, network, tmp_path):
     """The same name (normalized) at the same address as a listed school, or as an earlier row, under a
     new CDS code is reported and not created, as the organization and program imports do."""
-    make_school(db_session, cds_code="19647330000199", name="The Aurora Elementary", address_1="1 Main Street", postal_code="90001")
-    rows = ("19647330000101,Aurora Elementary,TK,5,East,2,1 Main St,Los Angeles,CA,90001,34.05,-118.25,true,active\n"
-            "19647330000103,Crestview High,9,12,East,2,9 Hill Ave,Los Angeles,CA,90002,,,false,active\n"
-            "19647330000104,CRESTVIEW HIGH,9,12,East,2,9 Hill Avenue,Los Angeles,CA,90002,,,false,active\n"
-            "19647330000105,Aurora Elementary,TK,5,East,2,77 Other Rd,Los Angeles,CA,90003,,,false,active\n")
+    make_school(
+        db_session, cds_code="19647330000199", name="The Aurora Elementary", address_1="1 Main Street", postal_code="90001"
+    )
+    rows = (
+        "19647330000101,Aurora Elementary,TK,5,East,2,1 Main St,Los Angeles,CA,90001,34.05,-118.25,true,active\n"
+        "19647330000103,Crestview High,9,12,East,2,9 Hill Ave,Los Angeles,CA,90002,,,false,active\n"
+        "19647330000104,CRESTVIEW HIGH,9,12,East,2,9 Hill Avenue,Los Angeles,CA,90002,,,false,active\n"
+        "19647330000105,Aurora Elementary,TK,5,East,2,77 Other Rd,Los Angeles,CA,90003,,,false,active\n"
+    )
     schools = school_count(db_session)
 
     dry = _run(app, _csv(tmp_path, rows), "--dry-run")
@@ -585,4 +698,6 @@ def test_csv_a_school_listed_under_another_cds_code_is_a_probable_duplicate(app,
     db_session.expire_all()
     assert school_count(db_session) == schools + 2  # Crestview once, and the Aurora at another address
     assert set(db_session.scalars(select(School.cds_code).where(School.cds_code.like("1964733000010%")))) == {
-        "19647330000103", "19647330000105"}
+        "19647330000103",
+        "19647330000105",
+    }

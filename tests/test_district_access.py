@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.committees.plans import service as plans
 from cbs_network.committees.models import Committee, CommitteeMember, PlanNeed, PlanState, PlanTransition, SafetyPlan
+from cbs_network.committees.plans import service as plans
 from cbs_network.directory.models import School
 from cbs_network.events.models import Event
 from cbs_network.identity.roles import Role
@@ -55,29 +55,45 @@ def principal(db_session, districts, school):
 def everything(db_session) -> tuple:
     """What a refused request could have changed."""
     db_session.expire_all()
-    rows = tuple(db_session.scalar(select(func.count()).select_from(model))
-                 for model in (Committee, CommitteeMember, SafetyPlan, PlanNeed, PlanTransition, AuditRecord, Event))
-    versions = tuple(sorted((str(i), v) for model in (School, Committee, CommitteeMember, SafetyPlan, PlanNeed)
-                            for i, v in db_session.execute(select(model.id, model.version))))
+    rows = tuple(
+        db_session.scalar(select(func.count()).select_from(model))
+        for model in (Committee, CommitteeMember, SafetyPlan, PlanNeed, PlanTransition, AuditRecord, Event)
+    )
+    versions = tuple(
+        sorted(
+            (str(i), v)
+            for model in (School, Committee, CommitteeMember, SafetyPlan, PlanNeed)
+            for i, v in db_session.execute(select(model.id, model.version))
+        )
+    )
     return rows + versions
 
 
 def committee_of(client, districts, school) -> dict:
-    response = client.post("/api/v1/committees", json={"school_id": str(school.id), "school_year": YEAR},
-                           headers=districts["district_coordinator"].headers)
+    response = client.post(
+        "/api/v1/committees",
+        json={"school_id": str(school.id), "school_year": YEAR},
+        headers=districts["district_coordinator"].headers,
+    )
     assert response.status_code == 201, response.json
     return response.json
 
 
 def seat(client, actor, committee_id, **body):
-    return client.post(f"/api/v1/committees/{committee_id}/members", headers=actor.headers,
-                       json={"role": "parent", "name": "Rosa Example", "email": "rosa@example.org", **body})
+    return client.post(
+        f"/api/v1/committees/{committee_id}/members",
+        headers=actor.headers,
+        json={"role": "parent", "name": "Rosa Example", "email": "rosa@example.org", **body},
+    )
 
 
 def nominate(client, districts, committee_id):
     nominee = factories.MembershipFactory(organization=districts.cbo2, role=Role.caseworker).user
-    response = client.post(f"/api/v1/committees/{committee_id}/nominations", json={"user_id": str(nominee.id)},
-                           headers=districts["cbo2_admin"].headers)
+    response = client.post(
+        f"/api/v1/committees/{committee_id}/nominations",
+        json={"user_id": str(nominee.id)},
+        headers=districts["cbo2_admin"].headers,
+    )
     assert response.status_code == 201, response.json  # any CBO puts its staff forward; the school side decides
     return response.json
 
@@ -136,8 +152,12 @@ def test_the_schools_own_district_its_organization_and_network_admins_keep_the_c
         assert changed.status_code == 200, changed.json
         assert seat(client, actor, committee["id"], email=f"p{version}@example.org").status_code == 201
         nomination = nominate(client, districts, committee["id"])
-        assert client.post(f"{url}/members/{nomination['id']}/decision", json={"decision": "approve"},
-                           headers=actor.headers).json["status"] == "active"
+        assert (
+            client.post(f"{url}/members/{nomination['id']}/decision", json={"decision": "approve"}, headers=actor.headers).json[
+                "status"
+            ]
+            == "active"
+        )
     for actor in ("district_coordinator", "network_admin"):
         emails = {m["email"] for m in client.get(url, headers=districts[actor].headers).json["members"]}
         assert {"p1@example.org", "p2@example.org", "p3@example.org"} <= emails
@@ -155,13 +175,24 @@ def test_a_school_without_a_district_is_kept_by_its_own_organization_and_network
     school = factories.SchoolFactory(organization_id=organization.id)
     own = factories.Network.actor(db_session, organization, Role.coordinator)
     for attacker in ("district_admin", "district2_coordinator"):
-        response = client.post("/api/v1/committees", json={"school_id": str(school.id), "school_year": YEAR},
-                               headers=districts[attacker].headers)
+        response = client.post(
+            "/api/v1/committees", json={"school_id": str(school.id), "school_year": YEAR}, headers=districts[attacker].headers
+        )
         assert_problem(response, 403)
-    assert client.post("/api/v1/committees", json={"school_id": str(school.id), "school_year": YEAR},
-                       headers=own.headers).status_code == 201
-    assert client.post("/api/v1/committees", json={"school_id": str(school.id), "school_year": "2027-28"},
-                       headers=districts["network_admin"].headers).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/committees", json={"school_id": str(school.id), "school_year": YEAR}, headers=own.headers
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/v1/committees",
+            json={"school_id": str(school.id), "school_year": "2027-28"},
+            headers=districts["network_admin"].headers,
+        ).status_code
+        == 201
+    )
 
 
 # --- plans -------------------------------------------------------------------------------------
@@ -179,8 +210,9 @@ def test_another_district_cannot_open_change_approve_or_record_needs_of_a_school
 
     plan = open_plan(client, principal, school)
     url = f"/api/v1/safety-plans/{plan['id']}"
-    need = client.post(f"{url}/needs", json={"need_type": "safe_passage", "description": "Walk to the bus"},
-                       headers=principal.headers).json
+    need = client.post(
+        f"{url}/needs", json={"need_type": "safe_passage", "description": "Walk to the bus"}, headers=principal.headers
+    ).json
     submit(db_session, plan["id"])
     before = everything(db_session)
     current = client.get(url, headers=other.headers)
@@ -189,7 +221,9 @@ def test_another_district_cannot_open_change_approve_or_record_needs_of_a_school
     approve = client.post(f"{url}/transitions", json={"to": "approved"}, headers=other.headers)
     assert "own district" in assert_problem(approve, 403)["detail"]
     assert_problem(client.patch(url, json={"summary": "ours"}, headers=if_match(other.headers, etag)), 403)
-    assert_problem(client.post(f"{url}/needs", json={"need_type": "mental_health", "description": "x"}, headers=other.headers), 403)
+    assert_problem(
+        client.post(f"{url}/needs", json={"need_type": "mental_health", "description": "x"}, headers=other.headers), 403
+    )
     need_url = f"{url}/needs/{need['id']}"
     assert_problem(client.patch(need_url, json={"status": "met"}, headers=if_match(other.headers, 1)), 403)
     assert_problem(client.delete(need_url, headers=if_match(other.headers, 1)), 403)
@@ -209,11 +243,19 @@ def test_the_schools_own_district_its_organization_and_network_admins_keep_the_p
     for n, actor in enumerate((district, principal, admin)):
         need = client.post(f"{url}/needs", json={"need_type": "mental_health", "description": f"need {n}"}, headers=actor.headers)
         assert need.status_code == 201, need.json
-        assert client.patch(f"{url}/needs/{need.json['id']}", json={"status": "met"},
-                            headers=if_match(actor.headers, 1)).status_code == 200
-    steps = [(principal, "drafting", {}), (district, "public_meeting_held", {"public_meeting_on": "2026-08-20"}),
-             (principal, "submitted", {}), (district, "approved", {}), (principal, "amended", {}),
-             (admin, "submitted", {}), (admin, "approved", {})]
+        assert (
+            client.patch(f"{url}/needs/{need.json['id']}", json={"status": "met"}, headers=if_match(actor.headers, 1)).status_code
+            == 200
+        )
+    steps = [
+        (principal, "drafting", {}),
+        (district, "public_meeting_held", {"public_meeting_on": "2026-08-20"}),
+        (principal, "submitted", {}),
+        (district, "approved", {}),
+        (principal, "amended", {}),
+        (admin, "submitted", {}),
+        (admin, "approved", {}),
+    ]
     for actor, to, body in steps:
         moved = client.post(f"{url}/transitions", json={"to": to, **body}, headers=actor.headers)
         assert moved.status_code == 200 and moved.json["state"] == to, (to, moved.json)

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from cbs_network.http.docs import EXPLORER_SCOPES, problem_types
 from cbs_network.http.api import Api
+from cbs_network.http.docs import EXPLORER_SCOPES, problem_types
 from cbs_network.http.problems import PROBLEM_EXAMPLES, PROBLEM_MEDIA_TYPE, ProblemSchema
 from cbs_network.identity.roles import ROLE_SCOPES, SCOPES, Role
 
@@ -31,11 +31,20 @@ def _examples(spec: dict, component: str) -> dict:
     return media["examples"]
 
 
-@pytest.mark.parametrize("status, component", [
-    (400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (403, "FORBIDDEN"), (404, "NOT_FOUND"), (409, "CONFLICT"),
-    (412, "PRECONDITION_FAILED"), (422, "UNPROCESSABLE_ENTITY"), (428, "PRECONDITION_REQUIRED"),
-    (429, "TOO_MANY_REQUESTS"),
-])
+@pytest.mark.parametrize(
+    "status, component",
+    [
+        (400, "BAD_REQUEST"),
+        (401, "UNAUTHORIZED"),
+        (403, "FORBIDDEN"),
+        (404, "NOT_FOUND"),
+        (409, "CONFLICT"),
+        (412, "PRECONDITION_FAILED"),
+        (422, "UNPROCESSABLE_ENTITY"),
+        (428, "PRECONDITION_REQUIRED"),
+        (429, "TOO_MANY_REQUESTS"),
+    ],
+)
 def test_each_error_response_shows_problems_of_its_own_status(app, spec, status, component):
     examples = _examples(spec, component)
     assert examples
@@ -67,8 +76,17 @@ def test_examples_carry_the_members_of_their_problem(spec):
     invalid = conflicts["/problems/invalid-transition"]
     assert invalid["current_state"] and invalid["allowed_transitions"][0].keys() == {"to", "by"}
     members = {name for body in (e["value"] for e in _examples(spec, "CONFLICT").values()) for name in body}
-    assert {"existing_subject_id", "committee_id", "plan_id", "member_id", "current_status", "waitlist_open",
-            "location", "current_state", "allowed_transitions"} <= members
+    assert {
+        "existing_subject_id",
+        "committee_id",
+        "plan_id",
+        "member_id",
+        "current_status",
+        "waitlist_open",
+        "location",
+        "current_state",
+        "allowed_transitions",
+    } <= members
 
 
 def test_every_example_is_a_valid_problem_of_its_type():
@@ -93,14 +111,17 @@ def _example(name: str) -> dict:
     return next(example for example in PROBLEM_EXAMPLES if example.name == name)
 
 
-@pytest.mark.parametrize("name, method, url, kwargs", [
-    ("missing-token", "get", "/api/v1/organizations", {}),
-    ("invalid-token", "get", "/api/v1/organizations", {"headers": {"Authorization": "Bearer made-up"}}),
-    ("method-not-allowed", "put", "/api/v1/organizations", {}),
-    ("nul-character", "get", "/api/v1/organizations?q=%00", {}),
-    ("unsupported-media-type", "post", "/api/v1/organizations", {"data": "x", "content_type": "text/plain"}),
-    ("uri-too-long", "get", "/api/v1/referrals?q=" + "x" * 8000, {}),
-])
+@pytest.mark.parametrize(
+    "name, method, url, kwargs",
+    [
+        ("missing-token", "get", "/api/v1/organizations", {}),
+        ("invalid-token", "get", "/api/v1/organizations", {"headers": {"Authorization": "Bearer made-up"}}),
+        ("method-not-allowed", "put", "/api/v1/organizations", {}),
+        ("nul-character", "get", "/api/v1/organizations?q=%00", {}),
+        ("unsupported-media-type", "post", "/api/v1/organizations", {"data": "x", "content_type": "text/plain"}),
+        ("uri-too-long", "get", "/api/v1/referrals?q=" + "x" * 8000, {}),
+    ],
+)
 def test_examples_match_what_the_hub_sends(client, name, method, url, kwargs):
     example = _example(name)
     response = getattr(client, method)(url, **kwargs)
@@ -146,8 +167,16 @@ def test_problem_pages_show_the_members_and_examples_of_their_type(app):
     assert "<code>errors</code>" in validation and "&#34;headers&#34;: {" in validation
     assert "<code>errors</code>" not in client.get("/problems/not-found").get_data(as_text=True)
     conflict = client.get("/problems/conflict").get_data(as_text=True)
-    for member in ("existing_subject_id", "committee_id", "plan_id", "member_id", "current_status", "waitlist_open",
-                   "location", "current_state"):
+    for member in (
+        "existing_subject_id",
+        "committee_id",
+        "plan_id",
+        "member_id",
+        "current_status",
+        "waitlist_open",
+        "location",
+        "current_state",
+    ):
         assert f"<code>{member}</code>" in conflict, member
     transition = client.get("/problems/invalid-transition").get_data(as_text=True)
     assert "<code>current_state</code>" in transition and "<code>allowed_transitions</code>" in transition

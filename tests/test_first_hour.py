@@ -11,9 +11,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from cbs_network.core import clock
 from cbs_network import create_app
 from cbs_network.committees.schemas import school_year_on
+from cbs_network.core import clock
 from cbs_network.core.migrate import alembic_config, current_revision, downgrade
 from cbs_network.referrals.models import Disclosure
 
@@ -48,8 +48,16 @@ def test_subject_list_shows_own_subjects_without_personal_fields_and_discloses_n
     assert response.status_code == 200, response.json
     assert [item["id"] for item in response.json["items"]] == [case.subject["id"]]
     item = response.json["items"][0]
-    assert set(item) == {"id", "organization_id", "grade", "preferred_language", "referral_count", "version",
-                         "created_at", "updated_at"}
+    assert set(item) == {
+        "id",
+        "organization_id",
+        "grade",
+        "preferred_language",
+        "referral_count",
+        "version",
+        "created_at",
+        "updated_at",
+    }
     assert (item["grade"], item["preferred_language"], item["referral_count"]) == ("9", "es", 1)
     assert not any(secret in response.get_data(as_text=True) for secret in SECRETS)
     assert db_session.scalar(select(func.count()).select_from(Disclosure)) == before
@@ -66,8 +74,9 @@ def test_subject_list_filters_combine_and_pages(client, two_orgs):
 
     first = client.get("/api/v1/subjects?grade=9&preferred_language=es&limit=2", headers=actor.headers)
     assert first.status_code == 200 and 'rel="next"' in first.headers["Link"]
-    rest = client.get(f"/api/v1/subjects?grade=9&preferred_language=es&limit=2&cursor={first.json['next_cursor']}",
-                      headers=actor.headers)
+    rest = client.get(
+        f"/api/v1/subjects?grade=9&preferred_language=es&limit=2&cursor={first.json['next_cursor']}", headers=actor.headers
+    )
     assert [i["id"] for i in first.json["items"] + rest.json["items"]] == nine_es
     assert rest.json["next_cursor"] is None
     since = client.get("/api/v1/subjects", query_string={"updated_since": "2999-01-01T00:00:00Z"}, headers=actor.headers)
@@ -81,11 +90,24 @@ def test_subject_list_needs_subjects_read(client, db_session, two_orgs):
 
 # --- views that work bare ------------------------------------------------------------------------
 
-BARE = ("/api/v1/schools", "/api/v1/schools.geojson", "/api/v1/programs", "/api/v1/locations", "/api/v1/locations.geojson",
-        "/api/v1/directory/settings", "/api/v1/subjects", "/api/v1/referrals", "/api/v1/referrals/sent",
-        "/api/v1/referrals/received", "/api/v1/committees", "/api/v1/jurisdictions", "/api/v1/safety-plans",
-        "/api/v1/school-safety/committee-gaps", "/api/v1/school-safety/overdue-plans",
-        "/api/v1/school-safety/safe-passage-gaps")
+BARE = (
+    "/api/v1/schools",
+    "/api/v1/schools.geojson",
+    "/api/v1/programs",
+    "/api/v1/locations",
+    "/api/v1/locations.geojson",
+    "/api/v1/directory/settings",
+    "/api/v1/subjects",
+    "/api/v1/referrals",
+    "/api/v1/referrals/sent",
+    "/api/v1/referrals/received",
+    "/api/v1/committees",
+    "/api/v1/jurisdictions",
+    "/api/v1/safety-plans",
+    "/api/v1/school-safety/committee-gaps",
+    "/api/v1/school-safety/overdue-plans",
+    "/api/v1/school-safety/safe-passage-gaps",
+)
 
 
 @pytest.mark.parametrize("path", BARE)
@@ -94,15 +116,21 @@ def test_every_list_and_view_the_readme_names_answers_without_parameters(client,
     assert response.status_code == 200, response.json
 
 
-@pytest.mark.parametrize(("day", "year"), [(date(2026, 12, 1), "2026-27"), (date(2026, 7, 1), "2026-27"),
-                                           (date(2026, 6, 30), "2025-26"), (date(2000, 1, 15), "1999-00")])
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        (date(2026, 12, 1), "2026-27"),
+        (date(2026, 7, 1), "2026-27"),
+        (date(2026, 6, 30), "2025-26"),
+        (date(2000, 1, 15), "1999-00"),
+    ],
+)
 def test_school_year_runs_july_to_june(day, year):
     assert school_year_on(day) == year
 
 
 @pytest.mark.parametrize(("today", "expected"), [(date(2026, 12, 1), "this year's"), (date(2026, 6, 30), "none")])
-def test_year_views_default_to_the_current_school_year_in_los_angeles(client, db_session, network, monkeypatch,
-                                                                      today, expected):
+def test_year_views_default_to_the_current_school_year_in_los_angeles(client, db_session, network, monkeypatch, today, expected):
     from .test_school_safety_views import make_committee, make_school
 
     school = make_school(db_session, "Bare High")
@@ -189,13 +217,33 @@ def test_the_problem_types_page_is_ordered_by_status_and_renders_code(client):
     assert "`" not in detail and "<code>Authorization: Bearer &lt;token&gt;</code>" in detail
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("schools", ["cds_code: required", "status: optional; one of active, pending, closed", "board_district: optional; from 1 to 7",
-                 "grade_low: optional; one of TK, K, 1,"]),
-    ("organizations", ["kind: required; one of school_district,", "name: required", "parent_identifier: optional; an identifier"]),
-    ("programs", ["program_type: required; one of safe_passage,", "organization_identifier: required",
-                  "languages: optional; ISO 639 codes", "accepts_referrals: optional; one of true, false"]),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        (
+            "schools",
+            [
+                "cds_code: required",
+                "status: optional; one of active, pending, closed",
+                "board_district: optional; from 1 to 7",
+                "grade_low: optional; one of TK, K, 1,",
+            ],
+        ),
+        (
+            "organizations",
+            ["kind: required; one of school_district,", "name: required", "parent_identifier: optional; an identifier"],
+        ),
+        (
+            "programs",
+            [
+                "program_type: required; one of safe_passage,",
+                "organization_identifier: required",
+                "languages: optional; ISO 639 codes",
+                "accepts_referrals: optional; one of true, false",
+            ],
+        ),
+    ],
+)
 def test_each_import_lists_its_columns_whether_required_and_their_allowed_values(app, kind, expected):
     result = app.test_cli_runner().invoke(args=["cbs", "import", kind, "--help"])
 

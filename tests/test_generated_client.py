@@ -41,9 +41,21 @@ def generated(tmp_path_factory) -> Iterator[tuple[str, object]]:
     # The generator formats its output with ruff, found on PATH: the venv's own.
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
-        [str(BIN / "openapi-python-client"), "generate", "--path", str(SPEC), "--meta", "none",
-         "--output-path", str(parent / PACKAGE)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=parent,
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(SPEC),
+            "--meta",
+            "none",
+            "--output-path",
+            str(parent / PACKAGE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=parent,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -90,7 +102,11 @@ def test_a_partner_flow_through_the_generated_client(generated, hub):
         # Undocumented statuses raise instead of passing through unparsed.
         return package.AuthenticatedClient(base_url=base, token=network[actor_name].token, raise_on_unexpected_status=True)
 
-    district, cbo_admin, cbo_caseworker = client_for("district_coordinator"), client_for("cbo_admin"), client_for("cbo_caseworker")
+    district, cbo_admin, cbo_caseworker = (
+        client_for("district_coordinator"),
+        client_for("cbo_admin"),
+        client_for("cbo_caseworker"),
+    )
     programs = [make_program(session, network.cbo, name=f"Generated client mentoring {n}") for n in range(3)]
 
     # Search, then follow next_cursor to the last page.
@@ -129,13 +145,19 @@ def test_a_partner_flow_through_the_generated_client(generated, hub):
     assert subject.status_code == 201, subject.content
     assert isinstance(subject.parsed, models.Subject) and subject.parsed.family_name == PERSON["family_name"]
     consent = api("subjects.create_consent").sync_detailed(
-        subject.parsed.id, client=district, body=models.ConsentCreate.from_dict(consent_body()))
+        subject.parsed.id, client=district, body=models.ConsentCreate.from_dict(consent_body())
+    )
     assert consent.status_code == 201, consent.content
     assert isinstance(consent.parsed, models.Consent)
-    referral_body = models.ReferralCreate.from_dict({
-        "subject_id": str(subject.parsed.id), "target_program_id": str(program_id), "consent_id": str(consent.parsed.id),
-        "urgency": "urgent", "need_description": "Needs a mentor after a fight near school",
-    })
+    referral_body = models.ReferralCreate.from_dict(
+        {
+            "subject_id": str(subject.parsed.id),
+            "target_program_id": str(program_id),
+            "consent_id": str(consent.parsed.id),
+            "urgency": "urgent",
+            "need_description": "Needs a mentor after a fight near school",
+        }
+    )
     sent = api("referrals.create_referral").sync_detailed(client=district, body=referral_body)
     assert sent.status_code == 201, sent.content
     assert isinstance(sent.parsed, models.Referral) and sent.parsed.state == "requested"
@@ -143,7 +165,8 @@ def test_a_partner_flow_through_the_generated_client(generated, hub):
     assert received.status_code == 200, received.content
     assert [item.id for item in received.parsed.items] == [sent.parsed.id]
     accepted = api("referrals.transition_referral").sync_detailed(
-        sent.parsed.id, client=cbo_caseworker, body=models.TransitionCreate.from_dict({"to": "accepted"}))
+        sent.parsed.id, client=cbo_caseworker, body=models.TransitionCreate.from_dict({"to": "accepted"})
+    )
     assert accepted.status_code == 200, accepted.content
     assert isinstance(accepted.parsed, models.Referral) and accepted.parsed.state == "accepted"
     assert accepted.parsed.history[-1].to_state == "accepted"

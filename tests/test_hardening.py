@@ -33,19 +33,25 @@ def _csv_rows(response) -> list[dict[str, str]]:
 def test_csv_export_neutralizes_cells_a_spreadsheet_would_run_as_formulas(client, db_session, network):
     for name in [*FORMULAS, "Lincoln High"]:
         make_school(db_session, name, region="South")
-    response = client.get("/api/v1/school-safety/committee-gaps", headers=network["district_viewer"].headers,
-                          query_string={"school_year": YEAR, "format": "csv"})
+    response = client.get(
+        "/api/v1/school-safety/committee-gaps",
+        headers=network["district_viewer"].headers,
+        query_string={"school_year": YEAR, "format": "csv"},
+    )
     names = {row["school_name"] for row in _csv_rows(response)}
     assert {"'" + formula for formula in FORMULAS} | {"Lincoln High"} <= names
     assert not any(name.startswith(("=", "+", "-", "@", "\t", "\r")) for name in names)
 
 
 def test_csv_cells_keep_numbers_as_numbers_and_quoting_correct(ctx):
-    response = csv_response(["text", "number", "negative", "list"],
-                            [{"text": '=1+2,"quoted"', "number": 3, "negative": -5, "list": ["-a", "b"]}], "t.csv")
+    response = csv_response(
+        ["text", "number", "negative", "list"],
+        [{"text": '=1+2,"quoted"', "number": 3, "negative": -5, "list": ["-a", "b"]}],
+        "t.csv",
+    )
     body = response.get_data(as_text=True)
     assert body.splitlines()[1] == '"\'=1+2,""quoted""",3,-5,\'-a b'
-    assert _csv_rows(response) == [{"text": "'=1+2,\"quoted\"", "number": "3", "negative": "-5", "list": "'-a b"}]
+    assert _csv_rows(response) == [{"text": '\'=1+2,"quoted"', "number": "3", "negative": "-5", "list": "'-a b"}]
 
 
 # --- rate limits -------------------------------------------------------------------------------
@@ -66,9 +72,10 @@ def limited(make_database_url):
 
 def _statuses(app, header_list, address="10.0.0.1") -> list[int]:
     with app.test_client() as test_client:
-        return [test_client.get("/api/v1/organizations", headers=headers,
-                                environ_overrides={"REMOTE_ADDR": address}).status_code
-                for headers in header_list]
+        return [
+            test_client.get("/api/v1/organizations", headers=headers, environ_overrides={"REMOTE_ADDR": address}).status_code
+            for headers in header_list
+        ]
 
 
 def test_made_up_bearer_strings_count_against_the_address(limited):
@@ -198,11 +205,15 @@ def test_every_response_is_nosniff_and_private_json_is_not_stored(client, networ
     assert client.get("/api/v1/organizations", headers=bearer("made-up")).headers["Cache-Control"] == "no-store"
 
     actor = network["cbo_admin"]
-    token = client.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "organizations:read"},
-                        auth=(actor.client.client_id, "secret"))
+    token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "organizations:read"},
+        auth=(actor.client.client_id, "secret"),
+    )
     assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
-    introspection = client.post("/oauth/introspect", data={"token": token.json["access_token"]},
-                                auth=(actor.client.client_id, "secret"))
+    introspection = client.post(
+        "/oauth/introspect", data={"token": token.json["access_token"]}, auth=(actor.client.client_id, "secret")
+    )
     assert introspection.headers["Cache-Control"] == "no-store"
     # A view's own cache policy stands.
     assert client.get("/.well-known/oauth-authorization-server").headers["Cache-Control"] == "public, max-age=3600"
@@ -226,8 +237,9 @@ HOSTILE_BODIES = {
 @pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
 def test_hostile_json_is_a_400_that_changes_nothing(client, db_session, network, body):
     before = db_session.query(Organization).count()
-    response = client.post("/api/v1/organizations", data=body, content_type="application/json",
-                           headers=network["network_admin"].headers)
+    response = client.post(
+        "/api/v1/organizations", data=body, content_type="application/json", headers=network["network_admin"].headers
+    )
     detail = assert_problem(response, 400)["detail"]
     assert re.search(r"levels deep|64-bit|finite", detail), detail
     assert db_session.query(Organization).count() == before
@@ -238,8 +250,9 @@ def test_hostile_json_is_refused_on_every_write_method(client, network):
     url = f"/api/v1/organizations/{organization.id}"
     headers = {**network["network_admin"].headers, "If-Match": '"1"'}
     for method in ("PATCH", "DELETE"):
-        response = client.open(url, method=method, data=HOSTILE_BODIES["deep objects"],
-                               content_type="application/json", headers=headers)
+        response = client.open(
+            url, method=method, data=HOSTILE_BODIES["deep objects"], content_type="application/json", headers=headers
+        )
         assert_problem(response, 400)
 
 
@@ -252,14 +265,17 @@ def test_bodies_within_the_limits_reach_validation(client, network):
         assert assert_problem(response, 422)["errors"]["json"]["something" if body is nested else "low"]
 
 
-@pytest.mark.parametrize("url", [
-    "/api/v1/schools?board_district=99999999999999999999999",
-    "/api/v1/schools?board_district=" + "9" * 5000,
-    "/api/v1/school-safety/committee-gaps?school_year=2026-27&board_district=99999999999999999999999",
-    "/api/v1/programs?age=99999999999999999999999",
-    "/api/v1/organizations?limit=99999999999999999999999",
-    "/api/v1/organizations?limit=-99999999999999999999999",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/schools?board_district=99999999999999999999999",
+        "/api/v1/schools?board_district=" + "9" * 5000,
+        "/api/v1/school-safety/committee-gaps?school_year=2026-27&board_district=99999999999999999999999",
+        "/api/v1/programs?age=99999999999999999999999",
+        "/api/v1/organizations?limit=99999999999999999999999",
+        "/api/v1/organizations?limit=-99999999999999999999999",
+    ],
+)
 def test_huge_integer_query_arguments_are_validation_errors(client, network, url):
     assert_problem(client.get(url, headers=network["network_admin"].headers), 422)
 

@@ -21,8 +21,6 @@ from .helpers import free_port
 from .test_concurrency_pg import _accept_together, _profile_and_history, _requested_referrals, _slow_capacity_reads
 
 
-
-
 def test_twenty_simultaneous_accepts_for_five_slots_get_five_200s_and_fifteen_409s(live, monkeypatch):
     app, network, session = live
     program, ids = _requested_referrals(app, network, session, 20)
@@ -50,8 +48,9 @@ def test_sqlite_reads_do_not_wait_for_a_writer(live):
         writer.cursor().execute("BEGIN IMMEDIATE")  # another request holding the write lock
         started = time.monotonic()
         with ThreadPoolExecutor(1) as pool:  # a thread of its own, as a request would be
-            status = pool.submit(lambda: app.test_client().get(
-                "/api/v1/organizations", headers=network["district_viewer"].headers).status_code).result()
+            status = pool.submit(
+                lambda: app.test_client().get("/api/v1/organizations", headers=network["district_viewer"].headers).status_code
+            ).result()
         assert status == 200 and time.monotonic() - started < 5
     finally:
         writer.rollback()
@@ -62,7 +61,6 @@ def test_sqlite_reads_do_not_wait_for_a_writer(live):
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ("SECRETinvitation0123456789", "SECRETcursor0123456789", "SECRETstate0123456789")
-
 
 
 def _get(url: str) -> int:
@@ -81,14 +79,23 @@ def gunicorn_hub(request, tmp_path):
     database_url = f"sqlite:///{tmp_path / 'hub.db'}"
     upgrade(database_url)
     port = free_port()
-    env = {**os.environ, "CBS_DATABASE_URL": database_url, "CBS_INSTANCE_DIR": str(tmp_path / "instance"),
-           "WEB_CONCURRENCY": "1", "PORT": str(port), "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           **getattr(request, "param", {})}
+    env = {
+        **os.environ,
+        "CBS_DATABASE_URL": database_url,
+        "CBS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "WEB_CONCURRENCY": "1",
+        "PORT": str(port),
+        "CBS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **getattr(request, "param", {}),
+    }
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
         )
     base = f"http://127.0.0.1:{port}"
 

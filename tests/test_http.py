@@ -14,10 +14,6 @@ from cbs_network.organizations.models import Organization
 from .factories import OrganizationFactory
 from .helpers import assert_problem
 
-
-
-
-
 # --- problem+json -------------------------------------------------------------------------
 
 
@@ -87,12 +83,15 @@ def test_a_body_that_is_not_an_object_is_422_on_every_write(client, network, app
                 assert response.status_code in (400, 404, 422), (method, path, response.status_code)
 
 
-@pytest.mark.parametrize(("changes", "errors"), [
-    ({"is_bsap": 0}, {"is_bsap": ["Not a boolean: true or false."]}),
-    ({"is_bsap": "true"}, {"is_bsap": ["Not a boolean: true or false."]}),
-    ({"board_district": "2"}, {"board_district": ["Not a number."]}),
-    ({"board_district": True}, {"board_district": ["Not a number."]}),
-])
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"is_bsap": 0}, {"is_bsap": ["Not a boolean: true or false."]}),
+        ({"is_bsap": "true"}, {"is_bsap": ["Not a boolean: true or false."]}),
+        ({"board_district": "2"}, {"board_district": ["Not a number."]}),
+        ({"board_district": True}, {"board_district": ["Not a number."]}),
+    ],
+)
 def test_a_json_body_value_of_the_wrong_type_is_422_not_coerced(client, network, changes, errors):
     """JSON carries types and the spec states them: 0 is not false, "2" is not 2. The type is
     judged before the version, so a stale If-Match does not hide it behind a 412."""
@@ -106,8 +105,13 @@ def test_a_json_body_value_of_the_wrong_type_is_422_not_coerced(client, network,
 
 
 def test_wrong_json_types_are_found_inside_objects_and_lists(client, network):
-    body = {"name": "Typed Mentoring", "program_type": "mentoring", "organization_id": str(network.cbo.id),
-            "is_free": "yes", "schedules": [{"byday": ["MO"], "minutes_after_dismissal": 15}, {"minutes_after_dismissal": "15"}]}
+    body = {
+        "name": "Typed Mentoring",
+        "program_type": "mentoring",
+        "organization_id": str(network.cbo.id),
+        "is_free": "yes",
+        "schedules": [{"byday": ["MO"], "minutes_after_dismissal": 15}, {"minutes_after_dismissal": "15"}],
+    }
     response = client.post("/api/v1/programs", json=body, headers=network["cbo_admin"].headers)
     errors = assert_problem(response, 422)["errors"]["json"]
     assert errors["is_free"] == ["Not a boolean: true or false."]
@@ -116,7 +120,9 @@ def test_wrong_json_types_are_found_inside_objects_and_lists(client, network):
 
 def test_non_json_body_is_415(client, network):
     response = client.post(
-        "/api/v1/organizations", data="kind=cbo&name=X", content_type="application/x-www-form-urlencoded",
+        "/api/v1/organizations",
+        data="kind=cbo&name=X",
+        content_type="application/x-www-form-urlencoded",
         headers=network["network_admin"].headers,
     )
     assert_problem(response, 415)
@@ -191,7 +197,7 @@ def test_pagination_walks_every_row_once_with_link_header(client, network):
         if page["next_cursor"]:
             link = response.headers["Link"]
             assert link.endswith('>; rel="next"') and "cursor=" in link
-            url = link[1:link.index(">")].replace("http://localhost", "")
+            url = link[1 : link.index(">")].replace("http://localhost", "")
         else:
             assert "Link" not in response.headers
             url = None
@@ -222,7 +228,8 @@ def test_updated_since_orders_by_change(client, network):
     mark = max(item["updated_at"] for item in old)
     target = old[0]
     client.patch(
-        f"/api/v1/organizations/{target['id']}", json={"description": "changed"},
+        f"/api/v1/organizations/{target['id']}",
+        json={"description": "changed"},
         headers={**headers, "If-Match": f'"{target["version"]}"'},
     )
     from urllib.parse import quote
@@ -258,9 +265,7 @@ def test_get_returns_etag_and_patch_needs_if_match(client, network):
     )
     assert updated.status_code == 200
     assert updated.headers["ETag"] != etag
-    stale = client.patch(
-        f"/api/v1/organizations/{org_id}", json={"phone": "213-555-0199"}, headers={**headers, "If-Match": etag}
-    )
+    stale = client.patch(f"/api/v1/organizations/{org_id}", json={"phone": "213-555-0199"}, headers={**headers, "If-Match": etag})
     assert_problem(stale, 412)
     assert client.get(f"/api/v1/organizations/{org_id}", headers=headers).json["phone"] == "213-555-0100"
 
@@ -269,7 +274,9 @@ def test_get_returns_etag_and_patch_needs_if_match(client, network):
 def test_an_if_match_the_hub_did_not_issue_is_400_and_changes_nothing(client, network, if_match):
     """The spec's If-Match pattern is what the server takes: a hub ETag is a quoted version."""
     url = f"/api/v1/organizations/{network.district.id}"
-    response = client.patch(url, json={"phone": "213-555-0100"}, headers={**network["district_admin"].headers, "If-Match": if_match})
+    response = client.patch(
+        url, json={"phone": "213-555-0100"}, headers={**network["district_admin"].headers, "If-Match": if_match}
+    )
     assert "If-Match" in assert_problem(response, 400)["detail"]
     assert client.get(url, headers=network["district_admin"].headers).json["phone"] != "213-555-0100"
 
@@ -278,8 +285,9 @@ def test_an_if_match_the_hub_did_not_issue_is_400_and_changes_nothing(client, ne
 def test_a_weak_etag_or_the_bare_version_is_taken(client, network, spelled):
     url = f"/api/v1/organizations/{network.district.id}"
     version = client.get(url, headers=network["district_admin"].headers).json["version"]
-    response = client.patch(url, json={"phone": "213-555-0100"},
-                            headers={**network["district_admin"].headers, "If-Match": spelled.format(version)})
+    response = client.patch(
+        url, json={"phone": "213-555-0100"}, headers={**network["district_admin"].headers, "If-Match": spelled.format(version)}
+    )
     assert response.status_code == 200
 
 
@@ -287,9 +295,7 @@ def test_a_weak_etag_or_the_bare_version_is_taken(client, network, spelled):
 
 
 def _create(client, headers, key, name="Idempotent CBO"):
-    return client.post(
-        "/api/v1/organizations", json={"kind": "cbo", "name": name}, headers={**headers, "Idempotency-Key": key}
-    )
+    return client.post("/api/v1/organizations", json={"kind": "cbo", "name": name}, headers={**headers, "Idempotency-Key": key})
 
 
 def test_idempotent_replay_returns_the_stored_response(client, network, db_session):
@@ -374,8 +380,11 @@ def test_rate_limits_are_shared_by_instances_through_redis(make_database_url):
     url = make_database_url()
     prefix = f"cbs-test-{uuid.uuid4().hex}"
     instances = [
-        create_app(make_settings(url, ratelimit_storage_uri=REDIS_URL, ratelimit_default="3 per minute"),
-                   TESTING=True, RATELIMIT_KEY_PREFIX=prefix)
+        create_app(
+            make_settings(url, ratelimit_storage_uri=REDIS_URL, ratelimit_default="3 per minute"),
+            TESTING=True,
+            RATELIMIT_KEY_PREFIX=prefix,
+        )
         for _ in range(2)
     ]
     statuses = []
@@ -394,8 +403,9 @@ def test_database_unavailable_is_a_retryable_503(client, network, monkeypatch):
         raise OperationalError("INSERT ...", {}, Exception("database is locked"))
 
     monkeypatch.setattr(service, "create", locked)
-    response = client.post("/api/v1/organizations", json={"kind": "cbo", "name": "Locked"},
-                           headers=network["network_admin"].headers)
+    response = client.post(
+        "/api/v1/organizations", json={"kind": "cbo", "name": "Locked"}, headers=network["network_admin"].headers
+    )
     body = assert_problem(response, 503)
     assert response.headers["Retry-After"] == "1"
     assert "database is locked" not in body["detail"]

@@ -30,8 +30,6 @@ NEW_PASSWORD = "a long and unguessable passphrase"
 # --- helpers ------------------------------------------------------------------------------
 
 
-
-
 def _load(db_session, query, *, detach: bool):
     row = db_session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if row is not None and detach:
@@ -46,8 +44,11 @@ def fresh(db_session, model, object_id, *, detach: bool = True):
 
 
 def membership_of(db_session, user, organization) -> Membership | None:
-    return _load(db_session, select(Membership).where(
-        Membership.user_id == user.id, Membership.organization_id == organization.id), detach=True)
+    return _load(
+        db_session,
+        select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization.id),
+        detach=True,
+    )
 
 
 def token_row(db_session, plaintext: str, *, detach: bool = True) -> OAuthToken:
@@ -61,10 +62,6 @@ def issue(db_session, **kwargs) -> str:
     token = factories.issue_token(db_session, **kwargs)
     db_session.commit()
     return token
-
-
-
-
 
 
 def invite(client, actor, organization, **body):
@@ -100,7 +97,9 @@ def test_me_for_a_user_token(client, network, db_session):
     assert "password_hash" not in body["user"]
     assert body["client_id"] == actor.client.client_id
     assert body["organization"] == {
-        "id": str(network.district.id), "name": network.district.name, "kind": "school_district",
+        "id": str(network.district.id),
+        "name": network.district.name,
+        "kind": "school_district",
     }
     assert body["role"] == "coordinator"
     # The token was granted every scope; the coordinator role drops the write scopes.
@@ -136,10 +135,14 @@ def test_me_with_a_user_role_capped_by_the_client_ceiling(client, network, db_se
 
     assert body["role"] == "viewer"
     assert "users:write" not in body["scopes"]
-    assert client.post(
-        f"/api/v1/organizations/{network.district.id}/memberships",
-        json={"email": "capped@example.org", "name": "Capped", "role": "viewer"}, headers=bearer(token),
-    ).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/organizations/{network.district.id}/memberships",
+            json={"email": "capped@example.org", "name": "Capped", "role": "viewer"},
+            headers=bearer(token),
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize("kind", ["garbage", "expired", "revoked"])
@@ -214,8 +217,11 @@ def test_user_renames_themselves_with_if_match(client, network, db_session):
 
 def test_org_admin_cannot_rename_another_user(client, network, db_session):
     target = network["district_coordinator"].user
-    response = client.patch(f"/api/v1/users/{target.id}", json={"name": "Not yours"},
-                            headers=if_match(network["district_admin"].headers, target.version))
+    response = client.patch(
+        f"/api/v1/users/{target.id}",
+        json={"name": "Not yours"},
+        headers=if_match(network["district_admin"].headers, target.version),
+    )
     assert_problem(response, 403)
     assert fresh(db_session, User, target.id).name == target.name
 
@@ -225,8 +231,11 @@ def test_network_admin_deactivation_revokes_the_users_tokens(client, network, db
     other_token = issue(db_session, client=target.client, user=target.user)
     assert client.get("/api/v1/me", headers=target.headers).status_code == 200
 
-    response = client.patch(f"/api/v1/users/{target.user.id}", json={"is_active": False},
-                            headers=if_match(network["network_admin"].headers, target.user.version))
+    response = client.patch(
+        f"/api/v1/users/{target.user.id}",
+        json={"is_active": False},
+        headers=if_match(network["network_admin"].headers, target.user.version),
+    )
 
     assert response.status_code == 200
     assert response.get_json()["is_active"] is False
@@ -240,8 +249,9 @@ def test_network_admin_deactivation_revokes_the_users_tokens(client, network, db
 
     # Reactivation does not bring the revoked tokens back.
     version = fresh(db_session, User, target.user.id).version
-    reactivated = client.patch(f"/api/v1/users/{target.user.id}", json={"is_active": True},
-                               headers=if_match(network["network_admin"].headers, version))
+    reactivated = client.patch(
+        f"/api/v1/users/{target.user.id}", json={"is_active": True}, headers=if_match(network["network_admin"].headers, version)
+    )
     assert reactivated.status_code == 200
     assert_problem(client.get("/api/v1/me", headers=target.headers), 401)
 
@@ -253,8 +263,9 @@ def test_network_admin_deactivation_revokes_the_users_tokens(client, network, db
 @pytest.mark.parametrize("who", ["district_admin", "city_admin"])
 def test_only_network_admins_deactivate_users(client, network, db_session, who):
     target = network["district_coordinator"]
-    response = client.patch(f"/api/v1/users/{target.user.id}", json={"is_active": False},
-                            headers=if_match(network[who].headers, target.user.version))
+    response = client.patch(
+        f"/api/v1/users/{target.user.id}", json={"is_active": False}, headers=if_match(network[who].headers, target.user.version)
+    )
 
     assert_problem(response, 403 if who == "district_admin" else 404)
     user = fresh(db_session, User, target.user.id)
@@ -300,8 +311,9 @@ def test_invite_a_new_email_creates_an_invited_user(client, network, db_session,
 
 
 def test_accepting_an_invitation_sets_the_password_once(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district,
-                  email="new.person@example.org", name="New Person", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="new.person@example.org", name="New Person", role="viewer"
+    ).get_json()
     token = invitation_token(body["invitation_url"])
 
     user = service.accept_invitation(session=db_session, token=token, password=NEW_PASSWORD)
@@ -317,8 +329,9 @@ def test_accepting_an_invitation_sets_the_password_once(client, network, db_sess
 
 
 def test_a_too_short_password_is_rejected_and_the_link_still_works(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district,
-                  email="short.pw@example.org", name="Short Password", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="short.pw@example.org", name="Short Password", role="viewer"
+    ).get_json()
     token = invitation_token(body["invitation_url"])
 
     with pytest.raises(ValidationFailed) as error:
@@ -333,8 +346,9 @@ def test_a_too_short_password_is_rejected_and_the_link_still_works(client, netwo
 
 
 def test_an_expired_invitation_is_rejected(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district,
-                  email="late@example.org", name="Late Comer", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="late@example.org", name="Late Comer", role="viewer"
+    ).get_json()
     token = invitation_token(body["invitation_url"])
     user = fresh(db_session, User, uuid.UUID(body["user"]["id"]), detach=False)
     user.invitation_expires_at = utcnow() - timedelta(seconds=1)
@@ -346,8 +360,9 @@ def test_an_expired_invitation_is_rejected(client, network, db_session):
 
 
 def test_a_deactivated_user_cannot_accept_an_invitation(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district,
-                  email="gone@example.org", name="Gone Person", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="gone@example.org", name="Gone Person", role="viewer"
+    ).get_json()
     user = fresh(db_session, User, uuid.UUID(body["user"]["id"]), detach=False)
     user.is_active = False
     db_session.commit()
@@ -360,8 +375,7 @@ def test_inviting_an_existing_user_adds_a_membership(client, network, db_session
     existing = network["city_admin"].user
     password_hash = existing.password_hash
 
-    response = invite(client, network["district_admin"], network.district,
-                      email=existing.email.upper(), role="viewer")
+    response = invite(client, network["district_admin"], network.district, email=existing.email.upper(), role="viewer")
 
     assert response.status_code == 201
     body = response.get_json()
@@ -371,7 +385,9 @@ def test_inviting_an_existing_user_adds_a_membership(client, network, db_session
     user = fresh(db_session, User, existing.id)
     assert user.password_hash == password_hash and user.invitation_token_hash is None
     assert set(db_session.scalars(select(Membership.organization_id).where(Membership.user_id == existing.id))) == {
-        network.city.id, network.district.id}
+        network.city.id,
+        network.district.id,
+    }
     assert db_session.scalar(select(func.count()).select_from(User).where(User.email == existing.email)) == 1
 
 
@@ -385,7 +401,9 @@ def test_inviting_an_existing_member_is_409(client, network, db_session):
 
 
 def test_a_new_email_needs_a_name(client, network, db_session):
-    body = assert_problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
+    body = assert_problem(
+        invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422
+    )
 
     assert "name" in body["errors"]["json"]
     assert db_session.scalar(select(User).where(User.email == "nameless@example.org")) is None
@@ -403,15 +421,23 @@ def test_an_org_admin_cannot_grant_network_admin(client, network, db_session):
 
     target = network["district_coordinator"].user
     membership = membership_of(db_session, target, network.district)
-    assert_problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "network_admin"},
-                         headers=if_match(admin.headers, membership.version)), 403)
+    assert_problem(
+        client.patch(
+            f"/api/v1/memberships/{membership.id}",
+            json={"role": "network_admin"},
+            headers=if_match(admin.headers, membership.version),
+        ),
+        403,
+    )
     assert membership_of(db_session, target, network.district).role is Role.coordinator
 
 
 def test_network_admin_is_a_role_of_the_hub_organization_only(client, network, db_session):
     admin = network["network_admin"]
 
-    body = assert_problem(invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 422)
+    body = assert_problem(
+        invite(client, admin, network.district, email="power@example.org", name="Power", role="network_admin"), 422
+    )
     assert "role" in body["errors"]["json"]
     assert db_session.scalar(select(User).where(User.email == "power@example.org")) is None
 
@@ -434,8 +460,15 @@ def test_a_coordinator_cannot_invite(client, network, db_session):
 def test_an_admin_cannot_invite_into_another_organization(client, network, db_session):
     # The organization is in the public directory (visible), so this is 403, not 404.
     assert_problem(invite(client, network["city_admin"], network.district, email="x@example.org", name="X", role="viewer"), 403)
-    assert_problem(invite(client, network["city_admin"], network.district, email=network["city_admin"].user.email, role="org_admin"), 403)
-    assert_problem(invite(client, network["city_admin"], factories.OrganizationFactory.build(), email="x@example.org", name="X", role="viewer"), 404)
+    assert_problem(
+        invite(client, network["city_admin"], network.district, email=network["city_admin"].user.email, role="org_admin"), 403
+    )
+    assert_problem(
+        invite(
+            client, network["city_admin"], factories.OrganizationFactory.build(), email="x@example.org", name="X", role="viewer"
+        ),
+        404,
+    )
     assert db_session.scalar(select(User).where(User.email == "x@example.org")) is None
     assert membership_of(db_session, network["city_admin"].user, network.district) is None
 
@@ -490,8 +523,11 @@ def test_change_a_role_with_if_match(client, network, db_session):
 
 def test_a_coordinator_cannot_change_roles(client, network, db_session):
     membership = membership_of(db_session, network["district_viewer"].user, network.district)
-    response = client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "org_admin"},
-                            headers=if_match(network["district_coordinator"].headers, membership.version))
+    response = client.patch(
+        f"/api/v1/memberships/{membership.id}",
+        json={"role": "org_admin"},
+        headers=if_match(network["district_coordinator"].headers, membership.version),
+    )
     assert_problem(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert membership_of(db_session, network["district_viewer"].user, network.district).role is Role.viewer
@@ -503,13 +539,20 @@ def test_the_last_admin_cannot_be_demoted(client, network, db_session):
     url = f"/api/v1/memberships/{membership.id}"
 
     assert_problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(admin.headers, membership.version)), 409)
-    assert_problem(client.patch(url, json={"role": "coordinator"}, headers=if_match(network["network_admin"].headers, membership.version)), 409)
+    assert_problem(
+        client.patch(url, json={"role": "coordinator"}, headers=if_match(network["network_admin"].headers, membership.version)),
+        409,
+    )
     assert membership_of(db_session, admin.user, network.district).role is Role.org_admin
 
     # With a second admin appointed, the first may step down.
     second = membership_of(db_session, network["district_coordinator"].user, network.district)
-    assert client.patch(f"/api/v1/memberships/{second.id}", json={"role": "org_admin"},
-                        headers=if_match(admin.headers, second.version)).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/memberships/{second.id}", json={"role": "org_admin"}, headers=if_match(admin.headers, second.version)
+        ).status_code
+        == 200
+    )
     response = client.patch(url, json={"role": "coordinator"}, headers=if_match(admin.headers, membership.version))
     assert response.status_code == 200
     assert membership_of(db_session, admin.user, network.district).role is Role.coordinator
@@ -519,8 +562,12 @@ def test_the_last_admin_cannot_be_removed(client, network, db_session):
     admin = network["district_admin"]
     membership = membership_of(db_session, admin.user, network.district)
 
-    assert_problem(client.delete(f"/api/v1/memberships/{membership.id}",
-                          headers=if_match(network["network_admin"].headers, membership.version)), 409)
+    assert_problem(
+        client.delete(
+            f"/api/v1/memberships/{membership.id}", headers=if_match(network["network_admin"].headers, membership.version)
+        ),
+        409,
+    )
 
     assert membership_of(db_session, admin.user, network.district) is not None
     assert token_row(db_session, admin.token).access_revoked_at is None
@@ -561,8 +608,9 @@ def test_removing_a_membership_revokes_the_users_tokens_for_that_organization(cl
 
 def test_only_admins_remove_members(client, network, db_session):
     membership = membership_of(db_session, network["district_viewer"].user, network.district)
-    response = client.delete(f"/api/v1/memberships/{membership.id}",
-                             headers=if_match(network["district_coordinator"].headers, membership.version))
+    response = client.delete(
+        f"/api/v1/memberships/{membership.id}", headers=if_match(network["district_coordinator"].headers, membership.version)
+    )
     assert_problem(response, 403)
     assert membership_of(db_session, network["district_viewer"].user, network.district) is not None
 
@@ -575,8 +623,14 @@ def test_a_member_sees_their_own_membership_in_another_organization(client, netw
     assert client.get(f"/api/v1/memberships/{city_membership.id}", headers=member.headers).status_code == 200
     assert_problem(client.get(f"/api/v1/memberships/{city_membership.id}", headers=network["district_viewer"].headers), 404)
     # The district's admin cannot see, let alone change, the member's role at the city.
-    assert_problem(client.patch(f"/api/v1/memberships/{city_membership.id}", json={"role": "viewer"},
-                         headers=if_match(network["district_admin"].headers, city_membership.version)), 404)
+    assert_problem(
+        client.patch(
+            f"/api/v1/memberships/{city_membership.id}",
+            json={"role": "viewer"},
+            headers=if_match(network["district_admin"].headers, city_membership.version),
+        ),
+        404,
+    )
     assert membership_of(db_session, member.user, network.city).role is Role.viewer
 
 
@@ -618,18 +672,30 @@ def test_reissue_is_only_for_invited_users(client, network, db_session):
 
 def test_identity_writes_are_audited_without_secrets(client, network, db_session):
     admin = network["district_admin"]
-    created = invite(client, admin, network.district, email="audited@example.org", name="Audited Person", role="viewer").get_json()
+    created = invite(
+        client, admin, network.district, email="audited@example.org", name="Audited Person", role="viewer"
+    ).get_json()
     user_id, membership_id = created["user"]["id"], created["id"]
     first_token = invitation_token(created["invitation_url"])
     reissued = client.post(f"/api/v1/users/{user_id}/invitation", headers=admin.headers).get_json()
     second_token = invitation_token(reissued["invitation_url"])
-    assert client.patch(f"/api/v1/memberships/{membership_id}", json={"role": "coordinator"},
-                        headers=if_match(admin.headers, 1)).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/memberships/{membership_id}", json={"role": "coordinator"}, headers=if_match(admin.headers, 1)
+        ).status_code
+        == 200
+    )
     service.accept_invitation(session=db_session, token=second_token, password=NEW_PASSWORD)
     db_session.commit()
     user = fresh(db_session, User, uuid.UUID(user_id))
-    assert client.patch(f"/api/v1/users/{user_id}", json={"is_active": False},
-                        headers=if_match(network["network_admin"].headers, user.version)).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/users/{user_id}",
+            json={"is_active": False},
+            headers=if_match(network["network_admin"].headers, user.version),
+        ).status_code
+        == 200
+    )
     assert client.delete(f"/api/v1/memberships/{membership_id}", headers=if_match(admin.headers, 2)).status_code == 204
 
     by_user = audit_records(db_session, object_type="user", object_id=user_id)
@@ -648,8 +714,7 @@ def test_identity_writes_are_audited_without_secrets(client, network, db_session
 
     password_hash = user.password_hash
     dumped = json.dumps([r.changes for r in by_user + by_membership])
-    for secret in (first_token, second_token, token_hash(first_token), token_hash(second_token),
-                   password_hash, NEW_PASSWORD):
+    for secret in (first_token, second_token, token_hash(first_token), token_hash(second_token), password_hash, NEW_PASSWORD):
         assert secret not in dumped
     assert "password" not in dumped and "invitation" not in dumped and "$argon2" not in dumped
 
@@ -658,8 +723,14 @@ def test_failed_writes_leave_no_audit_records(client, network, db_session):
     before = db_session.scalar(select(func.count()).select_from(AuditRecord))
     assert_problem(invite(client, network["district_admin"], network.district, email="nameless@example.org", role="viewer"), 422)
     membership = membership_of(db_session, network["district_admin"].user, network.district)
-    assert_problem(client.patch(f"/api/v1/memberships/{membership.id}", json={"role": "viewer"},
-                         headers=if_match(network["district_admin"].headers, membership.version)), 409)
+    assert_problem(
+        client.patch(
+            f"/api/v1/memberships/{membership.id}",
+            json={"role": "viewer"},
+            headers=if_match(network["district_admin"].headers, membership.version),
+        ),
+        409,
+    )
     assert db_session.scalar(select(func.count()).select_from(AuditRecord)) == before
 
 
@@ -685,8 +756,9 @@ def test_an_admin_elsewhere_cannot_promote_or_remove_their_own_membership(client
 
 def _deactivate(client, network, db_session, user_id):
     version = fresh(db_session, User, user_id).version
-    response = client.patch(f"/api/v1/users/{user_id}", json={"is_active": False},
-                            headers=if_match(network["network_admin"].headers, version))
+    response = client.patch(
+        f"/api/v1/users/{user_id}", json={"is_active": False}, headers=if_match(network["network_admin"].headers, version)
+    )
     assert response.status_code == 200
 
 
@@ -695,8 +767,9 @@ def test_a_deactivated_user_is_only_offered_a_membership_and_the_answer_tells_no
     _deactivate(client, network, db_session, target.id)
     active_target = network["city_admin"].user  # another existing account, still active
 
-    answers = [invite(client, network["city_admin"], network.city, email=user.email, role="viewer")
-               for user in (target, active_target)]
+    answers = [
+        invite(client, network["city_admin"], network.city, email=user.email, role="viewer") for user in (target, active_target)
+    ]
 
     assert [a.status_code for a in answers] == [201, 409]  # the city admin is already a member of the city
     body = answers[0].get_json()
@@ -715,6 +788,9 @@ def test_no_new_invitation_link_for_a_deactivated_user(client, network, db_sessi
 
 def test_an_unchanged_name_in_an_admins_patch_is_not_a_rename(client, network, db_session):
     target = fresh(db_session, User, network["district_viewer"].user.id)
-    response = client.patch(f"/api/v1/users/{target.id}", json={"name": target.name},
-                            headers=if_match(network["district_admin"].headers, target.version))
+    response = client.patch(
+        f"/api/v1/users/{target.id}",
+        json={"name": target.name},
+        headers=if_match(network["district_admin"].headers, target.version),
+    )
     assert response.status_code == 200

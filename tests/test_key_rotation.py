@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from cbs_network.core import config
 from cbs_network import create_app
+from cbs_network.core import config
 from cbs_network.core.crypto import KeyRing, UnknownKeyError
 
 from . import factories
@@ -21,8 +21,12 @@ from .referral_setup import Case, consent_body, make_consent, make_program, make
 from .test_referral_privacy import NEED, NOTE, add_note, new_key, send
 
 OLD, NEW = f"old:{new_key()}", f"new:{new_key()}"
-COLUMNS = {"subjects": "personal_data", "referrals": "personal_data", "referral_notes": "body",
-           "idempotency_keys": "response_body"}
+COLUMNS = {
+    "subjects": "personal_data",
+    "referrals": "personal_data",
+    "referral_notes": "body",
+    "idempotency_keys": "response_body",
+}
 
 
 @pytest.fixture
@@ -58,8 +62,10 @@ def serving(hub):
         with hub.test_client() as client:
             subject = make_subject(client, coordinator)
             replayable = {**coordinator.headers, "Idempotency-Key": "rotation-live"}
-            assert client.post(f"/api/v1/subjects/{subject['id']}/consents", json=consent_body(),
-                               headers=replayable).status_code == 201
+            assert (
+                client.post(f"/api/v1/subjects/{subject['id']}/consents", json=consent_body(), headers=replayable).status_code
+                == 201
+            )
             referral = send(client, Case(subject, make_consent(client, coordinator, subject["id"]), program), coordinator)
             assert add_note(client, referral["id"], caseworker).status_code == 201
             yield client, network, subject, referral
@@ -69,11 +75,13 @@ def serving(hub):
 
 def key_ids(app) -> set[str]:
     with app.extensions["cbs_db"].engine.connect() as connection:
-        values = [value for table, column in COLUMNS.items()
-                  for value in connection.execute(text(f"SELECT {column} FROM {table}")).scalars()  # noqa: S608
-                  if value]
-    return {(bytes(value).decode() if isinstance(value, (bytes, memoryview)) else value).partition(":")[0]
-            for value in values}
+        values = [
+            value
+            for table, column in COLUMNS.items()
+            for value in connection.execute(text(f"SELECT {column} FROM {table}")).scalars()  # noqa: S608
+            if value
+        ]
+    return {(bytes(value).decode() if isinstance(value, (bytes, memoryview)) else value).partition(":")[0] for value in values}
 
 
 def rotate(app, exit_code: int = 0) -> str:
@@ -91,8 +99,11 @@ def reads_everything(client, network, subject, referral) -> None:
     assert shown.status_code == 200 and shown.json["need_description"] == NEED, shown.json
     notes = client.get(f"/api/v1/referrals/{referral['id']}/notes", headers=caseworker.headers)
     assert [note["body"] for note in notes.json["items"]] == [NOTE]
-    replay = client.post(f"/api/v1/subjects/{subject['id']}/consents", json=consent_body(),
-                         headers={**coordinator.headers, "Idempotency-Key": "rotation-live"})
+    replay = client.post(
+        f"/api/v1/subjects/{subject['id']}/consents",
+        json=consent_body(),
+        headers={**coordinator.headers, "Idempotency-Key": "rotation-live"},
+    )
     assert replay.headers.get("Idempotent-Replayed") == "true", replay.json
 
 
@@ -105,8 +116,7 @@ def test_the_embedded_hub_keeps_serving_through_a_rotation_made_while_it_runs(in
         # The operator puts a new key first and rotates from another process; the hub is not restarted.
         (instance_dir / "field_keys").write_text(f"{NEW},{OLD}")
         output = rotate(make_app(""))
-        assert output.strip() == ("re-encrypted under key 'new': "
-                                  "1 subjects, 1 referrals, 1 notes, 1 stored responses"), output
+        assert output.strip() == ("re-encrypted under key 'new': 1 subjects, 1 referrals, 1 notes, 1 stored responses"), output
         assert key_ids(hub) == {"new"}
         reads_everything(client, network, subject, referral)
 
@@ -116,7 +126,8 @@ def test_the_embedded_hub_keeps_serving_through_a_rotation_made_while_it_runs(in
         (instance_dir / "field_keys").write_text(NEW)
         reads_everything(client, network, subject, referral)
         assert rotate(make_app("")).strip() == (
-            "re-encrypted under key 'new': 0 subjects, 0 referrals, 0 notes, 0 stored responses")
+            "re-encrypted under key 'new': 0 subjects, 0 referrals, 0 notes, 0 stored responses"
+        )
 
 
 def test_an_instance_without_the_new_key_answers_503_and_tells_the_operator(make_app, caplog):
@@ -151,8 +162,13 @@ def test_rotate_keys_never_undoes_a_write_made_meanwhile_and_counts_only_what_it
 
         def decrypt_while_a_caseworker_edits(value, *, context):  # type: ignore[no-untyped-def]
             if context.startswith("subjects.") and not edits:  # between rotate-keys' read and its write
-                edits.append(hub.test_client().patch(f"/api/v1/subjects/{subject['id']}", json={"contact": {"phone": "+1 213 555 0142"}},
-                                          headers=if_match(network["district_coordinator"].headers, subject["version"])))
+                edits.append(
+                    hub.test_client().patch(
+                        f"/api/v1/subjects/{subject['id']}",
+                        json={"contact": {"phone": "+1 213 555 0142"}},
+                        headers=if_match(network["district_coordinator"].headers, subject["version"]),
+                    )
+                )
             return decrypt(value, context=context)
 
         monkeypatch.setattr(ring, "decrypt", decrypt_while_a_caseworker_edits)

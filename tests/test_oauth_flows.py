@@ -88,14 +88,28 @@ def seed(hub: Hub) -> Seed:
     user_scopes = "organizations:read users:read"
     specs = {
         "basic": dict(organization=cbo, grant_types=["client_credentials"], scope=user_scopes),
-        "post": dict(organization=cbo, grant_types=["client_credentials"], scope=user_scopes,
-                     token_endpoint_auth_method="client_secret_post"),
-        "web": dict(organization=cbo, grant_types=["authorization_code", "refresh_token"], scope=user_scopes,
-                    redirect_uris=[REDIRECT_URI, OTHER_REDIRECT_URI]),
+        "post": dict(
+            organization=cbo,
+            grant_types=["client_credentials"],
+            scope=user_scopes,
+            token_endpoint_auth_method="client_secret_post",
+        ),
+        "web": dict(
+            organization=cbo,
+            grant_types=["authorization_code", "refresh_token"],
+            scope=user_scopes,
+            redirect_uris=[REDIRECT_URI, OTHER_REDIRECT_URI],
+        ),
         # The hub's own public client, network-wide like the explorer; "web" is the CBO's and acts only for it.
-        "spa": dict(organization=hub_org, grant_types=["authorization_code", "refresh_token"], scope=user_scopes,
-                    redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none", client_secret_hash=None,
-                    network_wide=True),
+        "spa": dict(
+            organization=hub_org,
+            grant_types=["authorization_code", "refresh_token"],
+            scope=user_scopes,
+            redirect_uris=[REDIRECT_URI],
+            token_endpoint_auth_method="none",
+            client_secret_hash=None,
+            network_wide=True,
+        ),
         "introspector": dict(organization=hub_org, grant_types=["client_credentials"], scope="organizations:read"),
     }
     clients = {name: factories.OAuthClientFactory(**spec).client_id for name, spec in specs.items()}
@@ -118,8 +132,9 @@ def option_values(page: str) -> list[str]:
     return [html.unescape(v) for v in re.findall(r'<option value="([^"]*)"', page)]
 
 
-def sign_in(hub: Hub, browser: requests.Session, email: str, password: str = factories.PASSWORD,
-            next_url: str | None = None) -> requests.Response:
+def sign_in(
+    hub: Hub, browser: requests.Session, email: str, password: str = factories.PASSWORD, next_url: str | None = None
+) -> requests.Response:
     page = browser.get(hub.endpoint("/oauth/login"), params={"next": next_url} if next_url else None)
     data = {"csrf_token": form_value(page.text, "csrf_token"), "email": email, "password": password}
     if next_url:
@@ -127,8 +142,9 @@ def sign_in(hub: Hub, browser: requests.Session, email: str, password: str = fac
     return browser.post(hub.endpoint("/oauth/login"), data=data, allow_redirects=False)
 
 
-def authorize_in_browser(hub: Hub, authorization_url: str, email: str, *, decision: str = "allow",
-                         organization_id: str | None = None) -> str:
+def authorize_in_browser(
+    hub: Hub, authorization_url: str, email: str, *, decision: str = "allow", organization_id: str | None = None
+) -> str:
     """Sign in and answer the consent page like a person would; returns the redirect Location."""
     browser = requests.Session()
     response = browser.get(authorization_url, allow_redirects=False)
@@ -212,10 +228,12 @@ def test_client_credentials_post_and_default_scope(hub, seed):
 
 
 def test_token_responses_are_not_cacheable(hub, seed):
-    ok = requests.post(hub.endpoint("/oauth/token"), data={"grant_type": "client_credentials"},
-                       auth=(seed.clients["basic"], SECRET))
-    bad = requests.post(hub.endpoint("/oauth/token"), data={"grant_type": "client_credentials"},
-                        auth=(seed.clients["basic"], "wrong"))
+    ok = requests.post(
+        hub.endpoint("/oauth/token"), data={"grant_type": "client_credentials"}, auth=(seed.clients["basic"], SECRET)
+    )
+    bad = requests.post(
+        hub.endpoint("/oauth/token"), data={"grant_type": "client_credentials"}, auth=(seed.clients["basic"], "wrong")
+    )
     for response in (ok, bad):
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Content-Type"].startswith("application/json")
@@ -243,11 +261,17 @@ def test_client_credentials_refusals(hub, seed, name, secret, kwargs, error):
 
 
 def test_no_password_or_implicit_grant(hub, seed):
-    response = requests.post(hub.endpoint("/oauth/token"), auth=(seed.clients["basic"], SECRET),
-                             data={"grant_type": "password", "username": seed.email, "password": factories.PASSWORD})
+    response = requests.post(
+        hub.endpoint("/oauth/token"),
+        auth=(seed.clients["basic"], SECRET),
+        data={"grant_type": "password", "username": seed.email, "password": factories.PASSWORD},
+    )
     assert response.json()["error"] == "unsupported_grant_type"
-    response = requests.get(hub.endpoint("/oauth/authorize"), allow_redirects=False,
-                            params={"response_type": "token", "client_id": seed.clients["spa"], "redirect_uri": REDIRECT_URI})
+    response = requests.get(
+        hub.endpoint("/oauth/authorize"),
+        allow_redirects=False,
+        params={"response_type": "token", "client_id": seed.clients["spa"], "redirect_uri": REDIRECT_URI},
+    )
     assert response.status_code == 302
     assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["unsupported_response_type"]
 
@@ -317,8 +341,11 @@ def test_a_client_an_organization_registered_acts_only_for_it(hub, seed):
     assert page.status_code == 200
     assert "Safe Passages CBO" in page.text and "acts only for Safe Passages CBO" in page.text
     assert option_values(page.text) == [str(seed.cbo.id)]
-    forged = browser.post(url, allow_redirects=False, data={
-        "csrf_token": form_value(page.text, "csrf_token"), "organization_id": str(seed.district.id), "decision": "allow"})
+    forged = browser.post(
+        url,
+        allow_redirects=False,
+        data={"csrf_token": form_value(page.text, "csrf_token"), "organization_id": str(seed.district.id), "decision": "allow"},
+    )
     assert forged.status_code == 400 and "Location" not in forged.headers
 
 
@@ -326,7 +353,9 @@ def test_a_token_of_an_organization_bound_client_acting_elsewhere_is_refused(hub
     """Tokens issued before a client lost network-wide reach (or forged rows) are refused at once."""
     with hub.db() as s:
         web = s.scalar(select(OAuthClient).where(OAuthClient.client_id == seed.clients["web"]))
-        elsewhere = factories.issue_token(s, client=web, user=s.get(User, seed.user_id), organization=s.get(Organization, seed.district.id))
+        elsewhere = factories.issue_token(
+            s, client=web, user=s.get(User, seed.user_id), organization=s.get(Organization, seed.district.id)
+        )
         own = factories.issue_token(s, client=web, user=s.get(User, seed.user_id), organization=s.get(Organization, seed.cbo.id))
     assert api_status(hub, elsewhere) == 401
     assert api_status(hub, own) == 200
@@ -344,9 +373,13 @@ def test_consent_deny_returns_access_denied(hub, seed):
 
 def _authorize_params(seed: Seed, **changes) -> dict:  # type: ignore[no-untyped-def]
     params = {
-        "response_type": "code", "client_id": seed.clients["web"], "redirect_uri": REDIRECT_URI,
-        "scope": "organizations:read", "state": "s1",
-        "code_challenge": create_s256_code_challenge(generate_token(48)), "code_challenge_method": "S256",
+        "response_type": "code",
+        "client_id": seed.clients["web"],
+        "redirect_uri": REDIRECT_URI,
+        "scope": "organizations:read",
+        "state": "s1",
+        "code_challenge": create_s256_code_challenge(generate_token(48)),
+        "code_challenge_method": "S256",
     }
     params.update(changes)
     return {k: v for k, v in params.items() if v is not None}
@@ -363,8 +396,7 @@ def _authorize_params(seed: Seed, **changes) -> dict:  # type: ignore[no-untyped
     ],
 )
 def test_bad_authorization_requests_are_returned_to_the_client(hub, seed, changes, error):
-    response = requests.get(hub.endpoint("/oauth/authorize"), params=_authorize_params(seed, **changes),
-                            allow_redirects=False)
+    response = requests.get(hub.endpoint("/oauth/authorize"), params=_authorize_params(seed, **changes), allow_redirects=False)
     assert response.status_code == 302
     assert response.headers["Location"].startswith(REDIRECT_URI)
     params = parse_qs(urlsplit(response.headers["Location"]).query)
@@ -381,8 +413,7 @@ def test_bad_authorization_requests_are_returned_to_the_client(hub, seed, change
     ],
 )
 def test_unregistered_redirect_uri_or_client_is_refused_without_redirect(hub, seed, changes):
-    response = requests.get(hub.endpoint("/oauth/authorize"), params=_authorize_params(seed, **changes),
-                            allow_redirects=False)
+    response = requests.get(hub.endpoint("/oauth/authorize"), params=_authorize_params(seed, **changes), allow_redirects=False)
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "Invalid authorization request" in response.text
@@ -426,8 +457,9 @@ def test_code_is_bound_to_its_redirect_uri_and_client(hub, seed):
     url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=verifier)
     location = authorize_in_browser(hub, url, seed.email)
     with pytest.raises(OAuthError) as excinfo:
-        client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=location, code_verifier=verifier,
-                           redirect_uri=OTHER_REDIRECT_URI)
+        client.fetch_token(
+            hub.endpoint("/oauth/token"), authorization_response=location, code_verifier=verifier, redirect_uri=OTHER_REDIRECT_URI
+        )
     assert oauth_error(excinfo) == "invalid_grant"
     other = code_client(hub, seed, "spa")
     with pytest.raises(OAuthError) as excinfo:
@@ -450,8 +482,11 @@ def test_user_without_active_membership_cannot_authorize(hub, seed):
     assert page.status_code == 403
     assert "not an active member of any organization this application" in page.text
     assert 'value="allow"' not in page.text
-    forged = browser.post(url, allow_redirects=False, data={
-        "csrf_token": form_value(page.text, "csrf_token"), "organization_id": org_id, "decision": "allow"})
+    forged = browser.post(
+        url,
+        allow_redirects=False,
+        data={"csrf_token": form_value(page.text, "csrf_token"), "organization_id": org_id, "decision": "allow"},
+    )
     assert forged.status_code == 403
     assert "Location" not in forged.headers
 
@@ -463,8 +498,11 @@ def test_consent_for_an_organization_the_user_does_not_belong_to_is_refused(hub,
     browser.get(url, allow_redirects=False)
     sign_in(hub, browser, seed.email)
     page = browser.get(url)
-    forged = browser.post(url, allow_redirects=False, data={
-        "csrf_token": form_value(page.text, "csrf_token"), "organization_id": str(seed.hub_org.id), "decision": "allow"})
+    forged = browser.post(
+        url,
+        allow_redirects=False,
+        data={"csrf_token": form_value(page.text, "csrf_token"), "organization_id": str(seed.hub_org.id), "decision": "allow"},
+    )
     assert forged.status_code == 400
     no_csrf = browser.post(url, allow_redirects=False, data={"organization_id": str(seed.cbo.id), "decision": "allow"})
     assert no_csrf.status_code == 400 and "Location" not in no_csrf.headers
@@ -482,8 +520,11 @@ def test_refresh_rotation_and_reuse_detection(hub, seed):
     assert api_status(hub, third["access_token"]) == 200
 
     with hub.db() as s:
-        rows = s.scalars(select(OAuthToken).where(OAuthToken.refresh_token_hash.in_(
-            [token_hash(t["refresh_token"]) for t in (first, second, third)]))).all()
+        rows = s.scalars(
+            select(OAuthToken).where(
+                OAuthToken.refresh_token_hash.in_([token_hash(t["refresh_token"]) for t in (first, second, third)])
+            )
+        ).all()
         assert len({row.family_id for row in rows}) == 1
         family_id = rows[0].family_id
 
@@ -497,16 +538,18 @@ def test_refresh_rotation_and_reuse_detection(hub, seed):
     assert oauth_error(excinfo) == "invalid_grant"
 
     with hub.db() as s:
-        record = s.scalar(select(AuditRecord).where(
-            AuditRecord.action == "oauth.token_family_revoked", AuditRecord.object_id == str(family_id)))
+        record = s.scalar(
+            select(AuditRecord).where(AuditRecord.action == "oauth.token_family_revoked", AuditRecord.object_id == str(family_id))
+        )
         assert record is not None
 
 
 def test_refresh_may_narrow_but_not_widen_scope(hub, seed):
     client, token = user_token(hub, seed)
     with pytest.raises(OAuthError) as excinfo:
-        client.refresh_token(hub.endpoint("/oauth/token"), refresh_token=token["refresh_token"],
-                             scope="organizations:read users:read")
+        client.refresh_token(
+            hub.endpoint("/oauth/token"), refresh_token=token["refresh_token"], scope="organizations:read users:read"
+        )
     assert oauth_error(excinfo) == "invalid_scope"
     refreshed = client.refresh_token(hub.endpoint("/oauth/token"), refresh_token=token["refresh_token"])
     assert refreshed["scope"] == "organizations:read"
@@ -547,8 +590,9 @@ def test_a_code_redeemed_twice_at_once_gives_one_token(hub, seed):
     verifier = generate_token(48)
     url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"), code_verifier=verifier)
     code = parse_qs(urlsplit(authorize_in_browser(hub, url, seed.email)).query)["code"][0]
-    results = _race(hub, seed, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-                                "code_verifier": verifier})
+    results = _race(
+        hub, seed, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    )
     assert sorted(r.status_code for r in results) == [200, 400]
     assert next(r for r in results if r.status_code == 400).json()["error"] == "invalid_grant"
 
@@ -570,8 +614,7 @@ def test_revoking_an_access_token(hub, seed):
     client = OAuth2Session(seed.clients["basic"], SECRET)
     token = client.fetch_token(hub.endpoint("/oauth/token"), grant_type="client_credentials")
     assert api_status(hub, token["access_token"]) == 200
-    response = client.revoke_token(hub.endpoint("/oauth/revoke"), token=token["access_token"],
-                                   token_type_hint="access_token")
+    response = client.revoke_token(hub.endpoint("/oauth/revoke"), token=token["access_token"], token_type_hint="access_token")
     assert response.status_code == 200
     assert api_status(hub, token["access_token"]) == 401
     # Unknown tokens are not an error (RFC 7009 §2.2).
@@ -581,8 +624,7 @@ def test_revoking_an_access_token(hub, seed):
 def test_revoking_a_refresh_token_ends_the_family(hub, seed):
     client, first = user_token(hub, seed, "spa")  # a public client revokes with its client_id only
     second = dict(client.refresh_token(hub.endpoint("/oauth/token"), refresh_token=first["refresh_token"]))
-    response = client.revoke_token(hub.endpoint("/oauth/revoke"), token=second["refresh_token"],
-                                   token_type_hint="refresh_token")
+    response = client.revoke_token(hub.endpoint("/oauth/revoke"), token=second["refresh_token"], token_type_hint="refresh_token")
     assert response.status_code == 200, response.text
     assert api_status(hub, second["access_token"]) == 401
     with pytest.raises(OAuthError) as excinfo:
@@ -626,8 +668,12 @@ def test_introspection(hub, seed):
     # Another (non-hub) client learns nothing.
     assert _introspect(hub, seed, "basic", token["access_token"]).json() == {"active": False}
     # Public clients cannot introspect at all; wrong secrets neither.
-    assert requests.post(hub.endpoint("/oauth/introspect"),
-                         data={"token": token["access_token"], "client_id": seed.clients["spa"]}).status_code == 401
+    assert (
+        requests.post(
+            hub.endpoint("/oauth/introspect"), data={"token": token["access_token"], "client_id": seed.clients["spa"]}
+        ).status_code
+        == 401
+    )
     assert _introspect(hub, seed, "web", token["access_token"], "wrong").status_code == 401
 
     requests.post(hub.endpoint("/oauth/revoke"), data={"token": token["access_token"]}, auth=(seed.clients["web"], SECRET))

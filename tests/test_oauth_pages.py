@@ -38,8 +38,15 @@ def csrf_of(page: bytes) -> str:
     return html.unescape(re.search(rb'name="csrf_token" value="([^"]*)"', page).group(1).decode())
 
 
-def login(client, email: str, password: str = factories.PASSWORD, *, next_url: str | None = None,
-          csrf: str | None = None, address: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+def login(
+    client,
+    email: str,
+    password: str = factories.PASSWORD,
+    *,
+    next_url: str | None = None,
+    csrf: str | None = None,
+    address: str = "127.0.0.1",
+):  # type: ignore[no-untyped-def]
     if csrf is None:
         csrf = csrf_of(client.get("/oauth/login").data)
     data = {"csrf_token": csrf, "email": email, "password": password}
@@ -116,8 +123,16 @@ def test_failed_logins_all_look_the_same(client, db_session, user):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
-     "http:/evil.example", "/\t/evil.example", "evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/\t/evil.example",
+        "evil.example",
+    ],
 )
 def test_login_never_redirects_off_site(client, user, target):
     response = login(client, user.email, next_url=target)
@@ -195,7 +210,8 @@ def test_throttle_is_shared_between_instances_through_redis(database_url):
     finally:
         for app in (first, second):
             app.extensions["cbs_login_throttle"].strategy.clear(
-                app.extensions["cbs_login_throttle"]._item("address"), "cbs-login", "address", address)
+                app.extensions["cbs_login_throttle"]._item("address"), "cbs-login", "address", address
+            )
             app.extensions["cbs_db"].engine.dispose()
 
 
@@ -211,8 +227,13 @@ def test_logout(client, user):
 
 
 def test_authorize_sends_strangers_to_the_login_page(client, network):
-    query = "response_type=code&client_id=" + network["cbo_admin"].client.client_id + \
-        "&redirect_uri=http://hub.test/callback&code_challenge=" + "a" * 43 + "&code_challenge_method=S256"
+    query = (
+        "response_type=code&client_id="
+        + network["cbo_admin"].client.client_id
+        + "&redirect_uri=http://hub.test/callback&code_challenge="
+        + "a" * 43
+        + "&code_challenge_method=S256"
+    )
     response = client.get("/oauth/authorize?" + query)
     assert response.status_code == 303
     location = urlsplit(response.headers["Location"])
@@ -234,18 +255,24 @@ def test_deactivated_user_loses_the_session(app, client, user):
 @pytest.fixture
 def invitation(db_session) -> tuple[User, str]:
     token = secrets.token_urlsafe(32)
-    user = factories.UserFactory(password_hash=None, invitation_token_hash=token_hash(token),
-                                 invitation_expires_at=utcnow() + timedelta(days=1))
+    user = factories.UserFactory(
+        password_hash=None, invitation_token_hash=token_hash(token), invitation_expires_at=utcnow() + timedelta(days=1)
+    )
     return user, token
 
 
 def activate(client, token: str, password: str, confirmation: str | None = None):  # type: ignore[no-untyped-def]
     page = client.get(f"/account/activate?token={token}")
     assert page.status_code == 200
-    return client.post("/account/activate", data={
-        "csrf_token": csrf_of(page.data), "token": token, "password": password,
-        "password_confirmation": password if confirmation is None else confirmation,
-    })
+    return client.post(
+        "/account/activate",
+        data={
+            "csrf_token": csrf_of(page.data),
+            "token": token,
+            "password": password,
+            "password_confirmation": password if confirmation is None else confirmation,
+        },
+    )
 
 
 def test_activation_sets_the_password(client, invitation):
@@ -282,6 +309,8 @@ def test_activation_with_a_bad_link(client, db_session):
 
 def test_activation_requires_csrf(client, invitation):
     _user, token = invitation
-    response = client.post("/account/activate", data={"token": token, "password": "a long new password",
-                                                      "password_confirmation": "a long new password"})
+    response = client.post(
+        "/account/activate",
+        data={"token": token, "password": "a long new password", "password_confirmation": "a long new password"},
+    )
     assert response.status_code == 400

@@ -97,8 +97,9 @@ def test_identifiers_and_contacts_are_replaced_and_bump_the_version(client, netw
     admin = network["network_admin"]
     created = client.post("/api/v1/organizations", json=NEW, headers=admin.headers).json
     url = f"/api/v1/organizations/{created['id']}"
-    response = client.patch(url, json={"identifiers": [{"scheme": "ein", "value": "95-7654321"}]},
-                            headers={**admin.headers, "If-Match": '"1"'})
+    response = client.patch(
+        url, json={"identifiers": [{"scheme": "ein", "value": "95-7654321"}]}, headers={**admin.headers, "If-Match": '"1"'}
+    )
     assert response.status_code == 200
     assert response.json["identifiers"] == [{"scheme": "ein", "value": "95-7654321"}]
     assert [c["name"] for c in response.json["contacts"]] == ["Rosa Example"]
@@ -116,11 +117,15 @@ def test_parent_must_exist_and_not_form_a_cycle(client, network):
     admin = network["network_admin"]
     missing = client.post("/api/v1/organizations", json={**NEW, "parent_id": str(uuid.uuid4())}, headers=admin.headers)
     assert "parent_id" in assert_problem(missing, 422)["errors"]["json"]
-    parent = client.post("/api/v1/organizations", json={"kind": "district_office", "name": "Region P"}, headers=admin.headers).json
-    child = client.post("/api/v1/organizations", json={"kind": "school", "name": "School C", "parent_id": parent["id"]},
-                        headers=admin.headers).json
-    cycle = client.patch(f"/api/v1/organizations/{parent['id']}", json={"parent_id": child["id"]},
-                         headers={**admin.headers, "If-Match": '"1"'})
+    parent = client.post(
+        "/api/v1/organizations", json={"kind": "district_office", "name": "Region P"}, headers=admin.headers
+    ).json
+    child = client.post(
+        "/api/v1/organizations", json={"kind": "school", "name": "School C", "parent_id": parent["id"]}, headers=admin.headers
+    ).json
+    cycle = client.patch(
+        f"/api/v1/organizations/{parent['id']}", json={"parent_id": child["id"]}, headers={**admin.headers, "If-Match": '"1"'}
+    )
     assert_problem(cycle, 422)
 
 
@@ -142,7 +147,9 @@ def test_suspended_organizations_tokens_stop_working(client, network, db_session
     admin = network["network_admin"]
     url = f"/api/v1/organizations/{network.cbo.id}"
     version = client.get(url, headers=admin.headers).json["version"]
-    assert client.patch(url, json={"status": "suspended"}, headers={**admin.headers, "If-Match": f'"{version}"'}).status_code == 200
+    assert (
+        client.patch(url, json={"status": "suspended"}, headers={**admin.headers, "If-Match": f'"{version}"'}).status_code == 200
+    )
     assert_problem(client.get("/api/v1/organizations", headers=cbo.headers), 401)
 
 

@@ -52,21 +52,23 @@ FLASK_OUTPUT = {
 # The inputs the import commands name.
 CSV_FILES = {
     "schools.csv": "cds_code,name,grade_low,grade_high,region,board_district,address_1,city,state,postal_code,latitude,"
-                   "longitude,is_bsap,status\n"
-                   "19647339999001,Readme Test High School,9,12,South,7,100 E Example St,Los Angeles,CA,90011,34.0,"
-                   "-118.25,false,active\n",
+    "longitude,is_bsap,status\n"
+    "19647339999001,Readme Test High School,9,12,South,7,100 E Example St,Los Angeles,CA,90011,34.0,"
+    "-118.25,false,active\n",
     "organizations.csv": "kind,name,identifier_scheme,identifier_value\ncbo,Readme Test Youth Collective,ein,95-0000001\n",
-    "programs.csv": "organization_identifier,name,program_type,languages\n"
-                    "ein:95-0000001,Readme Test Mentoring,mentoring,en;es\n",
+    "programs.csv": "organization_identifier,name,program_type,languages\nein:95-0000001,Readme Test Mentoring,mentoring,en;es\n",
 }
 # Run by another test or by CI: where, and what that file must contain for it to be so.
 ELSEWHERE = {
     "make test": [(".ci/run", "env -u CBS_TEST_DATABASE_URL make test")],
     "CBS_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/test make test": [
         (".ci/run", 'PG_TEST_URL="postgresql+psycopg://root@127.0.0.1:5432/test"'),
-        (".ci/run", 'CBS_TEST_DATABASE_URL="$PG_TEST_URL" make test')],
+        (".ci/run", 'CBS_TEST_DATABASE_URL="$PG_TEST_URL" make test'),
+    ],
     "gunicorn -c gunicorn.conf.py wsgi:app": [
-        ("tests/test_hardening_live.py", '"-m", "gunicorn", "-c", "gunicorn.conf.py"'), ("Dockerfile", "gunicorn.conf.py")],
+        ("tests/test_hardening_live.py", '"-m", "gunicorn", "-c", "gunicorn.conf.py"'),
+        ("Dockerfile", "gunicorn.conf.py"),
+    ],
 }
 # `make run` and the client-credentials block, run against the hub it serves.
 MAKE_RUN = "make run"
@@ -78,7 +80,7 @@ def _curl_block() -> list[str]:
 
 
 def test_every_readme_command_is_run_here_or_elsewhere():
-    config = (ROOT / "cbs_network" / "config.py").read_text()
+    config = (ROOT / "cbs_network" / "core" / "config.py").read_text()
     run_here = {*FLASK_OUTPUT, MAKE_RUN, MAKE_TEST_ALL, *_curl_block()}
     uncovered = []
     for command in readme_commands():
@@ -121,8 +123,6 @@ def test_every_flask_command_in_the_readme_works_as_typed(checkout):
             flask_cli("cbs", "seed-demo", env=env, cwd=checkout)  # what `make run` does next
 
 
-
-
 def test_make_run_serves_the_demo_and_the_readmes_curl_lines_get_a_token_and_the_organizations(tmp_path):
     assert MAKE_RUN in readme_commands()
     port = free_port()
@@ -131,8 +131,14 @@ def test_make_run_serves_the_demo_and_the_readmes_curl_lines_get_a_token_and_the
     # `-o .venv/.installed`: the suite already runs in the built .venv (CI builds it first); an
     # edited pyproject.toml must not make a test reinstall the shared environment.
     with log.open("wb") as output:
-        process = subprocess.Popen(["make", "-o", ".venv/.installed", "run"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "-o", ".venv/.installed", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     hub = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -149,8 +155,7 @@ def test_make_run_serves_the_demo_and_the_readmes_curl_lines_get_a_token_and_the
         if shutil.which("curl") is not None:
             # From the directory holding instance/, as the README's lines are typed at the repository root.
             script = "\n".join(["set -eu -o pipefail", f"HUB={hub}", *block[1:]])
-            result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                    timeout=60)
+            result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, (result.stdout, result.stderr)
             listed = json.loads(result.stdout)
         else:  # no curl on this machine: the same two requests
@@ -175,9 +180,17 @@ def _curl_block_without_curl(hub: str, client_id: str, client_secret: str) -> di
 def test_make_test_all_runs_the_suite_on_sqlite_then_on_postgresql():
     """CI (.ci/run) runs these two legs itself; this checks `make test-all` is the same two."""
     assert MAKE_TEST_ALL in readme_commands()
-    result = subprocess.run(["make", "-n", "-o", ".venv/.installed", "test-all"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, env={k: v for k, v in os.environ.items() if k != "PG_TEST_URL"})
+    result = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "test-all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "PG_TEST_URL"},
+    )
     assert result.returncode == 0, result.stderr
     legs = [line for line in result.stdout.splitlines() if "pytest" in line]
-    assert legs == ["env -u CBS_TEST_DATABASE_URL .venv/bin/pytest -ra ",
-                    "CBS_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/test .venv/bin/pytest -ra "], legs
+    assert legs == [
+        "env -u CBS_TEST_DATABASE_URL .venv/bin/pytest -ra ",
+        "CBS_TEST_DATABASE_URL=postgresql+psycopg://root@127.0.0.1:5432/test .venv/bin/pytest -ra ",
+    ], legs

@@ -37,38 +37,91 @@ class Endpoint:
 
 
 ENDPOINTS = [
-    Endpoint("get referral", "GET", "/api/v1/referrals/{referral}",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 200, "source": 200, "target": 200, "target_admin": 200}),
-    Endpoint("move referral", "POST", "/api/v1/referrals/{referral}/transitions",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 200, "target_admin": 200},
-             body=lambda case: {"to": "accepted"}),
-    Endpoint("review emergency", "POST", "/api/v1/referrals/{referral}/emergency-review",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 403, "target_admin": 403},
-             body=lambda case: {"decision": "upheld", "note": "ok"}),
-    Endpoint("list notes", "GET", "/api/v1/referrals/{referral}/notes",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 200, "target": 200, "target_admin": 200}),
-    Endpoint("add note", "POST", "/api/v1/referrals/{referral}/notes",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 201, "target": 201, "target_admin": 201},
-             body=lambda case: {"body": "A note"}),
-    Endpoint("referral disclosures", "GET", "/api/v1/referrals/{referral}/disclosures",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 403, "target_admin": 403}),
-    Endpoint("get subject", "GET", "/api/v1/subjects/{subject}",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404}),
-    Endpoint("update subject", "PATCH", "/api/v1/subjects/{subject}",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
-             body=lambda case: {"given_name": "Changed"}, if_match=True),
-    Endpoint("list consents", "GET", "/api/v1/subjects/{subject}/consents",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404}),
-    Endpoint("record consent", "POST", "/api/v1/subjects/{subject}/consents",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 201, "target": 404, "target_admin": 404},
-             body=lambda case: consent_body()),
-    Endpoint("get consent", "GET", "/api/v1/subjects/{subject}/consents/{consent}",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404}),
-    Endpoint("revoke consent", "POST", "/api/v1/subjects/{subject}/consents/{consent}/revocation",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
-             body=lambda case: {"reason": "Withdrawn"}),
-    Endpoint("subject disclosures", "GET", "/api/v1/subjects/{subject}/disclosures",
-             {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 403, "target": 403, "target_admin": 404}),  # a caseworker lacks disclosures:read
+    Endpoint(
+        "get referral",
+        "GET",
+        "/api/v1/referrals/{referral}",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 200, "source": 200, "target": 200, "target_admin": 200},
+    ),
+    Endpoint(
+        "move referral",
+        "POST",
+        "/api/v1/referrals/{referral}/transitions",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 200, "target_admin": 200},
+        body=lambda case: {"to": "accepted"},
+    ),
+    Endpoint(
+        "review emergency",
+        "POST",
+        "/api/v1/referrals/{referral}/emergency-review",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 403, "target_admin": 403},
+        body=lambda case: {"decision": "upheld", "note": "ok"},
+    ),
+    Endpoint(
+        "list notes",
+        "GET",
+        "/api/v1/referrals/{referral}/notes",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 200, "target": 200, "target_admin": 200},
+    ),
+    Endpoint(
+        "add note",
+        "POST",
+        "/api/v1/referrals/{referral}/notes",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 201, "target": 201, "target_admin": 201},
+        body=lambda case: {"body": "A note"},
+    ),
+    Endpoint(
+        "referral disclosures",
+        "GET",
+        "/api/v1/referrals/{referral}/disclosures",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 403, "source": 403, "target": 403, "target_admin": 403},
+    ),
+    Endpoint(
+        "get subject",
+        "GET",
+        "/api/v1/subjects/{subject}",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
+    ),
+    Endpoint(
+        "update subject",
+        "PATCH",
+        "/api/v1/subjects/{subject}",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
+        body=lambda case: {"given_name": "Changed"},
+        if_match=True,
+    ),
+    Endpoint(
+        "list consents",
+        "GET",
+        "/api/v1/subjects/{subject}/consents",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
+    ),
+    Endpoint(
+        "record consent",
+        "POST",
+        "/api/v1/subjects/{subject}/consents",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 201, "target": 404, "target_admin": 404},
+        body=lambda case: consent_body(),
+    ),
+    Endpoint(
+        "get consent",
+        "GET",
+        "/api/v1/subjects/{subject}/consents/{consent}",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
+    ),
+    Endpoint(
+        "revoke consent",
+        "POST",
+        "/api/v1/subjects/{subject}/consents/{consent}/revocation",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 200, "target": 404, "target_admin": 404},
+        body=lambda case: {"reason": "Withdrawn"},
+    ),
+    Endpoint(
+        "subject disclosures",
+        "GET",
+        "/api/v1/subjects/{subject}/disclosures",
+        {"unrelated_cbo": 404, "unrelated_city": 404, "hub": 404, "source": 403, "target": 403, "target_admin": 404},
+    ),  # a caseworker lacks disclosures:read
 ]
 
 
@@ -87,8 +140,10 @@ def _callers(db_session, network) -> dict[str, factories.Actor]:
 
 def _state(db_session) -> dict[str, Any]:
     db_session.expire_all()
-    counts = {model.__name__: db_session.scalar(select(func.count()).select_from(model))
-              for model in (Referral, ReferralNote, Consent, Disclosure, AuditRecord)}
+    counts = {
+        model.__name__: db_session.scalar(select(func.count()).select_from(model))
+        for model in (Referral, ReferralNote, Consent, Disclosure, AuditRecord)
+    }
     versions = sorted((str(r.id), r.version, r.state.value) for r in db_session.scalars(select(Referral)))
     subjects = sorted((str(s.id), s.version) for s in db_session.scalars(select(Subject)))
     revoked = sorted(str(c.id) for c in db_session.scalars(select(Consent).where(Consent.revoked_at.is_not(None))))
@@ -103,8 +158,7 @@ def _call(client, endpoint: Endpoint, actor, path: str, case):
     headers = dict(actor.headers)
     if endpoint.if_match:
         headers["If-Match"] = '"1"'
-    return client.open(path, method=endpoint.method, headers=headers,
-                       json=endpoint.body(case) if endpoint.body else None)
+    return client.open(path, method=endpoint.method, headers=headers, json=endpoint.body(case) if endpoint.body else None)
 
 
 CASES = [pytest.param(e, c, id=f"{e.name}-{c}") for e in ENDPOINTS for c in CALLERS]
@@ -125,12 +179,18 @@ def test_referral_endpoints_by_every_kind_of_caller(client, db_session, network,
         assert response.mimetype == PROBLEM and response.get_json()["detail"]
         assert _state(db_session) == before  # nothing changed, nothing disclosed
     if expected == 404:
-        missing = _call(client, endpoint, actor, path.replace(referral["id"], str(uuid.uuid4()))
-                        .replace(case.subject["id"], str(uuid.uuid4())), case)
+        missing = _call(
+            client,
+            endpoint,
+            actor,
+            path.replace(referral["id"], str(uuid.uuid4())).replace(case.subject["id"], str(uuid.uuid4())),
+            case,
+        )
         strip = ("instance", "request_id")
         assert missing.status_code == 404
-        assert {k: v for k, v in missing.get_json().items() if k not in strip} == \
-            {k: v for k, v in response.get_json().items() if k not in strip}
+        assert {k: v for k, v in missing.get_json().items() if k not in strip} == {
+            k: v for k, v in response.get_json().items() if k not in strip
+        }
     if endpoint.name == "get referral" and expected == 200:
         body = response.get_json()
         shown = caller in ("source", "target", "target_admin")
@@ -139,12 +199,21 @@ def test_referral_endpoints_by_every_kind_of_caller(client, db_session, network,
 
 
 def test_the_matrix_covers_every_referral_and_subject_endpoint(app):
-    covered = {(e.method, e.path.replace("{referral}", "<uuid:referral_id>").replace("{subject}", "<uuid:subject_id>")
-                .replace("{consent}", "<uuid:consent_id>")) for e in ENDPOINTS}
+    covered = {
+        (
+            e.method,
+            e.path.replace("{referral}", "<uuid:referral_id>")
+            .replace("{subject}", "<uuid:subject_id>")
+            .replace("{consent}", "<uuid:consent_id>"),
+        )
+        for e in ENDPOINTS
+    }
     missing = [
-        f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/api/v1/referrals/", "/api/v1/subjects/")) and rule.arguments
-        for method in rule.methods - {"HEAD", "OPTIONS"} if (method, rule.rule) not in covered
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (method, rule.rule) not in covered
     ]
     assert not missing, missing
 
@@ -160,9 +229,12 @@ def test_lists_and_lookup_never_carry_another_organizations_referrals(client, db
         assert referral["id"] not in {i["id"] for i in items}
     for query in (f"?subject_id={case.subject['id']}", f"?program_id={case.program.id}"):
         assert client.get(f"/api/v1/referrals{query}", headers=actor.headers).get_json()["items"] == []
-    student_id = client.get(f"/api/v1/subjects/{case.subject['id']}", headers=actors["source"].headers).get_json()["district_student_id"]
-    assert client.post("/api/v1/subjects/lookup", json={"district_student_id": student_id},
-                       headers=actor.headers).status_code == 404
+    student_id = client.get(f"/api/v1/subjects/{case.subject['id']}", headers=actors["source"].headers).get_json()[
+        "district_student_id"
+    ]
+    assert (
+        client.post("/api/v1/subjects/lookup", json={"district_student_id": student_id}, headers=actor.headers).status_code == 404
+    )
 
 
 def test_the_parties_reach_the_end_of_the_loop(client, db_session, network):

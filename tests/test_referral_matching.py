@@ -20,7 +20,7 @@ from cbs_network.directory.models import (
 )
 from cbs_network.identity.roles import Role
 
-from .helpers import assert_problem, counted_get, if_match, CITY_HALL, SQUARE, north_of
+from .helpers import CITY_HALL, SQUARE, assert_problem, counted_get, if_match, north_of
 
 URL = "/api/v1/referrals/matches"
 
@@ -32,15 +32,26 @@ def add(db_session, obj):
 
 
 def make_school(db_session, name="Jordan High", region="South", point=CITY_HALL) -> School:
-    return add(db_session, School(id=uuid.uuid4(), cds_code=uuid.uuid4().hex[:14], name=name, region=region,
-                                  latitude=point[0], longitude=point[1]))
+    return add(
+        db_session,
+        School(id=uuid.uuid4(), cds_code=uuid.uuid4().hex[:14], name=name, region=region, latitude=point[0], longitude=point[1]),
+    )
 
 
 def make_site(db_session, organization, point, *, confidential=False) -> Location:
-    return add(db_session, Location(
-        id=uuid.uuid4(), organization_id=organization.id, name="Site", location_type=LocationType.physical,
-        address_1="100 Main St", latitude=point[0], longitude=point[1], is_confidential=confidential,
-    ))
+    return add(
+        db_session,
+        Location(
+            id=uuid.uuid4(),
+            organization_id=organization.id,
+            name="Site",
+            location_type=LocationType.physical,
+            address_1="100 Main St",
+            latitude=point[0],
+            longitude=point[1],
+            is_confidential=confidential,
+        ),
+    )
 
 
 def make_program(db_session, organization, name, *, languages=(), schools=(), regions=(), sites=(), **fields) -> Program:
@@ -55,13 +66,24 @@ def make_program(db_session, organization, name, *, languages=(), schools=(), re
     return add(db_session, program)
 
 
-def make_profile(db_session, program, *, available=5, waitlist_open=False, assessment=False,
-                 days_old=1, staffed=()) -> CapacityProfile:
-    return add(db_session, CapacityProfile(
-        id=uuid.uuid4(), program_id=program.id, total_slots=20, available_slots=available, slot_unit="youth",
-        waitlist_length=3 if waitlist_open else 0, waitlist_open=waitlist_open,
-        assessment_required=assessment, languages_staffed=list(staffed), updated_at=utcnow() - timedelta(days=days_old),
-    ))
+def make_profile(
+    db_session, program, *, available=5, waitlist_open=False, assessment=False, days_old=1, staffed=()
+) -> CapacityProfile:
+    return add(
+        db_session,
+        CapacityProfile(
+            id=uuid.uuid4(),
+            program_id=program.id,
+            total_slots=20,
+            available_slots=available,
+            slot_unit="youth",
+            waitlist_length=3 if waitlist_open else 0,
+            waitlist_open=waitlist_open,
+            assessment_required=assessment,
+            languages_staffed=list(staffed),
+            updated_at=utcnow() - timedelta(days=days_old),
+        ),
+    )
 
 
 def match(client, actor, query: str) -> list[dict]:
@@ -78,10 +100,22 @@ def names(items: list[dict]) -> list[str]:
 
 def test_a_closer_fresher_language_matching_program_ranks_first(client, network, db_session):
     school = make_school(db_session)
-    far = make_program(db_session, network.city, "A: far, stale, English only", languages=["en"], regions=["South"],
-                       sites=[make_site(db_session, network.city, north_of(CITY_HALL, 15_000))])
-    near = make_program(db_session, network.cbo, "B: near, fresh, Spanish", languages=["es"], regions=["South"],
-                        sites=[make_site(db_session, network.cbo, north_of(CITY_HALL, 1_000))])
+    far = make_program(
+        db_session,
+        network.city,
+        "A: far, stale, English only",
+        languages=["en"],
+        regions=["South"],
+        sites=[make_site(db_session, network.city, north_of(CITY_HALL, 15_000))],
+    )
+    near = make_program(
+        db_session,
+        network.cbo,
+        "B: near, fresh, Spanish",
+        languages=["es"],
+        regions=["South"],
+        sites=[make_site(db_session, network.cbo, north_of(CITY_HALL, 1_000))],
+    )
     make_profile(db_session, far, days_old=90)
     make_profile(db_session, near, days_old=2)
 
@@ -95,8 +129,13 @@ def test_a_closer_fresher_language_matching_program_ranks_first(client, network,
     assert abs(best["distance_m"] - 1000) < 5 and abs(other["distance_m"] - 15_000) < 10
     assert best["score"] > other["score"]
     text = " | ".join(best["reasons"])
-    for words in ("Serves Jordan High (lists its region, South)", "5 of 20 youth slots are available",
-                  "Capacity data is fresh", "Offers services in es", "Nearest site 1.0 km away"):
+    for words in (
+        "Serves Jordan High (lists its region, South)",
+        "5 of 20 youth slots are available",
+        "Capacity data is fresh",
+        "Offers services in es",
+        "Nearest site 1.0 km away",
+    ):
         assert words in text, text
     assert any("stale" in r for r in other["reasons"]) and any("Does not list es" in r for r in other["reasons"])
     # The score is the sum of the points each reason names.
@@ -122,8 +161,9 @@ def test_each_component_changes_the_ranking(client, network, db_session, case):
     school = make_school(db_session)
     programs = {}
     for name, spec in zip(("A", "B"), COMPONENTS[case], strict=True):
-        program = make_program(db_session, network.cbo, name, languages=spec.get("languages", ()),
-                               schools=[school] if spec.get("serves") else ())
+        program = make_program(
+            db_session, network.cbo, name, languages=spec.get("languages", ()), schools=[school] if spec.get("serves") else ()
+        )
         if "profile" in spec:
             make_profile(db_session, program, **spec["profile"])
         programs[name] = program
@@ -136,8 +176,12 @@ def test_distance_earns_points_and_the_polygon_or_a_nearby_site_serves_a_point(c
     make_program(db_session, network.cbo, "A: 12 km", sites=[make_site(db_session, network.cbo, north_of(CITY_HALL, 12_000))])
     make_program(db_session, network.cbo, "B: 3 km", sites=[make_site(db_session, network.cbo, north_of(CITY_HALL, 3_000))])
     make_program(db_session, network.cbo, "C: polygon", service_area_geojson=SQUARE)
-    items = {i["program_name"]: i for i in match(client, network["district_viewer"],
-                                                  f"program_type=mentoring&latitude={CITY_HALL[0]}&longitude={CITY_HALL[1]}")}
+    items = {
+        i["program_name"]: i
+        for i in match(
+            client, network["district_viewer"], f"program_type=mentoring&latitude={CITY_HALL[0]}&longitude={CITY_HALL[1]}"
+        )
+    }
     assert names(sorted(items.values(), key=lambda i: i["rank"])) == ["B: 3 km", "C: polygon", "A: 12 km"]
     assert "Serves the area (a site within 5 km) (+30)" in items["B: 3 km"]["reasons"]
     assert "Serves the area (its service area covers the point) (+30)" in items["C: polygon"]["reasons"]
@@ -166,8 +210,9 @@ def test_the_programs_accepts_referrals_alone_decides_whether_it_is_offered(clie
 
     def set_accepting(value: bool) -> None:
         version = client.get(f"/api/v1/programs/{best.id}", headers=admin.headers).json["version"]
-        changed = client.patch(f"/api/v1/programs/{best.id}", json={"accepts_referrals": value},
-                               headers=if_match(admin.headers, version))
+        changed = client.patch(
+            f"/api/v1/programs/{best.id}", json={"accepts_referrals": value}, headers=if_match(admin.headers, version)
+        )
         assert changed.status_code == 200, changed.json
 
     # A free slot and a fresh profile do not bring back a program that takes no referrals.
@@ -256,20 +301,23 @@ def test_a_confidential_site_never_leaks_its_distance_to_outsiders(client, netwo
             assert all(abs(i["distance_m"] - 800) < 5 for i in items), insider
 
 
-@pytest.mark.parametrize(("query", "field"), [
-    ("school_id={school}", "program_type"),
-    ("program_type=karate&school_id={school}", "program_type"),
-    ("program_type=mentoring", "school_id"),
-    ("program_type=mentoring&school_id={school}&latitude=34&longitude=-118", "school_id"),
-    ("program_type=mentoring&latitude=34", "longitude"),
-    ("program_type=mentoring&latitude=91&longitude=-118", "latitude"),
-    (f"program_type=mentoring&school_id={uuid.uuid4()}", "school_id"),
-    ("program_type=mentoring&school_id={school}&language=xx", "language"),
-    ("program_type=mentoring&school_id={school}&grade=13", "grade"),
-    ("program_type=mentoring&school_id={school}&age=121", "age"),
-    ("program_type=mentoring&school_id={school}&urgency=asap", "urgency"),
-    ("program_type=mentoring&school_id={school}&limit=51", "limit"),
-])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("school_id={school}", "program_type"),
+        ("program_type=karate&school_id={school}", "program_type"),
+        ("program_type=mentoring", "school_id"),
+        ("program_type=mentoring&school_id={school}&latitude=34&longitude=-118", "school_id"),
+        ("program_type=mentoring&latitude=34", "longitude"),
+        ("program_type=mentoring&latitude=91&longitude=-118", "latitude"),
+        (f"program_type=mentoring&school_id={uuid.uuid4()}", "school_id"),
+        ("program_type=mentoring&school_id={school}&language=xx", "language"),
+        ("program_type=mentoring&school_id={school}&grade=13", "grade"),
+        ("program_type=mentoring&school_id={school}&age=121", "age"),
+        ("program_type=mentoring&school_id={school}&urgency=asap", "urgency"),
+        ("program_type=mentoring&school_id={school}&limit=51", "limit"),
+    ],
+)
 def test_bad_input_is_a_422_naming_the_argument(client, network, db_session, query, field):
     school = make_school(db_session)
     response = client.get(f"{URL}?{query.format(school=school.id)}", headers=network["district_viewer"].headers)
@@ -288,8 +336,10 @@ def test_needs_referrals_read(client, network, db_session):
 def test_the_number_of_queries_does_not_grow_with_the_candidates(app, client, network, db_session):
     school = make_school(db_session)
     headers = network["district_viewer"].headers
-    queries = (f"school_id={school.id}&language=es&age=12&grade=7",
-               f"latitude={CITY_HALL[0]}&longitude={CITY_HALL[1]}&language=es&urgency=emergency")
+    queries = (
+        f"school_id={school.id}&language=es&age=12&grade=7",
+        f"latitude={CITY_HALL[0]}&longitude={CITY_HALL[1]}&language=es&urgency=emergency",
+    )
 
     def counts() -> list[int]:
         result = []
@@ -302,7 +352,12 @@ def test_the_number_of_queries_does_not_grow_with_the_candidates(app, client, ne
     def add_programs(start: int, stop: int) -> None:
         for n in range(start, stop):
             program = make_program(
-                db_session, network.cbo, f"P{n:02}", languages=["en", "es"], schools=[school], regions=["South"],
+                db_session,
+                network.cbo,
+                f"P{n:02}",
+                languages=["en", "es"],
+                schools=[school],
+                regions=["South"],
                 sites=[make_site(db_session, network.cbo, north_of(CITY_HALL, 100 * n))],
                 service_area_geojson=SQUARE if n % 2 else None,
             )

@@ -18,12 +18,12 @@ from sqlalchemy import func, select, text, update
 from cbs_network import create_app
 from cbs_network.audit import service as audit
 from cbs_network.audit.models import AuditRecord
+from cbs_network.core.crypto import KeyRingError
 from cbs_network.core.db import utcnow
 from cbs_network.events.models import Event
 from cbs_network.http.idempotency import IdempotencyKey
-from cbs_network.referrals.subjects import service as subjects
-from cbs_network.core.crypto import KeyRingError
 from cbs_network.referrals.models import Disclosure, Referral, Subject
+from cbs_network.referrals.subjects import service as subjects
 
 from . import factories
 from .conftest import make_settings
@@ -35,8 +35,20 @@ NOTE = "Intake with Rosa on Tuesday, she asked us to call 555 0199"
 # Everything a test here sends that must never be readable outside an authorized response.
 CLEAR = (*SECRETS, NEED, "fight near school", NOTE)
 SUBJECT_FIELDS = ["contact", "date_of_birth", "district_student_id", "family_name", "given_name", "guardian"]
-CSV_HEADER = ["id", "created_at", "subject_id", "referral_id", "disclosed_to_organization_id", "user_id", "client_id",
-              "fields", "purpose", "basis", "consent_id", "request_id"]
+CSV_HEADER = [
+    "id",
+    "created_at",
+    "subject_id",
+    "referral_id",
+    "disclosed_to_organization_id",
+    "user_id",
+    "client_id",
+    "fields",
+    "purpose",
+    "basis",
+    "consent_id",
+    "request_id",
+]
 
 
 def new_key() -> str:
@@ -87,8 +99,13 @@ def test_database_rows_hold_no_personal_field_in_clear(app, client, db_session, 
     assert move(client, network["cbo_caseworker"], referral["id"], "accepted").status_code == 200
 
     connection = db_session.connection()
-    for table, columns in (("subjects", "*"), ("referrals", "*"), ("referral_notes", "*"),
-                           ("audit_records", "changes"), ("events", "payload")):
+    for table, columns in (
+        ("subjects", "*"),
+        ("referrals", "*"),
+        ("referral_notes", "*"),
+        ("audit_records", "changes"),
+        ("events", "payload"),
+    ):
         assert leaked(raw_rows(connection, table, columns)) == [], table
     stored = connection.execute(text("SELECT personal_data, student_id_hash FROM subjects")).one()
     assert stored.personal_data.startswith("test1:")
@@ -147,8 +164,11 @@ def test_rotate_keys_reencrypts_under_the_new_key_and_keeps_data_readable(make_d
 
         def key_ids() -> set[str]:
             with rotating.extensions["cbs_db"].engine.connect() as connection:
-                return {_text(value).partition(":")[0] for table, column in columns.items()
-                        for value in connection.execute(text(f"SELECT {column} FROM {table}")).scalars()}  # noqa: S608
+                return {
+                    _text(value).partition(":")[0]
+                    for table, column in columns.items()
+                    for value in connection.execute(text(f"SELECT {column} FROM {table}")).scalars()
+                }  # noqa: S608
 
         assert key_ids() == {"old"}
         result = rotating.test_cli_runner().invoke(args=["cbs", "rotate-keys"])
@@ -202,8 +222,11 @@ def test_lookup_by_student_id_is_case_and_space_insensitive_and_stays_in_the_org
 def test_the_same_student_id_twice_in_one_organization_is_409(client, network):
     coordinator = network["district_coordinator"]
     subject = make_subject(client, coordinator, district_student_id="S7654321")
-    again = client.post("/api/v1/subjects", json={"given_name": "Ann", "family_name": "Other", "date_of_birth": "2011-05-05",
-                                                  "district_student_id": "s7654321"}, headers=coordinator.headers)
+    again = client.post(
+        "/api/v1/subjects",
+        json={"given_name": "Ann", "family_name": "Other", "date_of_birth": "2011-05-05", "district_student_id": "s7654321"},
+        headers=coordinator.headers,
+    )
     assert assert_problem(again, 409)["existing_subject_id"] == subject["id"]
 
 
@@ -223,8 +246,10 @@ def test_each_read_of_personal_fields_writes_one_disclosure_and_nothing_else_doe
     referral = send(client, case, network["district_coordinator"])
     url = f"/api/v1/referrals/{referral['id']}"
 
-    for actor_name, basis, consent_id in (("district_coordinator", "own_record", None),
-                                          ("cbo_caseworker", "consent", case.consent["id"])):
+    for actor_name, basis, consent_id in (
+        ("district_coordinator", "own_record", None),
+        ("cbo_caseworker", "consent", case.consent["id"]),
+    ):
         actor = network[actor_name]
         response, written = read_counting_disclosures(client, db_session, url, actor)
         assert response.status_code == 200 and response.json["personal_data"] == "included"
@@ -239,9 +264,15 @@ def test_each_read_of_personal_fields_writes_one_disclosure_and_nothing_else_doe
         assert (str(record.referral_id), str(record.subject_id)) == (referral["id"], case.subject["id"])
         assert record.request_id == response.headers["X-Request-ID"]
 
-    quiet = [("network_admin", url), ("district_viewer", url), ("district_coordinator", "/api/v1/referrals"),
-             ("district_coordinator", "/api/v1/referrals/sent"), ("cbo_caseworker", "/api/v1/referrals/received"),
-             ("network_admin", "/api/v1/referrals"), ("cbo_caseworker", f"/api/v1/referrals?subject_id={case.subject['id']}")]
+    quiet = [
+        ("network_admin", url),
+        ("district_viewer", url),
+        ("district_coordinator", "/api/v1/referrals"),
+        ("district_coordinator", "/api/v1/referrals/sent"),
+        ("cbo_caseworker", "/api/v1/referrals/received"),
+        ("network_admin", "/api/v1/referrals"),
+        ("cbo_caseworker", f"/api/v1/referrals?subject_id={case.subject['id']}"),
+    ]
     for actor_name, read in quiet:
         response, written = read_counting_disclosures(client, db_session, read, network[actor_name])
         assert response.status_code == 200, (actor_name, read)
@@ -268,8 +299,10 @@ def test_disclosures_are_listed_and_exported_for_the_source_admins_only(client, 
     by_subject = f"/api/v1/subjects/{case.subject['id']}/disclosures"
     for url, where in ((by_referral, Disclosure.referral_id), (by_subject, Disclosure.subject_id)):
         key = uuid.UUID(referral["id"] if where is Disclosure.referral_id else case.subject["id"])
-        expected = [str(i) for i in db_session.scalars(
-            select(Disclosure.id).where(where == key).order_by(Disclosure.created_at, Disclosure.id))]
+        expected = [
+            str(i)
+            for i in db_session.scalars(select(Disclosure.id).where(where == key).order_by(Disclosure.created_at, Disclosure.id))
+        ]
         assert len(expected) >= 4  # the send's response and the three reads (the subject's own reads too)
 
         seen, cursor = [], None
@@ -282,8 +315,20 @@ def test_disclosures_are_listed_and_exported_for_the_source_admins_only(client, 
                 break
         assert seen == expected
         item = page.json["items"][-1]
-        assert set(item) == {"id", "created_at", "subject_id", "referral_id", "disclosed_to_organization_id", "user_id",
-                             "client_id", "fields", "purpose", "basis", "consent_id", "request_id"}
+        assert set(item) == {
+            "id",
+            "created_at",
+            "subject_id",
+            "referral_id",
+            "disclosed_to_organization_id",
+            "user_id",
+            "client_id",
+            "fields",
+            "purpose",
+            "basis",
+            "consent_id",
+            "request_id",
+        }
 
         exported = client.get(url, query_string={"format": "csv"}, headers=admin.headers)
         assert exported.status_code == 200 and exported.mimetype == "text/csv"
@@ -309,8 +354,11 @@ def test_disclosures_are_listed_and_exported_for_the_source_admins_only(client, 
 
 
 def revoke(client, actor, case: Case) -> None:
-    response = client.post(f"/api/v1/subjects/{case.subject['id']}/consents/{case.consent['id']}/revocation",
-                           json={"reason": "Guardian withdrew consent by letter."}, headers=actor.headers)
+    response = client.post(
+        f"/api/v1/subjects/{case.subject['id']}/consents/{case.consent['id']}/revocation",
+        json={"reason": "Guardian withdrew consent by letter."},
+        headers=actor.headers,
+    )
     assert response.status_code == 200 and response.json["status"] == "revoked", response.json
 
 
@@ -344,9 +392,17 @@ def test_revoked_consent_withholds_personal_fields_from_the_receiver_only(client
 def test_an_emergency_exception_not_upheld_withholds_from_the_receiver(client, db_session, network):
     program = make_program(db_session, network.cbo)
     subject = make_subject(client, network["district_coordinator"])
-    response = client.post("/api/v1/referrals", headers=network["district_coordinator"].headers, json={
-        "subject_id": subject["id"], "target_program_id": str(program.id), "urgency": "emergency",
-        "need_description": NEED, "emergency_reason": "Threat of violence reported by the dean."})
+    response = client.post(
+        "/api/v1/referrals",
+        headers=network["district_coordinator"].headers,
+        json={
+            "subject_id": subject["id"],
+            "target_program_id": str(program.id),
+            "urgency": "emergency",
+            "need_description": NEED,
+            "emergency_reason": "Threat of violence reported by the dean.",
+        },
+    )
     assert response.status_code == 201, response.json
     referral = response.json
     assert referral["emergency"]["review"] == "pending"
@@ -381,12 +437,18 @@ def test_no_personal_field_reaches_logs_events_or_audit(app, client, db_session,
         coordinator, admin, target = network["district_coordinator"], network["district_admin"], network["cbo_caseworker"]
         case = known_case(client, db_session, network)
         assert lookup(client, coordinator, "S1234567").status_code == 200
-        patched = client.patch(f"/api/v1/subjects/{case.subject['id']}", json={"contact": {"phone": "+1 213 555 0199"}},
-                               headers=if_match(coordinator.headers, case.subject["version"]))
+        patched = client.patch(
+            f"/api/v1/subjects/{case.subject['id']}",
+            json={"contact": {"phone": "+1 213 555 0199"}},
+            headers=if_match(coordinator.headers, case.subject["version"]),
+        )
         assert patched.status_code == 200, patched.json
         referral = send(client, case, coordinator)
-        for actor, to, body in ((target, "accepted", {}), (target, "in-progress", {}),
-                                (target, "completed", {"outcome": {"enrollment_status": "enrolled"}})):
+        for actor, to, body in (
+            (target, "accepted", {}),
+            (target, "in-progress", {}),
+            (target, "completed", {"outcome": {"enrollment_status": "enrolled"}}),
+        ):
             assert move(client, actor, referral["id"], to, **body).status_code == 200
         assert add_note(client, referral["id"], target).status_code == 201
         url = f"/api/v1/referrals/{referral['id']}"
@@ -455,8 +517,11 @@ def test_a_replay_after_revocation_does_not_disclose_again(client, db_session, n
 def test_a_referral_past_the_response_deadline_is_overdue_and_flagged_once(app, client, db_session, network):
     hub_admin = network["network_admin"]
     settings = client.get("/api/v1/directory/settings", headers=hub_admin.headers).json
-    changed = client.patch("/api/v1/directory/settings", json={"referral_response_hours": 2},
-                           headers=if_match(hub_admin.headers, settings["version"]))
+    changed = client.patch(
+        "/api/v1/directory/settings",
+        json={"referral_response_hours": 2},
+        headers=if_match(hub_admin.headers, settings["version"]),
+    )
     assert changed.status_code == 200 and changed.json["referral_response_hours"] == 2
 
     source, target = network["district_coordinator"], network["cbo_caseworker"]
@@ -464,13 +529,19 @@ def test_a_referral_past_the_response_deadline_is_overdue_and_flagged_once(app, 
     late, fresh, answered = (send(client, case, source) for _ in range(3))
     assert move(client, target, answered["id"], "accepted").status_code == 200
     three_hours_ago = utcnow() - timedelta(hours=3)
-    db_session.execute(update(Referral).where(Referral.id.in_([uuid.UUID(late["id"]), uuid.UUID(answered["id"])]))
-                       .values(requested_at=three_hours_ago))
+    db_session.execute(
+        update(Referral)
+        .where(Referral.id.in_([uuid.UUID(late["id"]), uuid.UUID(answered["id"])]))
+        .values(requested_at=three_hours_ago)
+    )
     db_session.commit()
 
     received = {r["id"]: r for r in client.get("/api/v1/referrals/received", headers=target.headers).json["items"]}
     assert (received[late["id"]]["overdue"], received[fresh["id"]]["overdue"], received[answered["id"]]["overdue"]) == (
-        True, False, False)
+        True,
+        False,
+        False,
+    )
     shown = client.get(f"/api/v1/referrals/{late['id']}", headers=source.headers).json
     assert shown["overdue"] is True and shown["respond_by"].startswith((three_hours_ago + timedelta(hours=2)).date().isoformat())
     overdue = client.get("/api/v1/referrals/received?overdue=true", headers=target.headers).json["items"]

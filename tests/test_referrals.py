@@ -13,15 +13,26 @@ from cbs_network.audit.models import AuditRecord
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.directory.models import Program
 from cbs_network.events.models import Event
-from cbs_network.organizations.models import OrganizationIdentifier
 from cbs_network.http.idempotency import IdempotencyKey
+from cbs_network.organizations.models import OrganizationIdentifier
 from cbs_network.referrals.models import Referral, ReferralState
 from cbs_network.referrals.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, TRANSITIONS, Party
 
 from .helpers import assert_problem, if_match
 from .referral_setup import (
-    BODIES, OUTCOME, PERSON, REASON, Case, consent_body, make_consent, make_program, make_subject, move, new_case,
-    referral_answers, referral_in_state,
+    BODIES,
+    OUTCOME,
+    PERSON,
+    REASON,
+    Case,
+    consent_body,
+    make_consent,
+    make_program,
+    make_subject,
+    move,
+    new_case,
+    referral_answers,
+    referral_in_state,
 )
 
 SOURCE, TARGET = "district_coordinator", "cbo_caseworker"
@@ -118,13 +129,23 @@ def test_emergency_exception_sends_without_consent_and_waits_for_review(client, 
     assert_problem(client.post(url, json=review, headers=network["district_admin"].headers), 409)
 
 
-@pytest.mark.parametrize(("case_name", "changes", "status", "field"), [
-    ("expired consent", {"given_on": "2025-01-10", "expires_on": "2025-06-30"}, 422, "consent_id"),
-    ("consent for another organization", {"covers_organization_kinds": [], "covers_organization_ids": ["CITY"]}, 422, "consent_id"),
-    ("consent for another kind of organization", {"covers_organization_kinds": ["city_agency"]}, 422, "consent_id"),
-    ("consent for another purpose", {"purposes": ["mental_health"]}, 422, "consent_id"),
-])
-def test_a_consent_that_does_not_cover_the_referral_is_refused(client, db_session, network, parties, case_name, changes, status, field):
+@pytest.mark.parametrize(
+    ("case_name", "changes", "status", "field"),
+    [
+        ("expired consent", {"given_on": "2025-01-10", "expires_on": "2025-06-30"}, 422, "consent_id"),
+        (
+            "consent for another organization",
+            {"covers_organization_kinds": [], "covers_organization_ids": ["CITY"]},
+            422,
+            "consent_id",
+        ),
+        ("consent for another kind of organization", {"covers_organization_kinds": ["city_agency"]}, 422, "consent_id"),
+        ("consent for another purpose", {"purposes": ["mental_health"]}, 422, "consent_id"),
+    ],
+)
+def test_a_consent_that_does_not_cover_the_referral_is_refused(
+    client, db_session, network, parties, case_name, changes, status, field
+):
     source, _ = parties
     case = new_case(client, db_session, network)
     changes = {k: [str(network.city.id)] if v == ["CITY"] else v for k, v in changes.items()}
@@ -138,8 +159,9 @@ def test_a_consent_that_does_not_cover_the_referral_is_refused(client, db_sessio
 def test_a_consent_naming_the_receiving_organization_covers_it(client, db_session, network, parties):
     source, _ = parties
     case = new_case(client, db_session, network)
-    consent = make_consent(client, source, case.subject["id"], covers_organization_kinds=[],
-                           covers_organization_ids=[str(network.cbo.id)])
+    consent = make_consent(
+        client, source, case.subject["id"], covers_organization_kinds=[], covers_organization_ids=[str(network.cbo.id)]
+    )
     assert case.send(client, source, consent_id=consent["id"]).status_code == 201
 
 
@@ -177,10 +199,13 @@ def test_consent_and_emergency_together_or_neither_are_refused(client, db_sessio
     assert count(db_session) == 0
 
 
-@pytest.mark.parametrize(("program_fields", "detail"), [
-    ({"status": "inactive"}, "inactive"),
-    ({"accepts_referrals": False}, "not accepting"),
-])
+@pytest.mark.parametrize(
+    ("program_fields", "detail"),
+    [
+        ({"status": "inactive"}, "inactive"),
+        ({"accepts_referrals": False}, "not accepting"),
+    ],
+)
 def test_a_program_that_takes_no_referrals_is_refused(client, db_session, network, parties, program_fields, detail):
     case = new_case(client, db_session, network, **program_fields)
     response = case.send(client, parties[0])
@@ -207,16 +232,20 @@ def test_every_write_path_leaves_one_answer_that_sending_follows(app, client, db
 
     def patch_program(program_id, accepts: bool) -> None:
         version = client.get(f"/api/v1/programs/{program_id}", headers=admin.headers).json["version"]
-        changed = client.patch(f"/api/v1/programs/{program_id}", json={"accepts_referrals": accepts},
-                               headers=if_match(admin.headers, version))
+        changed = client.patch(
+            f"/api/v1/programs/{program_id}", json={"accepts_referrals": accepts}, headers=if_match(admin.headers, version)
+        )
         assert changed.status_code == 200, changed.json
 
     def put_capacity(program_id, body, version=None):
         headers = if_match(caseworker.headers, version) if version else caseworker.headers
         return client.put(f"/api/v1/programs/{program_id}/capacity", json=body, headers=headers)
 
-    created = client.post("/api/v1/programs", json={"name": "Open Door Mentors", "program_type": "mentoring",
-                                                    "status": "active", "accepts_referrals": False}, headers=admin.headers)
+    created = client.post(
+        "/api/v1/programs",
+        json={"name": "Open Door Mentors", "program_type": "mentoring", "status": "active", "accepts_referrals": False},
+        headers=admin.headers,
+    )
     assert created.status_code == 201, created.json
     program_id = created.json["id"]
     assert one_answer(program_id) is False
@@ -236,8 +265,10 @@ def test_every_write_path_leaves_one_answer_that_sending_follows(app, client, db
     db_session.add(OrganizationIdentifier(id=uuid.uuid4(), organization_id=network.cbo.id, scheme="ein", value="95-7770007"))
     db_session.commit()
     csv = tmp_path / "programs.csv"
-    csv.write_text("organization_identifier,name,program_type,status,accepts_referrals\n"
-                   "ein:95-7770007,Imported Yes,mentoring,active,yes\nein:95-7770007,Imported No,mentoring,active,no\n")
+    csv.write_text(
+        "organization_identifier,name,program_type,status,accepts_referrals\n"
+        "ein:95-7770007,Imported Yes,mentoring,active,yes\nein:95-7770007,Imported No,mentoring,active,no\n"
+    )
     result = app.test_cli_runner().invoke(args=["cbs", "import", "programs", str(csv)])
     assert result.exit_code == 0, result.output
     db_session.expire_all()
@@ -247,8 +278,10 @@ def test_every_write_path_leaves_one_answer_that_sending_follows(app, client, db
 
 def test_unknown_program_or_school_is_a_field_error(client, db_session, network, parties):
     case = new_case(client, db_session, network)
-    for changes, field in (({"target_program_id": str(uuid.uuid4())}, "target_program_id"),
-                           ({"school_id": str(uuid.uuid4())}, "school_id")):
+    for changes, field in (
+        ({"target_program_id": str(uuid.uuid4())}, "target_program_id"),
+        ({"school_id": str(uuid.uuid4())}, "school_id"),
+    ):
         response = case.send(client, parties[0], **changes)
         assert_problem(response, 422)
         assert field in response.json["errors"]["json"]
@@ -288,10 +321,14 @@ def test_a_stored_response_without_personal_fields_is_replayed_and_kept_encrypte
 def test_subject_input_is_validated(client, network, db_session, parties):
     source, _ = parties
     future = (date.today() + timedelta(days=2)).isoformat()
-    for changes, field in (({"date_of_birth": future}, "date_of_birth"), ({"given_name": ""}, "given_name"),
-                           ({"grade": "13"}, "grade"), ({"preferred_language": "xx"}, "preferred_language"),
-                           ({"district_student_id": "S 1;DROP"}, "district_student_id"),
-                           ({"guardian": {"phone": "123"}}, "guardian")):
+    for changes, field in (
+        ({"date_of_birth": future}, "date_of_birth"),
+        ({"given_name": ""}, "given_name"),
+        ({"grade": "13"}, "grade"),
+        ({"preferred_language": "xx"}, "preferred_language"),
+        ({"district_student_id": "S 1;DROP"}, "district_student_id"),
+        ({"guardian": {"phone": "123"}}, "guardian"),
+    ):
         response = client.post("/api/v1/subjects", json={**dict(PERSON), **changes}, headers=source.headers)
         assert_problem(response, 422)
         assert field in response.json["errors"]["json"], (field, response.json)
@@ -315,23 +352,31 @@ def test_a_guardian_sent_in_a_correction_still_needs_its_name(client, network, p
     subject = make_subject(client, source)
     url = f"/api/v1/subjects/{subject['id']}"
     for stale_or_current in ('"7"', '"1"'):
-        refused = client.patch(url, json={"guardian": {"phone": "+1 213 555 0100"}}, headers={**source.headers, "If-Match": stale_or_current})
+        refused = client.patch(
+            url, json={"guardian": {"phone": "+1 213 555 0100"}}, headers={**source.headers, "If-Match": stale_or_current}
+        )
         assert "name" in assert_problem(refused, 422)["errors"]["json"]["guardian"]
     assert_problem(client.patch(url, json={}, headers={**source.headers, "If-Match": '"1"'}), 422)
     assert client.get(url, headers=source.headers).json["version"] == 1
 
 
-@pytest.mark.parametrize(("date_of_birth", "given_by", "ok"), [
-    ("2011-04-02", "guardian", True),
-    ("2011-04-02", "eligible_student", False),
-    ("2000-04-02", "eligible_student", True),
-    ("2000-04-02", "guardian", False),
-])
-def test_consent_is_given_by_the_guardian_of_a_minor_or_the_eligible_student(client, network, parties, date_of_birth, given_by, ok):
+@pytest.mark.parametrize(
+    ("date_of_birth", "given_by", "ok"),
+    [
+        ("2011-04-02", "guardian", True),
+        ("2011-04-02", "eligible_student", False),
+        ("2000-04-02", "eligible_student", True),
+        ("2000-04-02", "guardian", False),
+    ],
+)
+def test_consent_is_given_by_the_guardian_of_a_minor_or_the_eligible_student(
+    client, network, parties, date_of_birth, given_by, ok
+):
     source, _ = parties
     subject = make_subject(client, source, date_of_birth=date_of_birth)
-    response = client.post(f"/api/v1/subjects/{subject['id']}/consents",
-                           json=consent_body(given_by=given_by), headers=source.headers)
+    response = client.post(
+        f"/api/v1/subjects/{subject['id']}/consents", json=consent_body(given_by=given_by), headers=source.headers
+    )
     if ok:
         assert response.status_code == 201 and response.json["status"] == "active"
     else:
@@ -344,10 +389,14 @@ def test_consent_input_is_validated(client, network, parties):
     subject = make_subject(client, source)
     url = f"/api/v1/subjects/{subject['id']}/consents"
     future = (date.today() + timedelta(days=3)).isoformat()
-    for changes, field in (({"given_on": future}, "given_on"), ({"expires_on": "2020-01-01"}, "expires_on"),
-                           ({"covers_organization_kinds": []}, "covers_organization_ids"), ({"purposes": []}, "purposes"),
-                           ({"covers_organization_ids": [str(uuid.uuid4())]}, "covers_organization_ids"),
-                           ({"method": "verbal"}, "method")):
+    for changes, field in (
+        ({"given_on": future}, "given_on"),
+        ({"expires_on": "2020-01-01"}, "expires_on"),
+        ({"covers_organization_kinds": []}, "covers_organization_ids"),
+        ({"purposes": []}, "purposes"),
+        ({"covers_organization_ids": [str(uuid.uuid4())]}, "covers_organization_ids"),
+        ({"method": "verbal"}, "method"),
+    ):
         response = client.post(url, json=consent_body(**changes), headers=source.headers)
         assert_problem(response, 422)
         assert field in response.json["errors"]["json"], (field, response.json)
@@ -367,7 +416,9 @@ def test_consents_are_listed_with_their_status(client, network, parties):
 
 # --- the state machine ---------------------------------------------------------------------------
 
-ALLOWED = [pytest.param(start.value, to.value, party, id=f"{start.value}->{to.value}") for (start, to), party in TRANSITIONS.items()]
+ALLOWED = [
+    pytest.param(start.value, to.value, party, id=f"{start.value}->{to.value}") for (start, to), party in TRANSITIONS.items()
+]
 
 
 @pytest.mark.parametrize(("start", "to", "party"), ALLOWED)
@@ -438,8 +489,7 @@ def test_an_outcome_is_required_to_close_and_refused_otherwise(client, db_sessio
     bad = {"outcome": {"enrollment_status": "graduated"}}
     assert_problem(move(client, target, referral["id"], "completed", **bad), 422)
     assert stored(db_session, referral["id"]).state.value == "in-progress"
-    waitlisted = move(client, target, referral["id"], "completed",
-                      outcome={"enrollment_status": "not-enrolled-on-waitlist"})
+    waitlisted = move(client, target, referral["id"], "completed", outcome={"enrollment_status": "not-enrolled-on-waitlist"})
     assert waitlisted.json["outcome"]["services"] == []
 
 
@@ -447,8 +497,14 @@ def test_options_of_other_moves_are_refused(client, db_session, network, parties
     source, target = parties
     case = new_case(client, db_session, network)
     referral = referral_in_state(client, case, source, target, "requested")
-    assert "waitlist_if_full" in move(client, target, referral["id"], "rejected", waitlist_if_full=True, **REASON).json["errors"]["json"]
-    assert "consent_id" in move(client, source, referral["id"], "cancelled", consent_id=case.consent["id"], **REASON).json["errors"]["json"]
+    assert (
+        "waitlist_if_full"
+        in move(client, target, referral["id"], "rejected", waitlist_if_full=True, **REASON).json["errors"]["json"]
+    )
+    assert (
+        "consent_id"
+        in move(client, source, referral["id"], "cancelled", consent_id=case.consent["id"], **REASON).json["errors"]["json"]
+    )
     assert stored(db_session, referral["id"]).state.value == "requested"
 
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cbs_network.audit.models import AuditRecord
-from cbs_network.committees.plans import service as plans
 from cbs_network.committees.models import Jurisdiction, PlanNeed, PlanState, PlanTransition, SafetyPlan
+from cbs_network.committees.plans import service as plans
 from cbs_network.committees.plans.transitions import TRANSITIONS
 from cbs_network.directory.models import Program, School
 from cbs_network.events.models import Event
@@ -41,9 +41,15 @@ def jurisdiction_id(db_session, code: str) -> uuid.UUID:
 
 
 def make_school(db_session, *, jurisdiction: str | None = "CA", organization=None, district=None, **fields) -> School:
-    school = School(id=uuid.uuid4(), cds_code=f"{uuid.uuid4().int % 10**14:014d}", name=fields.pop("name", "Test Elementary"),
-                    organization_id=organization.id if organization else None, district_id=district.id if district else None,
-                    jurisdiction_id=jurisdiction_id(db_session, jurisdiction) if jurisdiction else None, **fields)
+    school = School(
+        id=uuid.uuid4(),
+        cds_code=f"{uuid.uuid4().int % 10**14:014d}",
+        name=fields.pop("name", "Test Elementary"),
+        organization_id=organization.id if organization else None,
+        district_id=district.id if district else None,
+        jurisdiction_id=jurisdiction_id(db_session, jurisdiction) if jurisdiction else None,
+        **fields,
+    )
     db_session.add(school)
     db_session.commit()
     return school
@@ -51,7 +57,9 @@ def make_school(db_session, *, jurisdiction: str | None = "CA", organization=Non
 
 @pytest.fixture
 def school_org(db_session, network):
-    return factories.OrganizationFactory(kind=OrganizationKind.school, name="Test Elementary School", parent_id=network.district.id)
+    return factories.OrganizationFactory(
+        kind=OrganizationKind.school, name="Test Elementary School", parent_id=network.district.id
+    )
 
 
 @pytest.fixture
@@ -68,8 +76,13 @@ def school(db_session, school_org, network):
 
 def make_program(db_session, organization, **fields) -> Program:
     fields.setdefault("status", "active")
-    program = Program(id=uuid.uuid4(), organization_id=organization.id, name=fields.pop("name", "Safe Passage"),
-                      program_type=fields.pop("program_type", "safe_passage"), **fields)
+    program = Program(
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        name=fields.pop("name", "Safe Passage"),
+        program_type=fields.pop("program_type", "safe_passage"),
+        **fields,
+    )
     db_session.add(program)
     db_session.commit()
     return program
@@ -117,8 +130,9 @@ def put_in_state(db_session, plan_id, state: PlanState, **fields) -> None:
 
 
 def test_school_opens_plan_with_the_state_deadline_audit_and_event(client, network, db_session, principal, school):
-    response = client.post(URL, json={"school_id": str(school.id), "school_year": YEAR, "summary": "Annual update."},
-                           headers=principal.headers)
+    response = client.post(
+        URL, json={"school_id": str(school.id), "school_year": YEAR, "summary": "Annual update."}, headers=principal.headers
+    )
     assert response.status_code == 201, response.json
     plan = response.json
     assert response.headers["Location"].endswith(f"{URL}/{plan['id']}")
@@ -138,9 +152,17 @@ def test_school_opens_plan_with_the_state_deadline_audit_and_event(client, netwo
 
 
 def test_district_deadline_overrides_the_state(client, network, db_session, principal, school_org):
-    created = client.post("/api/v1/jurisdictions", headers=network["network_admin"].headers, json={
-        "code": "TUSD", "name": "Test Unified", "parent_id": str(jurisdiction_id(db_session, "CA")),
-        "plan_due_month": 10, "plan_due_day": 1})
+    created = client.post(
+        "/api/v1/jurisdictions",
+        headers=network["network_admin"].headers,
+        json={
+            "code": "TUSD",
+            "name": "Test Unified",
+            "parent_id": str(jurisdiction_id(db_session, "CA")),
+            "plan_due_month": 10,
+            "plan_due_day": 1,
+        },
+    )
     assert created.status_code == 201, created.json
     school = make_school(db_session, jurisdiction="TUSD", organization=school_org)
     plan = open_plan(client, principal, school)
@@ -150,8 +172,12 @@ def test_district_deadline_overrides_the_state(client, network, db_session, prin
 def test_second_plan_for_the_same_school_and_year_is_409(client, network, db_session, principal, school):
     first = open_plan(client, principal, school)
     before = state_of(db_session, first["id"])
-    body = assert_problem(client.post(URL, json={"school_id": str(school.id), "school_year": YEAR},
-                                      headers=network["district_coordinator"].headers), 409)
+    body = assert_problem(
+        client.post(
+            URL, json={"school_id": str(school.id), "school_year": YEAR}, headers=network["district_coordinator"].headers
+        ),
+        409,
+    )
     assert "already has a safety plan for 2026-27" in body["detail"] and body["plan_id"] == first["id"]
     assert state_of(db_session, first["id"]) == before
     open_plan(client, principal, school, year="2027-28")  # another year is another plan
@@ -160,18 +186,22 @@ def test_second_plan_for_the_same_school_and_year_is_409(client, network, db_ses
 def test_bad_creations_are_refused_and_change_nothing(client, network, db_session, principal, school):
     plans_before, audit_before = count(db_session, SafetyPlan), count(db_session, AuditRecord)
     no_deadline = make_school(db_session, jurisdiction=None, organization=principal.organization)
-    body = assert_problem(client.post(URL, json={"school_id": str(no_deadline.id), "school_year": YEAR},
-                                      headers=principal.headers), 409)
+    body = assert_problem(
+        client.post(URL, json={"school_id": str(no_deadline.id), "school_year": YEAR}, headers=principal.headers), 409
+    )
     assert "deadline" in body["detail"]
-    body = assert_problem(client.post(URL, json={"school_id": str(uuid.uuid4()), "school_year": YEAR},
-                                      headers=principal.headers), 422)
+    body = assert_problem(
+        client.post(URL, json={"school_id": str(uuid.uuid4()), "school_year": YEAR}, headers=principal.headers), 422
+    )
     assert "school_id" in body["errors"]["json"]
-    body = assert_problem(client.post(URL, json={"school_id": str(school.id), "school_year": "2026-28"},
-                                      headers=principal.headers), 422)
+    body = assert_problem(
+        client.post(URL, json={"school_id": str(school.id), "school_year": "2026-28"}, headers=principal.headers), 422
+    )
     assert "school_year" in body["errors"]["json"]
     for outsider in ("cbo_admin", "city_admin", "cbo_caseworker", "district_viewer"):
-        assert_problem(client.post(URL, json={"school_id": str(school.id), "school_year": YEAR},
-                                   headers=network[outsider].headers), 403)
+        assert_problem(
+            client.post(URL, json={"school_id": str(school.id), "school_year": YEAR}, headers=network[outsider].headers), 403
+        )
     assert count(db_session, SafetyPlan) == plans_before and count(db_session, AuditRecord) == audit_before
 
 
@@ -199,15 +229,23 @@ def test_every_move_by_its_party_with_history_audit_and_events(client, network, 
     final = client.get(f"{URL}/{plan['id']}", headers=principal.headers).json
     assert final["public_meeting_on"] == "2026-08-20"
     assert [(h["from_state"], h["to_state"]) for h in final["history"]] == [
-        ("not_started", "drafting"), ("drafting", "public_meeting_held"), ("public_meeting_held", "submitted"),
-        ("submitted", "approved"), ("approved", "amended"), ("amended", "submitted"), ("submitted", "approved")]
+        ("not_started", "drafting"),
+        ("drafting", "public_meeting_held"),
+        ("public_meeting_held", "submitted"),
+        ("submitted", "approved"),
+        ("approved", "amended"),
+        ("amended", "submitted"),
+        ("submitted", "approved"),
+    ]
     assert [h["actor_user_id"] for h in final["history"]] == [str(actor.user.id) for actor, _to, _body in steps]
     assert [h["actor_organization_id"] for h in final["history"]] == [str(a.organization.id) for a, _t, _b in steps]
     assert final["history"][0]["note"] == "Committee began the annual review."
-    assert count(db_session, AuditRecord, AuditRecord.object_id == plan["id"],
-                 AuditRecord.action == "safety_plan.transitioned") == len(steps)
-    events = db_session.scalars(select(Event).where(Event.object_id == plan["id"], Event.type == "safety_plan.transitioned")
-                                .order_by(Event.created_at)).all()
+    assert count(
+        db_session, AuditRecord, AuditRecord.object_id == plan["id"], AuditRecord.action == "safety_plan.transitioned"
+    ) == len(steps)
+    events = db_session.scalars(
+        select(Event).where(Event.object_id == plan["id"], Event.type == "safety_plan.transitioned").order_by(Event.created_at)
+    ).all()
     assert [e.payload["to"] for e in events] == [to for _a, to, _b in steps]
     assert all("note" not in e.payload for e in events)
 
@@ -257,16 +295,21 @@ def test_public_meeting_needs_a_past_date(client, network, db_session, fixed_clo
     assert state_of(db_session, plan["id"]) == before
 
     # A date planned ahead with PATCH counts once the day has come.
-    patched = client.patch(f"{URL}/{plan['id']}", json={"public_meeting_on": "2026-09-15"},
-                           headers=if_match(principal.headers, before["plan"][0]))
+    patched = client.patch(
+        f"{URL}/{plan['id']}", json={"public_meeting_on": "2026-09-15"}, headers=if_match(principal.headers, before["plan"][0])
+    )
     assert patched.status_code == 200, patched.json
     assert_problem(move(client, principal, plan["id"], "public_meeting_held"), 422)
     fixed_clock["today"] = date(2026, 9, 15)
     held = move(client, principal, plan["id"], "public_meeting_held")
     assert held.status_code == 200 and held.json["public_meeting_on"] == "2026-09-15"
     # Once held, the date stays set and in the past.
-    body = assert_problem(client.patch(f"{URL}/{plan['id']}", json={"public_meeting_on": None},
-                                       headers=if_match(principal.headers, held.json["version"])), 422)
+    body = assert_problem(
+        client.patch(
+            f"{URL}/{plan['id']}", json={"public_meeting_on": None}, headers=if_match(principal.headers, held.json["version"])
+        ),
+        422,
+    )
     assert "public_meeting_on" in body["errors"]["json"]
 
 
@@ -282,8 +325,17 @@ def _listed(client, actor, school, **query) -> list[str]:
 @pytest.mark.parametrize("rule, due", [("CA", date(2027, 3, 1)), ("district", date(2026, 10, 1))])
 def test_overdue_on_either_side_of_the_deadline(client, network, db_session, fixed_clock, principal, school_org, rule, due):
     if rule == "district":
-        db_session.add(Jurisdiction(id=uuid.uuid4(), code="TUSD", name="Test Unified", plan_due_month=10, plan_due_day=1,
-                                    parent_id=jurisdiction_id(db_session, "CA"), composition_rules=[]))
+        db_session.add(
+            Jurisdiction(
+                id=uuid.uuid4(),
+                code="TUSD",
+                name="Test Unified",
+                plan_due_month=10,
+                plan_due_day=1,
+                parent_id=jurisdiction_id(db_session, "CA"),
+                composition_rules=[],
+            )
+        )
         db_session.commit()
     school = make_school(db_session, jurisdiction="TUSD" if rule == "district" else "CA", organization=school_org)
     plan = open_plan(client, principal, school)
@@ -332,8 +384,9 @@ def test_list_filters_and_pagination(client, network, db_session, principal, sch
     assert len(first.json["items"]) == 2 and first.json["next_cursor"] is None
     page = client.get(URL, query_string={"limit": 1, "school_id": str(school.id)}, headers=viewer.headers)
     assert page.json["next_cursor"] and 'rel="next"' in page.headers["Link"]
-    rest = client.get(URL, query_string={"limit": 1, "school_id": str(school.id), "cursor": page.json["next_cursor"]},
-                      headers=viewer.headers)
+    rest = client.get(
+        URL, query_string={"limit": 1, "school_id": str(school.id), "cursor": page.json["next_cursor"]}, headers=viewer.headers
+    )
     assert {page.json["items"][0]["id"], rest.json["items"][0]["id"]} == {a["id"], b["id"]}
 
 
@@ -365,8 +418,11 @@ def test_patch_summary_with_if_match_and_never_the_state(client, network, db_ses
 def test_unrelated_organizations_read_but_cannot_change_a_plan(client, network, db_session, principal, school):
     plan = open_plan(client, principal, school)
     program = make_program(db_session, network.cbo)
-    need = client.post(f"{URL}/{plan['id']}/needs", headers=principal.headers,
-                       json={"need_type": "safe_passage", "description": "Walk to the bus", "priority": "high"}).json
+    need = client.post(
+        f"{URL}/{plan['id']}/needs",
+        headers=principal.headers,
+        json={"need_type": "safe_passage", "description": "Walk to the bus", "priority": "high"},
+    ).json
     before = state_of(db_session, plan["id"])
     for name in ("cbo_admin", "city_admin"):
         outsider = network[name]
@@ -376,8 +432,14 @@ def test_unrelated_organizations_read_but_cannot_change_a_plan(client, network, 
         assert client.get(f"{URL}/{plan['id']}/needs", headers=outsider.headers).json["items"][0]["id"] == need["id"]
         assert_problem(client.patch(f"{URL}/{plan['id']}", json={"summary": "x"}, headers=if_match(outsider.headers, 1)), 403)
         assert_problem(move(client, outsider, plan["id"], "drafting"), 403)
-        assert_problem(client.post(f"{URL}/{plan['id']}/needs", headers=outsider.headers, json={
-            "need_type": "mental_health", "description": "Counselling", "program_ids": [str(program.id)]}), 403)
+        assert_problem(
+            client.post(
+                f"{URL}/{plan['id']}/needs",
+                headers=outsider.headers,
+                json={"need_type": "mental_health", "description": "Counselling", "program_ids": [str(program.id)]},
+            ),
+            403,
+        )
         need_url = f"{URL}/{plan['id']}/needs/{need['id']}"
         assert_problem(client.patch(need_url, json={"status": "met"}, headers=if_match(outsider.headers, 1)), 403)
         assert_problem(client.delete(need_url, headers=if_match(outsider.headers, 1)), 403)
@@ -395,16 +457,26 @@ def test_needs_with_and_without_programs(client, network, db_session, principal,
     passage = make_program(db_session, network.cbo)
     mediation = make_program(db_session, network.city, name="Conflict mediation", program_type="restorative_justice")
 
-    bare = client.post(needs_url, headers=principal.headers, json={
-        "need_type": "mental_health", "description": "Counselling after a shooting near campus"})
+    bare = client.post(
+        needs_url,
+        headers=principal.headers,
+        json={"need_type": "mental_health", "description": "Counselling after a shooting near campus"},
+    )
     assert bare.status_code == 201, bare.json
     assert bare.json["program_ids"] == [] and bare.json["priority"] == "medium" and bare.json["status"] == "open"
     assert bare.headers["Location"].endswith(f"{needs_url}/{bare.json['id']}")
 
-    linked = client.post(needs_url, headers=principal.headers, json={
-        "need_type": "safe_passage", "description": "Safe walk to the bus after dismissal", "priority": "high",
-        "location_description": "Vermont Ave between 80th and 84th St; Metro stop at 81st",
-        "program_ids": [str(passage.id), str(mediation.id), str(passage.id)]})
+    linked = client.post(
+        needs_url,
+        headers=principal.headers,
+        json={
+            "need_type": "safe_passage",
+            "description": "Safe walk to the bus after dismissal",
+            "priority": "high",
+            "location_description": "Vermont Ave between 80th and 84th St; Metro stop at 81st",
+            "program_ids": [str(passage.id), str(mediation.id), str(passage.id)],
+        },
+    )
     assert linked.status_code == 201, linked.json
     assert linked.json["program_ids"] == sorted([str(passage.id), str(mediation.id)])
     assert linked.json["location_description"].startswith("Vermont Ave")
@@ -413,8 +485,11 @@ def test_needs_with_and_without_programs(client, network, db_session, principal,
     assert [n["id"] for n in shown] == [bare.json["id"], linked.json["id"]]
     listed = client.get(needs_url, query_string={"need_type": "safe_passage"}, headers=principal.headers).json["items"]
     assert [n["id"] for n in listed] == [linked.json["id"]]
-    [event] = [e for e in db_session.scalars(select(Event).where(Event.type == "safety_plan.need_created"))
-               if e.payload["need_id"] == linked.json["id"]]
+    [event] = [
+        e
+        for e in db_session.scalars(select(Event).where(Event.type == "safety_plan.need_created"))
+        if e.payload["need_id"] == linked.json["id"]
+    ]
     assert event.payload["program_ids"] == linked.json["program_ids"] and "description" not in event.payload
 
     # PATCH replaces the links, bumping the version even when only links change.
@@ -438,25 +513,49 @@ def test_unknown_or_invisible_programs_are_422_by_index(client, network, db_sess
     needs_url = f"{URL}/{plan['id']}/needs"
     passage = make_program(db_session, network.cbo)
     draft = make_program(db_session, network.city, status="draft")  # the city's work in progress
-    need = client.post(needs_url, headers=principal.headers, json={
-        "need_type": "safe_passage", "description": "Walk to the bus", "program_ids": [str(passage.id)]}).json
+    need = client.post(
+        needs_url,
+        headers=principal.headers,
+        json={"need_type": "safe_passage", "description": "Walk to the bus", "program_ids": [str(passage.id)]},
+    ).json
     before = state_of(db_session, plan["id"])
 
-    body = assert_problem(client.post(needs_url, headers=principal.headers, json={
-        "need_type": "safe_passage", "description": "Walk home",
-        "program_ids": [str(passage.id), str(uuid.uuid4()), str(draft.id)]}), 422)
+    body = assert_problem(
+        client.post(
+            needs_url,
+            headers=principal.headers,
+            json={
+                "need_type": "safe_passage",
+                "description": "Walk home",
+                "program_ids": [str(passage.id), str(uuid.uuid4()), str(draft.id)],
+            },
+        ),
+        422,
+    )
     assert set(body["errors"]["json"]["program_ids"]) == {"1", "2"}
-    body = assert_problem(client.patch(f"{needs_url}/{need['id']}", headers=if_match(principal.headers, 1),
-                                       json={"program_ids": [str(uuid.uuid4())]}), 422)
+    body = assert_problem(
+        client.patch(
+            f"{needs_url}/{need['id']}", headers=if_match(principal.headers, 1), json={"program_ids": [str(uuid.uuid4())]}
+        ),
+        422,
+    )
     assert set(body["errors"]["json"]["program_ids"]) == {"0"}
-    assert_problem(client.post(needs_url, headers=principal.headers, json={
-        "need_type": "conflict_mediation", "description": "x"}), 422)
-    assert_problem(client.post(needs_url, headers=principal.headers, json={
-        "need_type": "safe_passage", "description": "x", "priority": "urgent"}), 422)
+    assert_problem(
+        client.post(needs_url, headers=principal.headers, json={"need_type": "conflict_mediation", "description": "x"}), 422
+    )
+    assert_problem(
+        client.post(
+            needs_url, headers=principal.headers, json={"need_type": "safe_passage", "description": "x", "priority": "urgent"}
+        ),
+        422,
+    )
     assert_problem(client.get(f"{URL}/{uuid.uuid4()}/needs/{need['id']}", headers=principal.headers), 404)
     assert state_of(db_session, plan["id"]) == before
 
     # Network admins see drafts, so they may link one.
-    linked = client.post(needs_url, headers=network["network_admin"].headers, json={
-        "need_type": "safe_passage", "description": "Walk home", "program_ids": [str(draft.id)]})
+    linked = client.post(
+        needs_url,
+        headers=network["network_admin"].headers,
+        json={"need_type": "safe_passage", "description": "Walk home", "program_ids": [str(draft.id)]},
+    )
     assert linked.status_code == 201, linked.json

@@ -61,8 +61,14 @@ def test_sending_a_referral_loads_each_row_once(app, client, db_session, network
 def test_a_program_page_does_not_read_locations(app, client, db_session, network):
     """A page lists location ids, which program_locations holds: the locations table is not read."""
     site = Location(id=uuid.uuid4(), organization_id=network.cbo.id, name="Site", latitude=34.05, longitude=-118.25)
-    program = Program(id=uuid.uuid4(), organization_id=network.cbo.id, name="Mentoring", program_type=ProgramType.mentoring,
-                      status=ProgramStatus.active, program_locations=[ProgramLocation(location_id=site.id)])
+    program = Program(
+        id=uuid.uuid4(),
+        organization_id=network.cbo.id,
+        name="Mentoring",
+        program_type=ProgramType.mentoring,
+        status=ProgramStatus.active,
+        program_locations=[ProgramLocation(location_id=site.id)],
+    )
     db_session.add_all([site, program])
     db_session.commit()
     actor = network["cbo_caseworker"]
@@ -81,18 +87,24 @@ def _circle(lat: float, lon: float, radius_m: float, points: int = 360) -> list[
     for step in range(points):
         bearing = 2 * math.pi * step / points
         phi2 = math.asin(math.sin(phi) * math.cos(angle) + math.cos(phi) * math.sin(angle) * math.cos(bearing))
-        lam2 = lam + math.atan2(math.sin(bearing) * math.sin(angle) * math.cos(phi),
-                                math.cos(angle) - math.sin(phi) * math.sin(phi2))
+        lam2 = lam + math.atan2(
+            math.sin(bearing) * math.sin(angle) * math.cos(phi), math.cos(angle) - math.sin(phi) * math.sin(phi2)
+        )
         found.append((math.degrees(phi2), (math.degrees(lam2) + 540) % 360 - 180))
     return found
 
 
-@pytest.mark.parametrize("lat, lon", [
-    (34.05, -118.25),  # Los Angeles
-    (70.0, 10.0),  # far north: the circle is widest in longitude away from its centre's latitude
-    (10.0, 179.9), (10.0, -179.9),  # across the antimeridian
-    (89.9, 100.0), (-89.9, -45.0),  # around a pole
-])
+@pytest.mark.parametrize(
+    "lat, lon",
+    [
+        (34.05, -118.25),  # Los Angeles
+        (70.0, 10.0),  # far north: the circle is widest in longitude away from its centre's latitude
+        (10.0, 179.9),
+        (10.0, -179.9),  # across the antimeridian
+        (89.9, 100.0),
+        (-89.9, -45.0),  # around a pole
+    ],
+)
 def test_the_bounding_box_holds_every_point_within_the_radius(db_session, lat, lon):
     circle = _circle(lat, lon, geo.MAX_RADIUS_M)
     assert all(geo.haversine_m(lat, lon, a, b) < geo.MAX_RADIUS_M for a, b in circle)
@@ -105,8 +117,11 @@ def _boxed(db_session, points: list[tuple[float, float]], lat: float, lon: float
     """How many of `points` the database finds in the bounding box of MAX_RADIUS_M around (lat, lon)."""
     rows = union_all(*(select(literal(a, Float).label("latitude"), literal(b, Float).label("longitude")) for a, b in points))
     table = rows.subquery("points")
-    return db_session.scalar(select(func.count()).select_from(table).where(
-        geo.bounding_box(table.c.latitude, table.c.longitude, lat, lon, geo.MAX_RADIUS_M)))
+    return db_session.scalar(
+        select(func.count())
+        .select_from(table)
+        .where(geo.bounding_box(table.c.latitude, table.c.longitude, lat, lon, geo.MAX_RADIUS_M))
+    )
 
 
 def _plan(db_session, statement) -> str:
@@ -120,8 +135,7 @@ def _plan(db_session, statement) -> str:
 
 
 def test_a_near_search_reads_locations_through_the_coordinates_index(db_session, network):
-    principal = Principal(organization_id=network.cbo.id, role=Role.caseworker, token_scopes=frozenset(SCOPES),
-                          client_id="test")
+    principal = Principal(organization_id=network.cbo.id, role=Role.caseworker, token_scopes=frozenset(SCOPES), client_id="test")
     query = list_query(session=db_session, principal=principal, near_lat=34.05, near_lon=-118.25, radius_m=25_000.0)
     plan = _plan(db_session, query)
     assert "ix_locations_latitude_longitude" in plan, plan

@@ -19,8 +19,9 @@ def test_client_role_ceiling_caps_the_users_role(client, network, db_session):
     me = client.get("/api/v1/me", headers=headers).json
     assert me["role"] == "viewer"
     assert "organizations:write" not in me["scopes"] and "organizations:read" in me["scopes"]
-    response = client.patch(f"/api/v1/organizations/{network.district.id}", json={"phone": "213-555-0100"},
-                            headers={**headers, "If-Match": '"1"'})
+    response = client.patch(
+        f"/api/v1/organizations/{network.district.id}", json={"phone": "213-555-0100"}, headers={**headers, "If-Match": '"1"'}
+    )
     assert_problem(response, 403)
 
 
@@ -77,16 +78,20 @@ def test_event_and_change_commit_or_roll_back_together(client, network, db_sessi
     from cbs_network.organizations import service
 
     monkeypatch.setattr(service, "record_event", record_then_fail)
-    response = client.post("/api/v1/organizations", json={"kind": "cbo", "name": "Half-written"},
-                           headers=network["network_admin"].headers)
+    response = client.post(
+        "/api/v1/organizations", json={"kind": "cbo", "name": "Half-written"}, headers=network["network_admin"].headers
+    )
     assert_problem(response, 500)
     assert db_session.query(Organization).filter_by(name="Half-written").count() == 0
     assert db_session.query(Event).filter(Event.type == "organization.created").count() == 0
 
 
 def test_event_payload_carries_ids_and_states_only(client, network, db_session):
-    created = client.post("/api/v1/organizations", json={"kind": "cbo", "name": "Evented", "email": "x@evented.example.org"},
-                          headers=network["network_admin"].headers).json
+    created = client.post(
+        "/api/v1/organizations",
+        json={"kind": "cbo", "name": "Evented", "email": "x@evented.example.org"},
+        headers=network["network_admin"].headers,
+    ).json
     event = db_session.query(Event).filter_by(object_id=created["id"]).one()
     assert event.payload == {"organization_id": created["id"], "kind": "cbo", "status": "prospective"}
     assert str(network.hub.id) in event.audience_organization_ids

@@ -8,16 +8,28 @@ import json
 from sqlalchemy import func, select
 
 from cbs_network import create_app
+from cbs_network.directory.models import Program, School
 from cbs_network.oauth.models import OAuthClient
 from cbs_network.organizations.models import Organization
 from cbs_network.referrals.models import Referral, ReferralTransition, Subject
 from cbs_network.referrals.referrals.service import _need_description
 from cbs_network.referrals.subjects.service import personal
-from cbs_network.directory.models import Program, School
 from tests.conftest import make_settings
 
-SIZES = ["--schools", "6", "--organizations", "30", "--programs", "40", "--subjects", "12", "--referrals", "300",
-         "--as-of", "2026-06-01"]
+SIZES = [
+    "--schools",
+    "6",
+    "--organizations",
+    "30",
+    "--programs",
+    "40",
+    "--subjects",
+    "12",
+    "--referrals",
+    "300",
+    "--as-of",
+    "2026-06-01",
+]
 
 
 def seed(make_database_url, tmp_path, name: str):  # type: ignore[no-untyped-def]
@@ -54,8 +66,9 @@ def test_the_same_seed_makes_the_same_network(make_database_url, tmp_path) -> No
     def snapshot(app):  # type: ignore[no-untyped-def]
         with app.app_context():
             session = app.extensions["cbs_db"].session()
-            rows = session.execute(select(Referral.id, Referral.state, Referral.created_at, Referral.subject_id)
-                                   .order_by(Referral.id)).all()
+            rows = session.execute(
+                select(Referral.id, Referral.state, Referral.created_at, Referral.subject_id).order_by(Referral.id)
+            ).all()
             app.extensions["cbs_db"].session.remove()
             return rows
 

@@ -50,9 +50,11 @@ def redocly() -> list[str]:
         _unavailable("Node.js and npm are missing (apt-get install nodejs npm)")
     if _installed_version() != REDOCLY_VERSION:
         install = subprocess.run(
-            [npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-audit", "--no-fund",
-             f"@redocly/cli@{REDOCLY_VERSION}"],
-            capture_output=True, text=True, timeout=600, cwd=ROOT,
+            [npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-audit", "--no-fund", f"@redocly/cli@{REDOCLY_VERSION}"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
         )
         if install.returncode != 0 or _installed_version() != REDOCLY_VERSION:
             _unavailable(f"npm could not install @redocly/cli@{REDOCLY_VERSION}:\n{install.stdout}\n{install.stderr}")
@@ -65,7 +67,11 @@ def test_committed_spec_passes_redocly_lint_with_no_warning(redocly):
     result = subprocess.run(
         # --max-problems: the report otherwise lists only the first 100 (the totals count all).
         [*redocly, "lint", f"--config={CONFIG}", "--format=json", "--max-problems=100000", str(SPEC)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
     )
     try:
         report = json.loads(result.stdout)

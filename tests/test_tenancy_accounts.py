@@ -32,16 +32,22 @@ def token_for(db_session, explorer, user: User, organization) -> dict[str, str]:
 
 
 def membership(db_session, user_id, organization) -> Membership | None:
-    return db_session.scalars(select(Membership).where(
-        Membership.user_id == user_id, Membership.organization_id == organization.id,
-    ).execution_options(populate_existing=True)).one_or_none()
+    return db_session.scalars(
+        select(Membership)
+        .where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization.id,
+        )
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def test_the_reported_takeover_chain_is_closed(client, network, db_session, explorer):
     """The review's steps 1-3: the district invites a new hire; a CBO admin adds the same email,
     re-issues the activation link and sets the password. Each step now fails or grants nothing."""
-    hired = invite(client, network["district_admin"], network.district,
-                   email="new.hire@lausd.example", name="New Hire", role="coordinator").get_json()
+    hired = invite(
+        client, network["district_admin"], network.district, email="new.hire@lausd.example", name="New Hire", role="coordinator"
+    ).get_json()
     user_id = uuid.UUID(hired["user"]["id"])
     district_link = invitation_token(hired["invitation_url"])
 
@@ -72,12 +78,15 @@ def test_the_reported_takeover_chain_is_closed(client, network, db_session, expl
     db_session.commit()
 
     # The pending CBO membership grants nothing until its owner accepts it.
-    assert_problem(client.get("/api/v1/me", headers=token_for(db_session, explorer, db_session.get(User, user_id), network.cbo)), 401)
+    assert_problem(
+        client.get("/api/v1/me", headers=token_for(db_session, explorer, db_session.get(User, user_id), network.cbo)), 401
+    )
 
 
 def test_a_pending_network_admin_invitee_cannot_be_taken_over(client, network, db_session):
-    invited = invite(client, network["network_admin"], network.hub, email="next.admin@hub.example",
-                     name="Next Admin", role="network_admin").get_json()
+    invited = invite(
+        client, network["network_admin"], network.hub, email="next.admin@hub.example", name="Next Admin", role="network_admin"
+    ).get_json()
     user_id = invited["user"]["id"]
     assert invite(client, network["cbo_admin"], network.cbo, email="next.admin@hub.example", role="viewer").status_code == 201
 
@@ -87,7 +96,9 @@ def test_a_pending_network_admin_invitee_cannot_be_taken_over(client, network, d
 
 
 def test_an_activation_link_never_resets_an_activated_account(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district, email="once@example.org", name="Once", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="once@example.org", name="Once", role="viewer"
+    ).get_json()
     token = invitation_token(body["invitation_url"])
     user = db_session.get(User, uuid.UUID(body["user"]["id"]))
     user.password_hash = "$argon2id$already-set"  # activated some other way; the link was left behind
@@ -142,10 +153,12 @@ def test_the_owner_answers_on_the_signed_in_page(client, network, db_session):
     csrf = csrf_of(page.data)
 
     assert client.post(f"/account/memberships/{offered['id']}", data={"decision": "accept"}).status_code == 400  # no CSRF
-    assert client.post(f"/account/memberships/{offered['id']}",
-                       data={"decision": "accept", "csrf_token": csrf}).status_code == 303
-    assert client.post(f"/account/memberships/{declined['id']}",
-                       data={"decision": "decline", "csrf_token": csrf}).status_code == 303
+    assert (
+        client.post(f"/account/memberships/{offered['id']}", data={"decision": "accept", "csrf_token": csrf}).status_code == 303
+    )
+    assert (
+        client.post(f"/account/memberships/{declined['id']}", data={"decision": "decline", "csrf_token": csrf}).status_code == 303
+    )
 
     assert membership(db_session, person.id, network.cbo).status is MembershipStatus.active
     assert membership(db_session, person.id, network.district) is None
@@ -165,7 +178,9 @@ def test_someone_elses_offer_cannot_be_answered_on_the_page(client, network, db_
 
 
 def test_an_account_the_organization_created_shows_its_sign_in_facts_to_it_only(client, network, db_session):
-    body = invite(client, network["district_admin"], network.district, email="mine@example.org", name="Mine", role="viewer").get_json()
+    body = invite(
+        client, network["district_admin"], network.district, email="mine@example.org", name="Mine", role="viewer"
+    ).get_json()
     user_id = body["user"]["id"]
     assert db_session.get(User, uuid.UUID(user_id)).created_by_organization_id == network.district.id
 
@@ -174,8 +189,9 @@ def test_an_account_the_organization_created_shows_its_sign_in_facts_to_it_only(
     # A coordinator of the same organization reads the user but does not manage the account.
     theirs = client.get(f"/api/v1/users/{user_id}", headers=network["district_coordinator"].headers).get_json()
     assert theirs["email"] == "mine@example.org" and theirs["is_invited"] is None
-    members = client.get(f"/api/v1/organizations/{network.district.id}/memberships",
-                         headers=network["district_coordinator"].headers).get_json()["items"]
+    members = client.get(
+        f"/api/v1/organizations/{network.district.id}/memberships", headers=network["district_coordinator"].headers
+    ).get_json()["items"]
     others = [m["user"] for m in members if m["user"]["id"] != str(network["district_coordinator"].user.id)]
     assert others and all(u["last_login_at"] is None and u["is_invited"] is None for u in others)
     own = [m["user"] for m in members if m["user"]["id"] == str(network["district_coordinator"].user.id)]
@@ -195,8 +211,9 @@ def test_pending_members_are_listed_by_status(client, network, db_session):
 
 def test_a_hub_network_admin_role_is_still_refused_outside_the_hub(client, network):
     assert network.hub.kind is OrganizationKind.network_hub
-    assert_problem(invite(client, network["network_admin"], network.cbo, email="x@example.org", name="X",
-                          role="network_admin"), 422)
+    assert_problem(
+        invite(client, network["network_admin"], network.cbo, email="x@example.org", name="X", role="network_admin"), 422
+    )
 
 
 def test_the_migration_keeps_existing_accounts_and_clients_working(tmp_path):
@@ -218,24 +235,46 @@ def test_the_migration_keeps_existing_accounts_and_clients_working(tmp_path):
         now = "2026-11-30 10:00:00"
         with engine.begin() as db:
             for org in ("org", "other"):
-                db.execute(text("INSERT INTO organizations (id, kind, name, status, created_at, updated_at, version) "
-                                "VALUES (:id, 'cbo', :name, 'active', :now, :now, 1)"), {"id": hexed[org], "name": org, "now": now})
+                db.execute(
+                    text(
+                        "INSERT INTO organizations (id, kind, name, status, created_at, updated_at, version) "
+                        "VALUES (:id, 'cbo', :name, 'active', :now, :now, 1)"
+                    ),
+                    {"id": hexed[org], "name": org, "now": now},
+                )
             for user in ("solo", "shared"):
-                db.execute(text("INSERT INTO users (id, email, name, is_active, created_at, updated_at, version) "
-                                "VALUES (:id, :email, 'U', true, :now, :now, 1)"), {"id": hexed[user], "email": f"{user}@x.org", "now": now})
+                db.execute(
+                    text(
+                        "INSERT INTO users (id, email, name, is_active, created_at, updated_at, version) "
+                        "VALUES (:id, :email, 'U', true, :now, :now, 1)"
+                    ),
+                    {"id": hexed[user], "email": f"{user}@x.org", "now": now},
+                )
             for membership, user, org in (("m1", "solo", "org"), ("m2", "shared", "org"), ("m3", "shared", "other")):
-                db.execute(text("INSERT INTO memberships (id, user_id, organization_id, role, created_at, updated_at, version) "
-                                "VALUES (:id, :user, :org, 'viewer', :now, :now, 1)"),
-                           {"id": hexed[membership], "user": hexed[user], "org": hexed[org], "now": now})
+                db.execute(
+                    text(
+                        "INSERT INTO memberships (id, user_id, organization_id, role, created_at, updated_at, version) "
+                        "VALUES (:id, :user, :org, 'viewer', :now, :now, 1)"
+                    ),
+                    {"id": hexed[membership], "user": hexed[user], "org": hexed[org], "now": now},
+                )
             for client, client_id in (("c1", "cbs-explorer"), ("c2", "partner-1")):
-                db.execute(text("INSERT INTO oauth_clients (id, client_id, organization_id, name, redirect_uris, grant_types, scope, "
-                                "token_endpoint_auth_method, role_ceiling, is_active, created_at, updated_at, version) VALUES "
-                                "(:id, :cid, :org, 'C', '[]', '[]', '', 'none', 'viewer', true, :now, :now, 1)"),
-                           {"id": hexed[client], "cid": client_id, "org": hexed["org"], "now": now})
-            db.execute(text("INSERT INTO idempotency_keys (id, client_id, key, method, path, fingerprint, response_status, "
-                            "response_headers, response_body, replayable, created_at) VALUES "
-                            "(:id, 'partner-1', '1', 'POST', '/x', 'f', 201, '{}', :body, true, :now)"),
-                       {"id": hexed["k"], "body": b"", "now": now})
+                db.execute(
+                    text(
+                        "INSERT INTO oauth_clients (id, client_id, organization_id, name, redirect_uris, grant_types, scope, "
+                        "token_endpoint_auth_method, role_ceiling, is_active, created_at, updated_at, version) VALUES "
+                        "(:id, :cid, :org, 'C', '[]', '[]', '', 'none', 'viewer', true, :now, :now, 1)"
+                    ),
+                    {"id": hexed[client], "cid": client_id, "org": hexed["org"], "now": now},
+                )
+            db.execute(
+                text(
+                    "INSERT INTO idempotency_keys (id, client_id, key, method, path, fingerprint, response_status, "
+                    "response_headers, response_body, replayable, created_at) VALUES "
+                    "(:id, 'partner-1', '1', 'POST', '/x', 'f', 201, '{}', :body, true, :now)"
+                ),
+                {"id": hexed["k"], "body": b"", "now": now},
+            )
 
         upgrade(url)
 

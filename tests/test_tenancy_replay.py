@@ -56,17 +56,29 @@ def test_the_same_person_acting_for_another_organization_has_other_keys(client, 
 def test_responses_carrying_a_secret_are_not_kept_for_replay(client, network, db_session, case):
     admin = network["district_admin"]
     if case == "client":
-        url, body, secret_field = "/api/v1/clients", {"name": "Secret keeper", "grant_types": ["client_credentials"],
-                                                      "scopes": ["organizations:read"]}, "client_secret"
+        url, body, secret_field = (
+            "/api/v1/clients",
+            {"name": "Secret keeper", "grant_types": ["client_credentials"], "scopes": ["organizations:read"]},
+            "client_secret",
+        )
     elif case == "secret":
-        registered = client.post("/api/v1/clients", json={"name": "Rotated", "grant_types": ["client_credentials"],
-                                                          "scopes": ["organizations:read"]}, headers=admin.headers).get_json()
+        registered = client.post(
+            "/api/v1/clients",
+            json={"name": "Rotated", "grant_types": ["client_credentials"], "scopes": ["organizations:read"]},
+            headers=admin.headers,
+        ).get_json()
         url, body, secret_field = f"/api/v1/clients/{registered['id']}/secret", None, "client_secret"
     else:
-        invited = client.post(f"/api/v1/organizations/{network.district.id}/memberships",
-                              json={"email": "link@example.org", "name": "Link", "role": "viewer"}, headers=admin.headers)
-        url, body, secret_field = f"/api/v1/organizations/{network.district.id}/memberships", \
-            {"email": "other@example.org", "name": "Other", "role": "viewer"}, "invitation_url"
+        invited = client.post(
+            f"/api/v1/organizations/{network.district.id}/memberships",
+            json={"email": "link@example.org", "name": "Link", "role": "viewer"},
+            headers=admin.headers,
+        )
+        url, body, secret_field = (
+            f"/api/v1/organizations/{network.district.id}/memberships",
+            {"email": "other@example.org", "name": "Other", "role": "viewer"},
+            "invitation_url",
+        )
         if case == "reissue":
             url, body = f"/api/v1/users/{invited.get_json()['user']['id']}/invitation", None
     headers = {**admin.headers, "Idempotency-Key": f"secret-{case}"}

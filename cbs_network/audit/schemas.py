@@ -9,10 +9,12 @@ from cbs_network.http.schemas import Schema
 
 class AuditRecordSchema(Schema):
     id = ma.fields.UUID()
-    chain = ma.fields.String(metadata={
-        "description": "The hash chain the record belongs to: the acting organization's id, or `system` when no one acted",
-        "example": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70",
-    })
+    chain = ma.fields.String(
+        metadata={
+            "description": "The hash chain the record belongs to: the acting organization's id, or `system` when no one acted",
+            "example": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70",
+        }
+    )
     seq = ma.fields.Integer(metadata={"description": "Position in its chain, from 1"})
     created_at = ma.fields.AwareDateTime()
     actor_user_id = ma.fields.UUID(allow_none=True)

@@ -13,13 +13,13 @@ from typing import Any, Iterable
 from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
+from cbs_network.audit import policy
+from cbs_network.audit.keys import AuditKeys, audit_keys
+from cbs_network.audit.models import AuditCheckpoint, AuditRecord
 from cbs_network.core import context
 from cbs_network.core.db import utcnow
 from cbs_network.core.jsonable import jsonable
 from cbs_network.identity.principal import Principal
-from cbs_network.audit import policy
-from cbs_network.audit.keys import AuditKeys, audit_keys
-from cbs_network.audit.models import AuditCheckpoint, AuditRecord
 
 GENESIS_HASH = "0" * 64
 MASK = "***"
@@ -30,9 +30,7 @@ def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
     return {name: jsonable(getattr(obj, name)) for name in fields}
 
 
-def diff(
-    before: dict[str, Any], after: dict[str, Any], *, masked: Iterable[str] = ()
-) -> dict[str, dict[str, Any]]:
+def diff(before: dict[str, Any], after: dict[str, Any], *, masked: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
     """{field: {"before": x, "after": y}} for changed fields; personal fields masked."""
     masked = set(masked)
     changes = {}
@@ -127,7 +125,9 @@ def record(
         key_id=keys.current_key_id,
         prev_hash=last.hash if last else GENESIS_HASH,
     )
-    entry.hash = _expected_hash(entry, keys)
+    signed = _expected_hash(entry, keys)
+    assert signed is not None  # the current key is always listed
+    entry.hash = signed
     session.add(entry)
     session.flush()
     return entry
@@ -141,7 +141,7 @@ def checkpoint(session: Session) -> AuditCheckpoint:
     _lock(session, "checkpoints")
     # The heads signed are those the verification walked to, in one snapshot of the chains.
     result = verify(session)
-    if not result.ok:
+    if result.problem is not None:
         raise AuditBroken(result.problem, chain=result.chain, seq=result.seq, record_id=result.record_id)
     last = result.checkpoint
     entry = AuditCheckpoint(
@@ -152,7 +152,9 @@ def checkpoint(session: Session) -> AuditCheckpoint:
         key_id=keys.current_key_id,
         prev_mac=last.mac if last else GENESIS_HASH,
     )
-    entry.mac = keys.mac(entry.key_id, _canonical(_checkpoint_body(entry)))
+    signed = keys.mac(entry.key_id, _canonical(_checkpoint_body(entry)))
+    assert signed is not None  # the current key is always listed
+    entry.mac = signed
     session.add(entry)
     session.flush()
     return entry
@@ -215,7 +217,9 @@ def _verify_checkpoints(session: Session, keys: AuditKeys, anchor: dict | None, 
         for row in rows:
             position += 1
             if row.seq != position:
-                raise AuditBroken(f"checkpoint {position}: missing (the next one is checkpoint {row.seq}, id {row.id})", seq=position)
+                raise AuditBroken(
+                    f"checkpoint {position}: missing (the next one is checkpoint {row.seq}, id {row.id})", seq=position
+                )
             name, where = f"checkpoint {row.seq} (id {row.id})", {"seq": row.seq, "record_id": row.id}
             mac = keys.mac(row.key_id, _canonical(_checkpoint_body(row)))
             if mac is None:
@@ -228,8 +232,11 @@ def _verify_checkpoints(session: Session, keys: AuditKeys, anchor: dict | None, 
                 raise AuditBroken(f"{name}: differs from the anchor (the log was rolled back and written again)", **where)
             latest, prev_mac = row, row.mac
     if anchor is not None and position < anchor["seq"]:
-        raise AuditBroken(f"checkpoint {anchor['seq']}: missing, though the anchor holds it: the audit log was emptied "
-                          f"or rolled back (the database holds {position} checkpoints)", seq=anchor["seq"])
+        raise AuditBroken(
+            f"checkpoint {anchor['seq']}: missing, though the anchor holds it: the audit log was emptied "
+            f"or rolled back (the database holds {position} checkpoints)",
+            seq=anchor["seq"],
+        )
     return latest
 
 
@@ -241,8 +248,11 @@ def _verify_chains(session: Session, keys: AuditKeys, result: VerifyResult, batc
         result.heads[chain] = [count, head]
         signed_count = signed.pop(chain, [0])[0]
         if count < signed_count:
-            raise AuditBroken(f"chain {chain}, record {count + 1}: missing; checkpoint {latest.seq} counted "
-                              f"{signed_count} records", chain=chain, seq=count + 1)
+            raise AuditBroken(
+                f"chain {chain}, record {count + 1}: missing; checkpoint {latest.seq} counted {signed_count} records",
+                chain=chain,
+                seq=count + 1,
+            )
 
     table = AuditRecord.__table__
     chain, prev_hash, count = None, GENESIS_HASH, 0
@@ -254,8 +264,11 @@ def _verify_chains(session: Session, keys: AuditKeys, result: VerifyResult, batc
                 chain, prev_hash, count = row.chain, GENESIS_HASH, 0
                 result.chains += 1
             if row.seq != count + 1:
-                raise AuditBroken(f"chain {chain}, record {count + 1}: missing (the next one is record {row.seq}, id {row.id})",
-                                  chain=chain, seq=count + 1)
+                raise AuditBroken(
+                    f"chain {chain}, record {count + 1}: missing (the next one is record {row.seq}, id {row.id})",
+                    chain=chain,
+                    seq=count + 1,
+                )
             name, where = f"chain {chain}, record {row.seq} (id {row.id})", {"chain": chain, "seq": row.seq, "record_id": row.id}
             mac = _expected_hash(row, keys)
             if mac is None:

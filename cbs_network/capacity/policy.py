@@ -8,8 +8,8 @@ change it: CBO staff keep their own numbers current.
 
 from __future__ import annotations
 
-from cbs_network.directory.models import Program
 from cbs_network.core.errors import Forbidden
+from cbs_network.directory.models import Program
 from cbs_network.identity.principal import Principal
 
 

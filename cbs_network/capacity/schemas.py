@@ -3,11 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from cbs_network.capacity.models import SlotUnit
 from cbs_network.directory.programs.schemas import LanguageCode
 from cbs_network.http.api import versioned
 from cbs_network.http.pagination import PageArgsSchema
 from cbs_network.http.schemas import Schema, VersionedRecordSchema
-from cbs_network.capacity.models import SlotUnit
 
 COUNT = validate.Range(min=0, max=1_000_000)  # bounded: an INTEGER column on PostgreSQL
 
@@ -21,21 +21,25 @@ class CapacityValuesSchema(Schema):
     )
     slot_unit = ma.fields.Enum(SlotUnit, required=True, metadata={"description": "What a slot is"})
     waitlist_length = ma.fields.Integer(load_default=0, strict=True, validate=COUNT)
-    waitlist_open = ma.fields.Boolean(load_default=False, metadata={"description": "Referrals may join the waitlist when no slot is free"})
+    waitlist_open = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Referrals may join the waitlist when no slot is free"}
+    )
     assessment_required = ma.fields.Boolean(
         load_default=False, metadata={"description": "An intake assessment comes before any slot or waitlist place"}
     )
     staff_count = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=COUNT)
     certified_interventionists = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=COUNT)
     languages_staffed = ma.fields.List(
-        LanguageCode(), load_default=list, validate=validate.Length(max=50),
+        LanguageCode(),
+        load_default=list,
+        validate=validate.Length(max=50),
         metadata={"description": "ISO 639-1 or 639-3 codes of the languages the staff speak"},
     )
     hours = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     notes = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
 
     @ma.validates_schema
-    def _within_total(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _within_total(self, data, **_kwargs):
         errors = {}
         if data.get("available_slots", 0) > data.get("total_slots", 0) and "total_slots" in data:
             errors["available_slots"] = ["Must not exceed total_slots."]
@@ -56,7 +60,7 @@ class CapacityUpdateSchema(CapacityValuesSchema):
     """The whole profile, replaced in one call (omitted optional fields take their defaults)."""
 
     @ma.pre_load
-    def _accepting_is_the_programs(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _accepting_is_the_programs(self, data, **_kwargs):
         # Named in the 422 (not a bare "Unknown field"): clients written when the profile kept
         # its own copy learn where the one value now lives.
         if isinstance(data, dict) and "accepting_referrals" in data:
@@ -67,8 +71,10 @@ class CapacityUpdateSchema(CapacityValuesSchema):
 @versioned
 class CapacitySchema(CapacityValuesSchema, VersionedRecordSchema):
     program_id = ma.fields.UUID(dump_only=True)
-    accepting_referrals = ma.fields.Boolean(dump_only=True, metadata={
-        "description": "The program's accepts_referrals, shown here read-only; change it on the program"})
+    accepting_referrals = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "The program's accepts_referrals, shown here read-only; change it on the program"},
+    )
     updated_by_user_id = ma.fields.UUID(dump_only=True, allow_none=True)
     stale = ma.fields.Boolean(
         dump_only=True, metadata={"description": "Not updated within the network's capacity_stale_after_days"}
@@ -86,7 +92,7 @@ class CapacityCheckSchema(Schema):
 
 
 class CapacitySnapshotSchema(CapacityValuesSchema):
-    slot_unit = ma.fields.String(validate=validate.OneOf([u.value for u in SlotUnit]))  # stored as text
+    slot_unit = ma.fields.String(validate=validate.OneOf([u.value for u in SlotUnit]))  # type: ignore[assignment]  # stored as text
 
 
 class CapacityHistorySchema(Schema):

@@ -11,25 +11,34 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
+from cbs_network.capacity import policy
+from cbs_network.capacity.models import CapacityHistory, CapacityProfile
 from cbs_network.core.db import utcnow
+from cbs_network.core.errors import NotFound, PreconditionFailed, PreconditionRequired
 from cbs_network.directory.models import Program
 from cbs_network.directory.programs import policy as programs_policy
 from cbs_network.directory.programs import service as programs
-from cbs_network.settings import service as settings_service
-from cbs_network.core.errors import NotFound, PreconditionFailed, PreconditionRequired
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version, etag
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
-from cbs_network.capacity import policy
-from cbs_network.capacity.models import CapacityHistory, CapacityProfile
+from cbs_network.settings import service as settings_service
 
 # Whether the program takes referrals is not a capacity value: it is the program's own
 # accepts_referrals (one record, so the listing, the send check and matching never disagree);
 # present() shows it on the profile, read-only, as accepting_referrals.
 VALUE_FIELDS = (
-    "total_slots", "available_slots", "slot_unit", "waitlist_length", "waitlist_open", "assessment_required",
-    "staff_count", "certified_interventionists", "languages_staffed", "hours", "notes",
+    "total_slots",
+    "available_slots",
+    "slot_unit",
+    "waitlist_length",
+    "waitlist_open",
+    "assessment_required",
+    "staff_count",
+    "certified_interventionists",
+    "languages_staffed",
+    "hours",
+    "notes",
 )
 # Events carry ids and numbers only (no notes, hours or other free text).
 EVENT_FIELDS = ("total_slots", "available_slots", "waitlist_length", "waitlist_open", "assessment_required")
@@ -77,11 +86,11 @@ def update(
     Every update, even one that repeats the values, counts as a confirmation: it refreshes
     `updated_at` (so the profile is fresh again) and appends a history row.
     """
-    program = programs.get(session=session, principal=principal, program_id=program_id)
+    program = programs.get(session=session, principal=principal, program_id=program_id, lists=False)
     policy.require_update(principal, program)
     profile = _find(session, program_id)
     created = profile is None
-    if created:
+    if profile is None:
         if expected_version is not None:
             raise PreconditionFailed("This program has no capacity profile yet; create it without If-Match.")
         profile = CapacityProfile(id=uuid.uuid4(), program_id=program_id)
@@ -98,24 +107,49 @@ def update(
     profile.updated_by_user_id = principal.user_id
     session.flush()
     after = audit.snapshot(profile, VALUE_FIELDS)
-    session.add(CapacityHistory(
-        id=uuid.uuid4(), program_id=program_id, version=profile.version, changed_at=profile.updated_at,
-        changed_by_user_id=principal.user_id, snapshot=after,
-    ))
-    audit.record(session, principal=principal, action="capacity.updated", object_type="capacity_profile",
-                 object_id=profile.id, changes=audit.diff(before, after))
+    session.add(
+        CapacityHistory(
+            id=uuid.uuid4(),
+            program_id=program_id,
+            version=profile.version,
+            changed_at=profile.updated_at,
+            changed_by_user_id=principal.user_id,
+            snapshot=after,
+        )
+    )
+    audit.record(
+        session,
+        principal=principal,
+        action="capacity.updated",
+        object_type="capacity_profile",
+        object_id=profile.id,
+        changes=audit.diff(before, after),
+    )
     record_event(
-        session, type="capacity.updated", object_type="capacity_profile", object_id=profile.id, principal=principal,
-        payload={"program_id": program_id, "organization_id": program.organization_id, "version": profile.version,
-                 **{name: after[name] for name in EVENT_FIELDS}},
+        session,
+        type="capacity.updated",
+        object_type="capacity_profile",
+        object_id=profile.id,
+        principal=principal,
+        payload={
+            "program_id": program_id,
+            "organization_id": program.organization_id,
+            "version": profile.version,
+            **{name: after[name] for name in EVENT_FIELDS},
+        },
         audience=[program.organization_id],
     )
     return profile, created
 
 
 def history_query(
-    *, session: Session, principal: Principal | None, program_id: uuid.UUID,
-    since: datetime | None = None, until: datetime | None = None, **_page: Any,
+    *,
+    session: Session,
+    principal: Principal | None,
+    program_id: uuid.UUID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    **_page: Any,
 ) -> Select:
     """The changes of a visible program's profile in [since, until)."""
     _require_visible(session, principal, program_id)
@@ -129,7 +163,7 @@ def history_query(
 
 def check(*, session: Session, principal: Principal | None, program_id: uuid.UUID) -> dict[str, Any]:
     """Whether a referral to the program could be taken now, and why."""
-    program: Program = programs.get(session=session, principal=principal, program_id=program_id)
+    program: Program = programs.get(session=session, principal=principal, program_id=program_id, lists=False)
     profile = _find(session, program_id)
     status, reason = status_of(profile, program_accepts_referrals=program.accepts_referrals)
     if profile is None:

@@ -91,7 +91,8 @@ class Committee(IdMixin, TimestampMixin, VersionedMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     members: Mapped[list[CommitteeMember]] = relationship(
-        lazy="selectin", order_by="CommitteeMember.created_at, CommitteeMember.id", viewonly=True)
+        lazy="selectin", order_by="CommitteeMember.created_at, CommitteeMember.id", viewonly=True
+    )
 
 
 class CommitteeMember(IdMixin, TimestampMixin, VersionedMixin, Base):

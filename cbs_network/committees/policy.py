@@ -29,7 +29,9 @@ from cbs_network.organizations.models import Organization, OrganizationKind
 
 
 def _acts_for(principal: Principal, organization_id: uuid.UUID | None) -> bool:
-    return organization_id is not None and principal.organization_id == organization_id and principal.has_scope("committees:write")
+    return (
+        organization_id is not None and principal.organization_id == organization_id and principal.has_scope("committees:write")
+    )
 
 
 def is_school_side(principal: Principal, school: School) -> bool:
@@ -117,7 +119,8 @@ def require_plan_party(principal: Principal, school: School, plan: SafetyPlan, t
     if party not in plan_parties(principal, school):
         raise Forbidden(
             "A safety plan is approved by the school's own district (its coordinators or org admins) or network "
-            "admins, not by the school itself." if party is PlanParty.district
+            "admins, not by the school itself."
+            if party is PlanParty.district
             else f"Only the school's side may move a safety plan from {start.value} to {to.value}.",
             allowed_transitions=allowed_from(PLAN_TRANSITIONS, start),
         )

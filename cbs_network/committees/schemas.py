@@ -5,9 +5,9 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
+from cbs_network.committees.models import MemberRole
 from cbs_network.http.api import versioned
 from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
-from cbs_network.committees.models import MemberRole
 
 # "2026-27": the second year is the first plus one. One regular expression says both, so the
 # spec states exactly what the validator takes (a generated client can check it before sending).
@@ -24,10 +24,16 @@ def school_year_on(day: date) -> str:
 class CompositionRuleSchema(Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in MemberRole]))  # stored as text
     minimum = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=20))
-    min_grade = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=-1, max=12),
-                                  metadata={"description": "Applies only to schools teaching this grade or above (K=0, TK=-1)"})
-    source = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
-                              metadata={"example": "Ed Code 32281(b)(2)"})
+    min_grade = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=-1, max=12),
+        metadata={"description": "Applies only to schools teaching this grade or above (K=0, TK=-1)"},
+    )
+    source = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={"example": "Ed Code 32281(b)(2)"}
+    )
 
 
 CODE = FullMatch(r"^[A-Za-z0-9-]{2,40}$", error="2-40 letters, digits or -.")
@@ -44,7 +50,7 @@ class _JurisdictionFields(Schema):
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
 
     @ma.validates_schema
-    def _one_rule_per_role(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _one_rule_per_role(self, data, **_kwargs):
         roles = [rule["role"] for rule in data.get("composition_rules") or []]
         if len(roles) != len(set(roles)):
             raise ma.ValidationError("One rule per role.", "composition_rules")
@@ -56,7 +62,9 @@ class JurisdictionCreateSchema(_JurisdictionFields):
     parent_id = ma.fields.UUID(load_default=None, allow_none=True)
     plan_due_month = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=12))
     plan_due_day = ma.fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=31))
-    composition_rules = ma.fields.List(ma.fields.Nested(CompositionRuleSchema), load_default=list, validate=validate.Length(max=30))
+    composition_rules = ma.fields.List(
+        ma.fields.Nested(CompositionRuleSchema), load_default=list, validate=validate.Length(max=30)
+    )
     description = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 

@@ -26,7 +26,7 @@ def _instance_secret_key() -> str:
     return _instance_file("secret_key", lambda: secrets.token_urlsafe(48))
 
 
-def _instance_file(name: str, make) -> str:  # type: ignore[no-untyped-def]
+def _instance_file(name: str, make) -> str:
     path = INSTANCE_DIR / name
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
@@ -46,38 +46,22 @@ def _new_hash_key() -> str:
 @dataclass
 class Settings:
     database_url: str = field(
-        default_factory=lambda: os.environ.get(
-            "CBS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cbs_network.core.db'}"
-        )
+        default_factory=lambda: os.environ.get("CBS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cbs_network.core.db'}")
     )
     secret_key: str = field(default_factory=lambda: os.environ.get("CBS_SECRET_KEY") or "")
     public_url: str = field(
-        default_factory=lambda: os.environ.get(
-            "CBS_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
-        ).rstrip("/")
+        default_factory=lambda: os.environ.get("CBS_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}").rstrip("/")
     )
     environment: str = field(default_factory=lambda: os.environ.get("CBS_ENV", "development"))
-    ratelimit_storage_uri: str = field(
-        default_factory=lambda: os.environ.get("CBS_RATELIMIT_STORAGE_URI", "memory://")
-    )
-    ratelimit_default: str = field(
-        default_factory=lambda: os.environ.get("CBS_RATELIMIT_DEFAULT", "600 per minute")
-    )
-    login_failure_limit: str = field(
-        default_factory=lambda: os.environ.get("CBS_LOGIN_FAILURE_LIMIT", "5 per 15 minutes")
-    )
+    ratelimit_storage_uri: str = field(default_factory=lambda: os.environ.get("CBS_RATELIMIT_STORAGE_URI", "memory://"))
+    ratelimit_default: str = field(default_factory=lambda: os.environ.get("CBS_RATELIMIT_DEFAULT", "600 per minute"))
+    login_failure_limit: str = field(default_factory=lambda: os.environ.get("CBS_LOGIN_FAILURE_LIMIT", "5 per 15 minutes"))
     login_address_failure_limit: str = field(
         default_factory=lambda: os.environ.get("CBS_LOGIN_ADDRESS_FAILURE_LIMIT", "50 per 15 minutes")
     )
-    access_token_ttl: int = field(
-        default_factory=lambda: int(os.environ.get("CBS_ACCESS_TOKEN_TTL", "900"))
-    )
-    refresh_token_ttl: int = field(
-        default_factory=lambda: int(os.environ.get("CBS_REFRESH_TOKEN_TTL", str(14 * 24 * 3600)))
-    )
-    idempotency_ttl_hours: int = field(
-        default_factory=lambda: int(os.environ.get("CBS_IDEMPOTENCY_TTL_HOURS", "24"))
-    )
+    access_token_ttl: int = field(default_factory=lambda: int(os.environ.get("CBS_ACCESS_TOKEN_TTL", "900")))
+    refresh_token_ttl: int = field(default_factory=lambda: int(os.environ.get("CBS_REFRESH_TOKEN_TTL", str(14 * 24 * 3600))))
+    idempotency_ttl_hours: int = field(default_factory=lambda: int(os.environ.get("CBS_IDEMPOTENCY_TTL_HOURS", "24")))
     # How long a program's verification (HSDS assured_date) holds before it is due again.
     # Students' personal fields are encrypted under these AES-256 keys: "id:base64url-key" pairs,
     # comma-separated, the first encrypting and all decrypting (rotation: put a new key first,
@@ -102,8 +86,10 @@ class Settings:
             return self.field_keys, self.subject_hash_key
         if self.is_production:
             raise RuntimeError("CBS_FIELD_KEYS and CBS_SUBJECT_HASH_KEY must be set in production")
-        return (self.field_keys or _instance_file("field_keys", _new_field_key),
-                self.subject_hash_key or _instance_file("subject_hash_key", _new_hash_key))
+        return (
+            self.field_keys or _instance_file("field_keys", _new_field_key),
+            self.subject_hash_key or _instance_file("subject_hash_key", _new_hash_key),
+        )
 
     def field_keys_source(self) -> Callable[[], str] | None:
         """Re-reads the field keys where a running process can see them change: instance/field_keys.

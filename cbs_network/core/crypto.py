@@ -78,8 +78,7 @@ class KeyRing:
             if spec != self._spec:
                 # The dict is replaced whole: a thread sees the old ring or the new one, never a mix.
                 self._spec, self._keys = spec, _field_keys(spec)
-                log.warning("field keys reloaded; encrypting under %r, decrypting %s", self.current_key_id,
-                            ", ".join(self._keys))
+                log.warning("field keys reloaded; encrypting under %r, decrypting %s", self.current_key_id, ", ".join(self._keys))
         except (OSError, KeyRingError) as error:  # a file caught mid-edit: keep the keys we have
             log.error("field keys not reloaded: %s", error)
 
@@ -100,9 +99,11 @@ class KeyRing:
             self._follow_source()
             key = self._keys.get(key_id)
         if key is None:
-            raise UnknownKeyError(f"No configured field key {key_id!r} decrypts this value (this process holds "
-                                  f"{', '.join(self._keys)}): it was encrypted under a key this process was not "
-                                  "given (restart it with the new key in CBS_FIELD_KEYS) or under a removed one.")
+            raise UnknownKeyError(
+                f"No configured field key {key_id!r} decrypts this value (this process holds "
+                f"{', '.join(self._keys)}): it was encrypted under a key this process was not "
+                "given (restart it with the new key in CBS_FIELD_KEYS) or under a removed one."
+            )
         raw = _b64decode(encoded)
         try:
             return json.loads(key.decrypt(raw[:12], raw[12:], context.encode()))

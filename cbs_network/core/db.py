@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import uuid
-from pathlib import Path
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import DateTime, Integer, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import DateTime, Integer, MetaData, Table, Uuid, create_engine, event
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -35,6 +35,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. Session.execute types every result as a Result;
+    a DML statement's is a CursorResult, which counts them."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on both backends (SQLite returns naive values)."""
 
@@ -57,6 +63,9 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid}
+    if TYPE_CHECKING:
+        # Every model here maps one Table (declarative types `__table__` as any FromClause).
+        __table__: ClassVar[Table]
 
 
 class IdMixin:
@@ -83,8 +92,12 @@ class VersionedMixin:
 
 
 _SQLITE_MATH = [
-    ("radians", 1, math.radians), ("sin", 1, math.sin), ("cos", 1, math.cos),
-    ("asin", 1, math.asin), ("sqrt", 1, math.sqrt), ("power", 2, math.pow),
+    ("radians", 1, math.radians),
+    ("sin", 1, math.sin),
+    ("cos", 1, math.cos),
+    ("asin", 1, math.asin),
+    ("sqrt", 1, math.sqrt),
+    ("power", 2, math.pow),
 ]
 
 

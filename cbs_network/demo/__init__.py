@@ -33,7 +33,14 @@ from cbs_network.demo.capacity import seed_capacity
 from cbs_network.demo.committees import HARBOR_COMMITTEES, HARBOR_PLANS, harbor_jurisdiction, lausd_jurisdiction, seed_committees
 from cbs_network.demo.common import demo_id
 from cbs_network.demo.directory import seed_harbor_schools, seed_locations, seed_programs, seed_schools
-from cbs_network.demo.identity import CBO_CLIENT_ID, EXPLORER_CLIENT_ID, PASSWORD_CHANGED, SECRET_ROTATED, seed_clients, seed_users
+from cbs_network.demo.identity import (
+    CBO_CLIENT_ID,
+    EXPLORER_CLIENT_ID,
+    PASSWORD_CHANGED,
+    SECRET_ROTATED,
+    seed_clients,
+    seed_users,
+)
 from cbs_network.demo.organizations import HARBOR_KEY, seed_organizations
 from cbs_network.demo.referrals import seed_referrals
 from cbs_network.identity.models import User
@@ -49,10 +56,12 @@ def seed_demo(*, session: Session, public_url: str, previous: dict[str, Any] | N
     orgs, school_orgs = seed_organizations(session)
     members = {**orgs, **{f"school:{name}": org for name, org in school_orgs.items()}}
     users = seed_users(session, members, previous)
-    schools = {**seed_schools(session, school_orgs, lausd_jurisdiction(session), orgs["lausd"]),
-               **seed_harbor_schools(session, school_orgs, harbor_jurisdiction(session), orgs[HARBOR_KEY])}
+    schools = {
+        **seed_schools(session, school_orgs, lausd_jurisdiction(session), orgs["lausd"]),
+        **seed_harbor_schools(session, school_orgs, harbor_jurisdiction(session), orgs[HARBOR_KEY]),
+    }
     locations = seed_locations(session, orgs)
-    verifier = session.scalar(select(User).where(User.email == users[0]["email"]))  # the network admin
+    verifier = session.execute(select(User).where(User.email == users[0]["email"])).scalar_one()  # the network admin
     seed_programs(session, orgs, schools, locations, verifier)
     seed_capacity(session, verifier)
     seed_referrals(session, members, schools)

@@ -23,8 +23,19 @@ CAPACITY: dict[str, tuple] = {
     "south-safe-passage": (16, 2, U.shifts, 0, False, False, 18, 9, ["en", "es"], "School days 07:00-08:30, 14:30-17:00", 5),
     "gryd-watts-intervention": (60, 9, U.participants, 0, True, True, 12, 12, ["en", "es"], "24/7 incident response", 1),
     "gryd-prevention": (120, 17, U.youth, 0, True, True, 15, 3, ["en", "es"], "Mon-Fri 09:00-18:00", 4),
-    "watts-credible-messengers": (30, 5, U.youth, 0, True, False, 8, 8, ["en", "es"], "Mon-Sat 10:00-20:00",
-                                  datetime(2026, 6, 20, 17, 0, tzinfo=UTC)),
+    "watts-credible-messengers": (
+        30,
+        5,
+        U.youth,
+        0,
+        True,
+        False,
+        8,
+        8,
+        ["en", "es"],
+        "Mon-Sat 10:00-20:00",
+        datetime(2026, 6, 20, 17, 0, tzinfo=UTC),
+    ),
     "dhs-hvip": (45, 11, U.participants, 0, False, False, 7, 5, ["en", "es"], "24/7 at trauma centers", 3),
     # Full, with an open waitlist.
     "south-bridge-mentors": (25, 0, U.youth, 8, True, False, 6, 0, ["en", "es"], "Mon-Thu 15:00-19:00", 6),
@@ -41,27 +52,71 @@ def seed_capacity(session: Session, verifier: User) -> None:
     """Profiles with two history rows each (the first report, then the current one); created
     once and then left alone, so the demo's own updates are kept."""
     today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
-    for key, (total, available, unit, waitlist, waitlist_open, assessment, staff, certified, languages, hours,
-              updated) in CAPACITY.items():
+    for key, (
+        total,
+        available,
+        unit,
+        waitlist,
+        waitlist_open,
+        assessment,
+        staff,
+        certified,
+        languages,
+        hours,
+        updated,
+    ) in CAPACITY.items():
         program_id = demo_id("program", key)
         if session.scalar(select(CapacityProfile.id).where(CapacityProfile.program_id == program_id)) is not None:
             continue
         updated_at = updated if isinstance(updated, datetime) else today - timedelta(days=updated)
         values = {
-            "total_slots": total, "available_slots": available, "slot_unit": unit, "waitlist_length": waitlist,
-            "waitlist_open": waitlist_open, "assessment_required": assessment,
-            "staff_count": staff, "certified_interventionists": certified, "languages_staffed": languages,
-            "hours": hours, "notes": None,
+            "total_slots": total,
+            "available_slots": available,
+            "slot_unit": unit,
+            "waitlist_length": waitlist,
+            "waitlist_open": waitlist_open,
+            "assessment_required": assessment,
+            "staff_count": staff,
+            "certified_interventionists": certified,
+            "languages_staffed": languages,
+            "hours": hours,
+            "notes": None,
         }
-        first = {**values, "slot_unit": unit.value, "available_slots": min(total, available + 3),
-                 "waitlist_length": max(0, waitlist - 5)}
-        session.add(CapacityHistory(id=demo_id("capacity-history", f"{key}:1"), program_id=program_id, version=1,
-                                    changed_at=updated_at - timedelta(days=21), changed_by_user_id=verifier.id, snapshot=first))
-        session.add(CapacityHistory(id=demo_id("capacity-history", f"{key}:2"), program_id=program_id, version=2,
-                                    changed_at=updated_at, changed_by_user_id=verifier.id, snapshot={**values, "slot_unit": unit.value}))
+        first = {
+            **values,
+            "slot_unit": unit.value,
+            "available_slots": min(total, available + 3),
+            "waitlist_length": max(0, waitlist - 5),
+        }
+        session.add(
+            CapacityHistory(
+                id=demo_id("capacity-history", f"{key}:1"),
+                program_id=program_id,
+                version=1,
+                changed_at=updated_at - timedelta(days=21),
+                changed_by_user_id=verifier.id,
+                snapshot=first,
+            )
+        )
+        session.add(
+            CapacityHistory(
+                id=demo_id("capacity-history", f"{key}:2"),
+                program_id=program_id,
+                version=2,
+                changed_at=updated_at,
+                changed_by_user_id=verifier.id,
+                snapshot={**values, "slot_unit": unit.value},
+            )
+        )
         # Written as it happened (the first report, then the current one), so the version is 2.
-        profile = CapacityProfile(id=demo_id("capacity", key), program_id=program_id, created_at=updated_at - timedelta(days=21),
-                                  updated_at=updated_at - timedelta(days=21), updated_by_user_id=verifier.id, **first)
+        profile = CapacityProfile(
+            id=demo_id("capacity", key),
+            program_id=program_id,
+            created_at=updated_at - timedelta(days=21),
+            updated_at=updated_at - timedelta(days=21),
+            updated_by_user_id=verifier.id,
+            **first,
+        )
         session.add(profile)
         session.flush()
         for name, value in values.items():

@@ -12,16 +12,60 @@ from sqlalchemy.orm import Session
 from cbs_network.committees.models import Jurisdiction
 from cbs_network.core.db import utcnow
 from cbs_network.demo.common import LONG_AGO, demo_id, ensure
-from cbs_network.directory.models import GRADES, EvidenceBasis, Location, LocationType, Program, ProgramExternalCode, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchedule, ProgramSchool, ProgramStatus, ProgramType as T, School, SchoolStatus
+from cbs_network.directory.models import (
+    GRADES,
+    EvidenceBasis,
+    Location,
+    LocationType,
+    Program,
+    ProgramExternalCode,
+    ProgramLanguage,
+    ProgramLocation,
+    ProgramRegion,
+    ProgramSchedule,
+    ProgramSchool,
+    ProgramStatus,
+    School,
+    SchoolStatus,
+)
+from cbs_network.directory.models import ProgramType as T
 from cbs_network.identity.models import User
 from cbs_network.organizations.models import Organization
 
 REGIONS = ("North", "East", "South", "West")
 SCHOOLS = {
-    "North": ["Sepulveda Middle School", "Van Nuys High School", "Panorama High School", "Arleta High School", "Pacoima Middle School", "Sun Valley Magnet"],
-    "East": ["Roosevelt High School", "Hollenbeck Middle School", "Garfield High School", "Stevenson Middle School", "Boyle Heights STEM High", "Belvedere Middle School"],
-    "South": ["Jefferson High School", "Fremont High School", "Locke High School", "Markham Middle School", "Gompers Middle School", "Jordan High School"],
-    "West": ["Crenshaw High School", "Dorsey High School", "Audubon Middle School", "Hamilton High School", "Palms Middle School", "Venice High School"],
+    "North": [
+        "Sepulveda Middle School",
+        "Van Nuys High School",
+        "Panorama High School",
+        "Arleta High School",
+        "Pacoima Middle School",
+        "Sun Valley Magnet",
+    ],
+    "East": [
+        "Roosevelt High School",
+        "Hollenbeck Middle School",
+        "Garfield High School",
+        "Stevenson Middle School",
+        "Boyle Heights STEM High",
+        "Belvedere Middle School",
+    ],
+    "South": [
+        "Jefferson High School",
+        "Fremont High School",
+        "Locke High School",
+        "Markham Middle School",
+        "Gompers Middle School",
+        "Jordan High School",
+    ],
+    "West": [
+        "Crenshaw High School",
+        "Dorsey High School",
+        "Audubon Middle School",
+        "Hamilton High School",
+        "Palms Middle School",
+        "Venice High School",
+    ],
 }
 # Per school: grades, board district, an invented street number on a street of its neighborhood,
 # ZIP, approximate coordinates, BSAP flag. CDS codes: LAUSD's county-district part (1964733) and
@@ -61,13 +105,45 @@ HARBOR_SCHOOLS = {
 }
 # key: (owner, name, address_1, city, postal code, latitude, longitude); addresses are invented.
 LOCATIONS = {
-    "eastside-office": ("cbo:0", "Eastside Peacekeepers office", "2417 E Cesar E Chavez Ave", "Los Angeles", "90033", 34.0478, -118.2063),
-    "south-bridge-center": ("cbo:1", "South LA Youth Bridge center", "7420 S Central Ave", "Los Angeles", "90001", 33.9712, -118.2562),
+    "eastside-office": (
+        "cbo:0",
+        "Eastside Peacekeepers office",
+        "2417 E Cesar E Chavez Ave",
+        "Los Angeles",
+        "90033",
+        34.0478,
+        -118.2063,
+    ),
+    "south-bridge-center": (
+        "cbo:1",
+        "South LA Youth Bridge center",
+        "7420 S Central Ave",
+        "Los Angeles",
+        "90001",
+        33.9712,
+        -118.2562,
+    ),
     "valley-hub": ("cbo:2", "Valley Safe Routes hub", "14520 Roscoe Blvd", "Panorama City", "91402", 34.2211, -118.4497),
-    "crenshaw-studio": ("cbo:3", "Crenshaw Healing Circle studio", "4310 Crenshaw Blvd", "Los Angeles", "90008", 34.0061, -118.3352),
+    "crenshaw-studio": (
+        "cbo:3",
+        "Crenshaw Healing Circle studio",
+        "4310 Crenshaw Blvd",
+        "Los Angeles",
+        "90008",
+        34.0061,
+        -118.3352,
+    ),
     "harbor-center": ("cbo:4", "Harbor Family Resource Center", "1340 N Avalon Blvd", "Wilmington", "90744", 33.7902, -118.2628),
     "harbor-safe-house": ("cbo:4", "Harbor youth safe house", "612 W Quay St", "Wilmington", "90744", 33.7931, -118.2702),
-    "westside-office": ("cbo:5", "Westside Street Outreach office", "3311 Venice Blvd", "Los Angeles", "90019", 34.0339, -118.3418),
+    "westside-office": (
+        "cbo:5",
+        "Westside Street Outreach office",
+        "3311 Venice Blvd",
+        "Los Angeles",
+        "90019",
+        34.0339,
+        -118.3418,
+    ),
     "watts-house": ("cbo:6", "Watts Community Mentors house", "10322 Compton Ave", "Los Angeles", "90002", 33.9423, -118.2471),
     "pacoima-studio": ("cbo:7", "Pacoima Youth Arts studio", "13010 Van Nuys Blvd", "Pacoima", "91331", 34.2689, -118.4209),
     "wellness-clinic": ("cbo:10", "Central City Wellness Clinic", "1530 W 6th St", "Los Angeles", "90017", 34.0559, -118.2698),
@@ -80,125 +156,341 @@ CONFIDENTIAL_LOCATION = "harbor-safe-house"
 SAFE_HOUSE_FRONT_DOOR = "Call (310) 555-0187, 24 hours; staff meet youth at a public site"
 TELEHEALTH_URL = "https://telehealth.central-city-wellness.example.org"
 # A service-area polygon around Watts ([longitude, latitude]); it holds Locke, Gompers, Markham and Jordan.
-WATTS_POLYGON = {"type": "Polygon", "coordinates": [[
-    [-118.2800, 33.9250], [-118.2250, 33.9250], [-118.2250, 33.9500], [-118.2800, 33.9500], [-118.2800, 33.9250],
-]]}
+WATTS_POLYGON = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [-118.2800, 33.9250],
+            [-118.2250, 33.9250],
+            [-118.2250, 33.9500],
+            [-118.2800, 33.9500],
+            [-118.2800, 33.9250],
+        ]
+    ],
+}
 SCHOOL_DAYS = ["MO", "TU", "WE", "TH", "FR"]
 # Programs of every type, owned by CBOs and agencies. verified: "current", "overdue" or None (never).
 PROGRAMS: list[dict[str, Any]] = [
-    {"key": "eastside-safe-passage", "owner": "cbo:0", "name": "Eastside Safe Passage", "type": T.safe_passage,
-     "description": "Trained community members posted on the routes to four Boyle Heights campuses.",
-     "schools": ["Roosevelt High School", "Hollenbeck Middle School", "Boyle Heights STEM High", "Stevenson Middle School"],
-     "languages": ["en", "es"], "locations": ["eastside-office"], "verified": "current",
-     "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 60, "minutes_after_dismissal": 90,
-                    "description": "On post an hour before first bell and ninety minutes after dismissal"}]},
-    {"key": "valley-safe-routes", "owner": "cbo:2", "name": "Valley Safe Routes Walkers", "type": T.safe_passage,
-     "description": "Walkers and corner captains for North Valley high schools.",
-     "schools": ["Van Nuys High School", "Panorama High School", "Arleta High School", "Pacoima Middle School"],
-     "languages": ["en", "es", "hy"], "locations": ["valley-hub"], "verified": "overdue",
-     "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 45, "minutes_after_dismissal": 60}]},
-    {"key": "south-safe-passage", "owner": "cbo:1", "name": "South LA Safe Passage", "type": T.safe_passage,
-     "description": "Safe passage walkers around Jefferson and Fremont.",
-     "schools": ["Jefferson High School", "Fremont High School", "Markham Middle School"],
-     "languages": ["en", "es"], "locations": ["south-bridge-center"], "verified": None,
-     "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 30, "minutes_after_dismissal": 60}]},
-    {"key": "westside-safe-passage", "owner": "cbo:5", "name": "Crenshaw Corridor Safe Passage", "type": T.safe_passage,
-     "status": ProgramStatus.temporarily_closed, "description": "Paused while the team is rehired.",
-     "schools": ["Crenshaw High School", "Dorsey High School"], "languages": ["en"], "locations": ["westside-office"],
-     "verified": "current", "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 45, "minutes_after_dismissal": 45}]},
-    {"key": "gryd-watts-intervention", "owner": "gryd", "name": "GRYD Community Violence Intervention: Watts",
-     "type": T.violence_interruption, "description": "Community intervention workers who respond to and prevent retaliation in Watts.",
-     "polygon": WATTS_POLYGON, "service_area_description": "Watts, between Central Ave and Alameda St",
-     "languages": ["en", "es"], "locations": ["gryd-south"], "verified": "current", "accepts_referrals": True,
-     "evidence_basis": EvidenceBasis.research_informed},
-    {"key": "gryd-prevention", "owner": "gryd", "name": "GRYD Prevention Services", "type": T.gang_prevention,
-     "description": "Family-centered prevention services for youth 10 to 15 at risk of gang involvement.",
-     "regions": ["South", "East"], "ages": (10, 15), "languages": ["en", "es"], "locations": ["gryd-south"],
-     "verified": "current", "accepts_referrals": True, "evidence_basis": EvidenceBasis.evidence_based,
-     "funding": ["City of Los Angeles General Fund"]},
-    {"key": "watts-credible-messengers", "owner": "cbo:6", "name": "Credible Messenger Intervention", "type": T.gang_intervention,
-     "description": "Mentors with lived experience work one on one with gang-involved teens.",
-     "regions": ["South"], "ages": (14, 24), "grades": ("9", "12"), "languages": ["en", "es"], "locations": ["watts-house"],
-     "verified": "overdue", "accepts_referrals": True},
-    {"key": "westside-incident-response", "owner": "cbo:5", "name": "Westside Rapid Incident Response", "type": T.incident_response,
-     "description": "Outreach workers on scene within hours of a violent incident near a campus.",
-     "regions": ["West"], "languages": ["en", "es", "ko"], "locations": ["westside-office"], "verified": "current",
-     "schedules": [{"byday": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"], "opens_at": "00:00", "closes_at": "23:59",
-                    "description": "On call around the clock"}]},
-    {"key": "dhs-hvip", "owner": "dhs", "name": "Hospital-Based Violence Intervention", "type": T.hospital_based_intervention,
-     "description": "Bedside engagement of young people injured by violence, then case management after discharge.",
-     "regions": list(REGIONS), "ages": (12, 26), "languages": ["en", "es", "zh", "tl"], "locations": ["dhs-hvip"],
-     "verified": "current", "accepts_referrals": True, "evidence_basis": EvidenceBasis.evidence_based},
-    {"key": "south-bridge-mentors", "owner": "cbo:1", "name": "Bridge Mentors", "type": T.mentoring,
-     "description": "Weekly mentoring for middle-school students.",
-     "schools": ["Markham Middle School", "Gompers Middle School", "Jefferson High School"], "grades": ("6", "9"),
-     "languages": ["en", "es", "tl"], "locations": ["south-bridge-center"], "verified": "current", "accepts_referrals": True,
-     "schedules": [{"byday": ["TU", "TH"], "opens_at": "15:00", "closes_at": "17:30"}]},
-    {"key": "crenshaw-restorative-circles", "owner": "cbo:3", "name": "Restorative Circles", "type": T.restorative_justice,
-     "description": "Harm circles and re-entry circles after suspensions.",
-     "schools": ["Crenshaw High School", "Dorsey High School", "Audubon Middle School", "Hamilton High School"],
-     "languages": ["en"], "locations": ["crenshaw-studio"], "verified": "current", "accepts_referrals": True},
-    {"key": "restorative-training", "owner": "cbo:9", "name": "Restorative Practices Training for School Staff",
-     "type": T.restorative_justice, "description": "Training school staff in restorative practices.",
-     "regions": list(REGIONS), "languages": ["en", "es"], "verified": "current"},
-    {"key": "wellness-counseling", "owner": "cbo:10", "name": "School-Linked Counseling", "type": T.mental_health,
-     "description": "Individual and family counseling on campus or by telehealth.",
-     "regions": ["East", "West"], "ages": (5, 18), "grades": ("TK", "12"), "languages": ["en", "es", "ko", "zh"],
-     "locations": ["wellness-clinic", "wellness-telehealth"], "verified": "current", "accepts_referrals": True,
-     "is_free": False, "fees": "Medi-Cal accepted; sliding scale for others"},
-    {"key": "pacoima-arts", "owner": "cbo:7", "name": "Pacoima Youth Arts After School", "type": T.after_school,
-     "description": "Murals, music and Summer Night Lights programming.",
-     "regions": ["North"], "ages": (11, 18), "languages": ["en", "es"], "locations": ["pacoima-studio"], "verified": "overdue",
-     "schedules": [{"byday": ["MO", "WE", "FR"], "opens_at": "15:30", "closes_at": "18:30"}]},
-    {"key": "summer-night-lights", "owner": "rap", "name": "Summer Night Lights", "type": T.after_school,
-     "status": ProgramStatus.inactive, "description": "Evening park programming in summer (off season now).",
-     "regions": ["South"], "languages": ["en", "es"], "locations": ["rap-park"], "verified": "current"},
-    {"key": "harbor-family-navigation", "owner": "cbo:4", "name": "Family Navigation", "type": T.family_support,
-     "description": "Case management and basic-needs referrals for families.",
-     "regions": ["South"], "languages": ["en", "es", "tl"], "locations": ["harbor-center"], "verified": "current",
-     "accepts_referrals": True},
-    {"key": "harbor-youth-shelter", "owner": "cbo:4", "name": "Youth Crisis Shelter", "type": T.crisis_response,
-     "description": "Emergency shelter for youth who cannot go home safely. Its address is confidential.",
-     "regions": ["South", "West"], "ages": (12, 17), "languages": ["en", "es"], "locations": ["harbor-safe-house"],
-     "verified": "current", "accepts_referrals": True},
-    {"key": "workforce-reentry", "owner": "cbo:11", "name": "Reentry Jobs Pathway", "type": T.reentry, "status": ProgramStatus.draft,
-     "description": "Paid internships for young people returning from probation camps.", "ages": (16, 24),
-     "languages": ["en"], "verified": None},
-    {"key": "parent-safety-walks", "owner": "cbo:8", "name": "Parent Safety Walks", "type": T.other,
-     "description": "Parents walk school perimeters and report hazards to the safety committee.",
-     "schools": ["Roosevelt High School", "Garfield High School", "Belvedere Middle School"],
-     "languages": ["en", "es"], "verified": None},
+    {
+        "key": "eastside-safe-passage",
+        "owner": "cbo:0",
+        "name": "Eastside Safe Passage",
+        "type": T.safe_passage,
+        "description": "Trained community members posted on the routes to four Boyle Heights campuses.",
+        "schools": ["Roosevelt High School", "Hollenbeck Middle School", "Boyle Heights STEM High", "Stevenson Middle School"],
+        "languages": ["en", "es"],
+        "locations": ["eastside-office"],
+        "verified": "current",
+        "schedules": [
+            {
+                "byday": SCHOOL_DAYS,
+                "minutes_before_arrival": 60,
+                "minutes_after_dismissal": 90,
+                "description": "On post an hour before first bell and ninety minutes after dismissal",
+            }
+        ],
+    },
+    {
+        "key": "valley-safe-routes",
+        "owner": "cbo:2",
+        "name": "Valley Safe Routes Walkers",
+        "type": T.safe_passage,
+        "description": "Walkers and corner captains for North Valley high schools.",
+        "schools": ["Van Nuys High School", "Panorama High School", "Arleta High School", "Pacoima Middle School"],
+        "languages": ["en", "es", "hy"],
+        "locations": ["valley-hub"],
+        "verified": "overdue",
+        "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 45, "minutes_after_dismissal": 60}],
+    },
+    {
+        "key": "south-safe-passage",
+        "owner": "cbo:1",
+        "name": "South LA Safe Passage",
+        "type": T.safe_passage,
+        "description": "Safe passage walkers around Jefferson and Fremont.",
+        "schools": ["Jefferson High School", "Fremont High School", "Markham Middle School"],
+        "languages": ["en", "es"],
+        "locations": ["south-bridge-center"],
+        "verified": None,
+        "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 30, "minutes_after_dismissal": 60}],
+    },
+    {
+        "key": "westside-safe-passage",
+        "owner": "cbo:5",
+        "name": "Crenshaw Corridor Safe Passage",
+        "type": T.safe_passage,
+        "status": ProgramStatus.temporarily_closed,
+        "description": "Paused while the team is rehired.",
+        "schools": ["Crenshaw High School", "Dorsey High School"],
+        "languages": ["en"],
+        "locations": ["westside-office"],
+        "verified": "current",
+        "schedules": [{"byday": SCHOOL_DAYS, "minutes_before_arrival": 45, "minutes_after_dismissal": 45}],
+    },
+    {
+        "key": "gryd-watts-intervention",
+        "owner": "gryd",
+        "name": "GRYD Community Violence Intervention: Watts",
+        "type": T.violence_interruption,
+        "description": "Community intervention workers who respond to and prevent retaliation in Watts.",
+        "polygon": WATTS_POLYGON,
+        "service_area_description": "Watts, between Central Ave and Alameda St",
+        "languages": ["en", "es"],
+        "locations": ["gryd-south"],
+        "verified": "current",
+        "accepts_referrals": True,
+        "evidence_basis": EvidenceBasis.research_informed,
+    },
+    {
+        "key": "gryd-prevention",
+        "owner": "gryd",
+        "name": "GRYD Prevention Services",
+        "type": T.gang_prevention,
+        "description": "Family-centered prevention services for youth 10 to 15 at risk of gang involvement.",
+        "regions": ["South", "East"],
+        "ages": (10, 15),
+        "languages": ["en", "es"],
+        "locations": ["gryd-south"],
+        "verified": "current",
+        "accepts_referrals": True,
+        "evidence_basis": EvidenceBasis.evidence_based,
+        "funding": ["City of Los Angeles General Fund"],
+    },
+    {
+        "key": "watts-credible-messengers",
+        "owner": "cbo:6",
+        "name": "Credible Messenger Intervention",
+        "type": T.gang_intervention,
+        "description": "Mentors with lived experience work one on one with gang-involved teens.",
+        "regions": ["South"],
+        "ages": (14, 24),
+        "grades": ("9", "12"),
+        "languages": ["en", "es"],
+        "locations": ["watts-house"],
+        "verified": "overdue",
+        "accepts_referrals": True,
+    },
+    {
+        "key": "westside-incident-response",
+        "owner": "cbo:5",
+        "name": "Westside Rapid Incident Response",
+        "type": T.incident_response,
+        "description": "Outreach workers on scene within hours of a violent incident near a campus.",
+        "regions": ["West"],
+        "languages": ["en", "es", "ko"],
+        "locations": ["westside-office"],
+        "verified": "current",
+        "schedules": [
+            {
+                "byday": ["MO", "TU", "WE", "TH", "FR", "SA", "SU"],
+                "opens_at": "00:00",
+                "closes_at": "23:59",
+                "description": "On call around the clock",
+            }
+        ],
+    },
+    {
+        "key": "dhs-hvip",
+        "owner": "dhs",
+        "name": "Hospital-Based Violence Intervention",
+        "type": T.hospital_based_intervention,
+        "description": "Bedside engagement of young people injured by violence, then case management after discharge.",
+        "regions": list(REGIONS),
+        "ages": (12, 26),
+        "languages": ["en", "es", "zh", "tl"],
+        "locations": ["dhs-hvip"],
+        "verified": "current",
+        "accepts_referrals": True,
+        "evidence_basis": EvidenceBasis.evidence_based,
+    },
+    {
+        "key": "south-bridge-mentors",
+        "owner": "cbo:1",
+        "name": "Bridge Mentors",
+        "type": T.mentoring,
+        "description": "Weekly mentoring for middle-school students.",
+        "schools": ["Markham Middle School", "Gompers Middle School", "Jefferson High School"],
+        "grades": ("6", "9"),
+        "languages": ["en", "es", "tl"],
+        "locations": ["south-bridge-center"],
+        "verified": "current",
+        "accepts_referrals": True,
+        "schedules": [{"byday": ["TU", "TH"], "opens_at": "15:00", "closes_at": "17:30"}],
+    },
+    {
+        "key": "crenshaw-restorative-circles",
+        "owner": "cbo:3",
+        "name": "Restorative Circles",
+        "type": T.restorative_justice,
+        "description": "Harm circles and re-entry circles after suspensions.",
+        "schools": ["Crenshaw High School", "Dorsey High School", "Audubon Middle School", "Hamilton High School"],
+        "languages": ["en"],
+        "locations": ["crenshaw-studio"],
+        "verified": "current",
+        "accepts_referrals": True,
+    },
+    {
+        "key": "restorative-training",
+        "owner": "cbo:9",
+        "name": "Restorative Practices Training for School Staff",
+        "type": T.restorative_justice,
+        "description": "Training school staff in restorative practices.",
+        "regions": list(REGIONS),
+        "languages": ["en", "es"],
+        "verified": "current",
+    },
+    {
+        "key": "wellness-counseling",
+        "owner": "cbo:10",
+        "name": "School-Linked Counseling",
+        "type": T.mental_health,
+        "description": "Individual and family counseling on campus or by telehealth.",
+        "regions": ["East", "West"],
+        "ages": (5, 18),
+        "grades": ("TK", "12"),
+        "languages": ["en", "es", "ko", "zh"],
+        "locations": ["wellness-clinic", "wellness-telehealth"],
+        "verified": "current",
+        "accepts_referrals": True,
+        "is_free": False,
+        "fees": "Medi-Cal accepted; sliding scale for others",
+    },
+    {
+        "key": "pacoima-arts",
+        "owner": "cbo:7",
+        "name": "Pacoima Youth Arts After School",
+        "type": T.after_school,
+        "description": "Murals, music and Summer Night Lights programming.",
+        "regions": ["North"],
+        "ages": (11, 18),
+        "languages": ["en", "es"],
+        "locations": ["pacoima-studio"],
+        "verified": "overdue",
+        "schedules": [{"byday": ["MO", "WE", "FR"], "opens_at": "15:30", "closes_at": "18:30"}],
+    },
+    {
+        "key": "summer-night-lights",
+        "owner": "rap",
+        "name": "Summer Night Lights",
+        "type": T.after_school,
+        "status": ProgramStatus.inactive,
+        "description": "Evening park programming in summer (off season now).",
+        "regions": ["South"],
+        "languages": ["en", "es"],
+        "locations": ["rap-park"],
+        "verified": "current",
+    },
+    {
+        "key": "harbor-family-navigation",
+        "owner": "cbo:4",
+        "name": "Family Navigation",
+        "type": T.family_support,
+        "description": "Case management and basic-needs referrals for families.",
+        "regions": ["South"],
+        "languages": ["en", "es", "tl"],
+        "locations": ["harbor-center"],
+        "verified": "current",
+        "accepts_referrals": True,
+    },
+    {
+        "key": "harbor-youth-shelter",
+        "owner": "cbo:4",
+        "name": "Youth Crisis Shelter",
+        "type": T.crisis_response,
+        "description": "Emergency shelter for youth who cannot go home safely. Its address is confidential.",
+        "regions": ["South", "West"],
+        "ages": (12, 17),
+        "languages": ["en", "es"],
+        "locations": ["harbor-safe-house"],
+        "verified": "current",
+        "accepts_referrals": True,
+    },
+    {
+        "key": "workforce-reentry",
+        "owner": "cbo:11",
+        "name": "Reentry Jobs Pathway",
+        "type": T.reentry,
+        "status": ProgramStatus.draft,
+        "description": "Paid internships for young people returning from probation camps.",
+        "ages": (16, 24),
+        "languages": ["en"],
+        "verified": None,
+    },
+    {
+        "key": "parent-safety-walks",
+        "owner": "cbo:8",
+        "name": "Parent Safety Walks",
+        "type": T.other,
+        "description": "Parents walk school perimeters and report hazards to the safety committee.",
+        "schools": ["Roosevelt High School", "Garfield High School", "Belvedere Middle School"],
+        "languages": ["en", "es"],
+        "verified": None,
+    },
 ]
 
 
-def seed_schools(session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction,
-                 district: Organization) -> dict[str, School]:
+def seed_schools(
+    session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction, district: Organization
+) -> dict[str, School]:
     schools = {}
     for r, region in enumerate(REGIONS):
         for n, name in enumerate(SCHOOLS[region]):
             low, high, board, address, city, zip_code, lat, lon, bsap = SCHOOL_DETAILS[name]
             cds = f"1964733{9_000_000 + (r + 1) * 10_000 + n + 1:07d}"
             schools[name] = ensure(
-                session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
-                region=region, board_district=board, address_1=address, city=city, state="CA", postal_code=zip_code,
-                latitude=lat, longitude=lon, is_bsap=bsap, status=SchoolStatus.active, organization_id=school_orgs[name].id,
-                district_id=district.id, jurisdiction_id=jurisdiction.id,
+                session,
+                School,
+                demo_id("school", cds),
+                cds_code=cds,
+                name=name,
+                grade_low=GRADES[low],
+                grade_high=GRADES[high],
+                region=region,
+                board_district=board,
+                address_1=address,
+                city=city,
+                state="CA",
+                postal_code=zip_code,
+                latitude=lat,
+                longitude=lon,
+                is_bsap=bsap,
+                status=SchoolStatus.active,
+                organization_id=school_orgs[name].id,
+                district_id=district.id,
+                jurisdiction_id=jurisdiction.id,
             )
     session.flush()
     return schools
 
 
-def seed_harbor_schools(session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction,
-                        district: Organization) -> dict[str, School]:
+def seed_harbor_schools(
+    session: Session, school_orgs: dict[str, Organization], jurisdiction: Jurisdiction, district: Organization
+) -> dict[str, School]:
     """The second district's schools; CDS codes with an invented county-district part (1999999)."""
     schools = {}
     for n, (name, (low, high, area, address, city, zip_code, lat, lon)) in enumerate(HARBOR_SCHOOLS.items()):
         cds = f"1999999{9_500_001 + n:07d}"
         schools[name] = ensure(
-            session, School, demo_id("school", cds), cds_code=cds, name=name, grade_low=GRADES[low], grade_high=GRADES[high],
-            region=None, board_district=area, address_1=address, city=city, state="CA", postal_code=zip_code, latitude=lat,
-            longitude=lon, is_bsap=False, status=SchoolStatus.active, organization_id=school_orgs[name].id,
-            district_id=district.id, jurisdiction_id=jurisdiction.id,
+            session,
+            School,
+            demo_id("school", cds),
+            cds_code=cds,
+            name=name,
+            grade_low=GRADES[low],
+            grade_high=GRADES[high],
+            region=None,
+            board_district=area,
+            address_1=address,
+            city=city,
+            state="CA",
+            postal_code=zip_code,
+            latitude=lat,
+            longitude=lon,
+            is_bsap=False,
+            status=SchoolStatus.active,
+            organization_id=school_orgs[name].id,
+            district_id=district.id,
+            jurisdiction_id=jurisdiction.id,
         )
     session.flush()
     return schools
@@ -209,9 +501,19 @@ def seed_locations(session: Session, orgs: dict[str, Organization]) -> dict[str,
     for key, (owner, name, address, city, zip_code, lat, lon) in LOCATIONS.items():
         virtual = address is None
         locations[key] = ensure(
-            session, Location, demo_id("location", key), organization_id=orgs[owner].id, name=name,
-            location_type=LocationType.virtual if virtual else LocationType.physical, url=TELEHEALTH_URL if virtual else None,
-            address_1=address, city=city, state=None if virtual else "CA", postal_code=zip_code, latitude=lat, longitude=lon,
+            session,
+            Location,
+            demo_id("location", key),
+            organization_id=orgs[owner].id,
+            name=name,
+            location_type=LocationType.virtual if virtual else LocationType.physical,
+            url=TELEHEALTH_URL if virtual else None,
+            address_1=address,
+            city=city,
+            state=None if virtual else "CA",
+            postal_code=zip_code,
+            latitude=lat,
+            longitude=lon,
             is_confidential=key == CONFIDENTIAL_LOCATION,
             front_door_contact=SAFE_HOUSE_FRONT_DOOR if key == CONFIDENTIAL_LOCATION else None,
         )
@@ -219,8 +521,9 @@ def seed_locations(session: Session, orgs: dict[str, Organization]) -> dict[str,
     return locations
 
 
-def seed_programs(session: Session, orgs: dict[str, Organization], schools: dict[str, School],
-                  locations: dict[str, Location], verifier: User) -> None:
+def seed_programs(
+    session: Session, orgs: dict[str, Organization], schools: dict[str, School], locations: dict[str, Location], verifier: User
+) -> None:
     """The missing demo programs, each with its lists and schedules; an existing one is left as it is."""
     today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
     for n, spec in enumerate(PROGRAMS):
@@ -238,20 +541,33 @@ def seed_programs(session: Session, orgs: dict[str, Organization], schools: dict
         owner = orgs[spec["owner"]]
         ages, grades = spec.get("ages", (None, None)), spec.get("grades", (None, None))
         program = Program(
-            id=ident, organization_id=owner.id, name=spec["name"], description=spec["description"],
-            program_type=spec["type"], status=spec.get("status", ProgramStatus.active),
-            minimum_age=ages[0], maximum_age=ages[1],
-            minimum_grade=GRADES.get(grades[0]), maximum_grade=GRADES.get(grades[1]),
+            id=ident,
+            organization_id=owner.id,
+            name=spec["name"],
+            description=spec["description"],
+            program_type=spec["type"],
+            status=spec.get("status", ProgramStatus.active),
+            minimum_age=ages[0],
+            maximum_age=ages[1],
+            minimum_grade=GRADES.get(grades[0]),
+            maximum_grade=GRADES.get(grades[1]),
             population_description="Students of the listed schools and their families" if spec.get("schools") else None,
-            is_free=spec.get("is_free", True), fees_description=spec.get("fees"),
-            application_process="Refer through the CBS Network Hub, or call the program." if spec.get("accepts_referrals") else
-            "Ask the school's safety coordinator.",
-            evidence_basis=spec.get("evidence_basis"), funding_sources=spec.get("funding", ["CalVIP grant (BSCC)"]),
+            is_free=spec.get("is_free", True),
+            fees_description=spec.get("fees"),
+            application_process="Refer through the CBS Network Hub, or call the program."
+            if spec.get("accepts_referrals")
+            else "Ask the school's safety coordinator.",
+            evidence_basis=spec.get("evidence_basis"),
+            funding_sources=spec.get("funding", ["CalVIP grant (BSCC)"]),
             contacts=[{"name": "Program coordinator", "phone": f"(213) 555-01{n:02d}"}],
-            url=f"https://{key}.example.org", email=f"info@{key}.example.org", phone=f"(213) 555-01{n:02d}",
+            url=f"https://{key}.example.org",
+            email=f"info@{key}.example.org",
+            phone=f"(213) 555-01{n:02d}",
             accepts_referrals=spec.get("accepts_referrals", False),
-            assured_at=assured_at, assured_by_user_id=verifier.id if assured_at else None,
-            service_area_geojson=spec.get("polygon"), service_area_description=spec.get("service_area_description"),
+            assured_at=assured_at,
+            assured_by_user_id=verifier.id if assured_at else None,
+            service_area_geojson=spec.get("polygon"),
+            service_area_description=spec.get("service_area_description"),
         )
         session.add(program)
         program.languages = [ProgramLanguage(code=c) for c in spec["languages"]]
@@ -259,11 +575,24 @@ def seed_programs(session: Session, orgs: dict[str, Organization], schools: dict
         program.served_regions = [ProgramRegion(region=region) for region in spec.get("regions", [])]
         program.program_locations = [ProgramLocation(location_id=locations[k].id) for k in spec.get("locations", [])]
         program.schedules = [
-            ProgramSchedule(id=demo_id("schedule", f"{key}:{position}"), position=position,
-                            **{name: fields.get(name, [] if name == "byday" else None)
-                               for name in ("byday", "opens_at", "closes_at", "minutes_before_arrival",
-                                            "minutes_after_dismissal", "description")})
-            for position, fields in enumerate(spec.get("schedules", []))]
-        program.external_codes = [ProgramExternalCode(id=demo_id("external-code", key), scheme="cbs_demo",
-                                                      code=f"CBS-{spec['type'].value.upper()}")]
+            ProgramSchedule(
+                id=demo_id("schedule", f"{key}:{position}"),
+                position=position,
+                **{
+                    name: fields.get(name, [] if name == "byday" else None)
+                    for name in (
+                        "byday",
+                        "opens_at",
+                        "closes_at",
+                        "minutes_before_arrival",
+                        "minutes_after_dismissal",
+                        "description",
+                    )
+                },
+            )
+            for position, fields in enumerate(spec.get("schedules", []))
+        ]
+        program.external_codes = [
+            ProgramExternalCode(id=demo_id("external-code", key), scheme="cbs_demo", code=f"CBS-{spec['type'].value.upper()}")
+        ]
         session.flush()

@@ -61,17 +61,20 @@ def email_of(person: str) -> str:
     return f"{first}.{last}@demo.cbs-network.example"
 
 
-def _user(session: Session, email: str, name: str, organization: Organization, role: Role,
-          previous: str | None = None) -> tuple[str, bool]:
+def _user(
+    session: Session, email: str, name: str, organization: Organization, role: Role, previous: str | None = None
+) -> tuple[str, bool]:
     """Creates a missing demo user with its membership; returns its password as the credentials
     file should show it, and whether the user was created. An existing user's name, memberships
     and active flag are theirs and left alone; only its password is the demo's business."""
     user = session.scalar(select(User).where(User.email == email))
     created = user is None
-    if created:
+    if user is None:
         user = User(id=demo_id("user", email), email=email, name=name, is_active=True)
         session.add(user)
-        session.add(Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization, role=role))
+        session.add(
+            Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization, role=role)
+        )
     if user.password_hash is None or not isinstance(previous, str):
         # No file saying which password it has (a first seed, or the file deleted to ask for new ones).
         password = secrets.token_urlsafe(12)
@@ -89,20 +92,43 @@ def _offer(session: Session, email: str, organization: Organization, role: Role)
     the person answers it on the signed-in page. Made only when the account is made (declining
     deletes the offer, and a reseed must not offer it again)."""
     user = session.scalar(select(User).where(User.email == email))
-    session.add(Membership(id=demo_id("membership", f"{email}:{organization.id}"), user=user, organization=organization,
-                           role=role, status=MembershipStatus.pending))
+    session.add(
+        Membership(
+            id=demo_id("membership", f"{email}:{organization.id}"),
+            user=user,
+            organization=organization,
+            role=role,
+            status=MembershipStatus.pending,
+        )
+    )
     session.flush()
 
 
-def _client(session: Session, client_id: str, organization: Organization, *, name: str, role: Role,
-            public_url: str | None = None, previous: str | None = None) -> str | None:
+def _client(
+    session: Session,
+    client_id: str,
+    organization: Organization,
+    *,
+    name: str,
+    role: Role,
+    public_url: str | None = None,
+    previous: str | None = None,
+) -> str | None:
     """Creates a missing demo client; returns its secret as the credentials file should show it.
     An existing client's settings are its organization's and left alone."""
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None:
-        client = OAuthClient(id=demo_id("client", client_id), client_id=client_id, organization_id=organization.id, name=name,
-                             scope=" ".join(sorted(SCOPES)), is_active=True, role_ceiling=role, network_wide=public_url is not None,
-                             redirect_uris=[])
+        client = OAuthClient(
+            id=demo_id("client", client_id),
+            client_id=client_id,
+            organization_id=organization.id,
+            name=name,
+            scope=" ".join(sorted(SCOPES)),
+            is_active=True,
+            role_ceiling=role,
+            network_wide=public_url is not None,
+            redirect_uris=[],
+        )
         session.add(client)
         if public_url is not None:  # the explorer: a public client, PKCE only, for every member organization
             client.token_endpoint_auth_method = "none"
@@ -134,35 +160,52 @@ def seed_users(session: Session, members: dict[str, Organization], previous: dic
     """The missing demo users with their memberships; returns the credentials file's users, each
     with the password `previous` (an earlier seed's file) gives it where that still verifies."""
     passwords = {u.get("email"): u.get("password") for u in previous.get("users", [])}
-    people = [(person, org_key, Role.org_admin if role_key == "cbo_admin" else Role(role_key))
-              for role_key, (person, org_key) in PEOPLE.items()]
+    people = [
+        (person, org_key, Role.org_admin if role_key == "cbo_admin" else Role(role_key))
+        for role_key, (person, org_key) in PEOPLE.items()
+    ]
     users, created = [], set()
-    for person, org_key, role in [*people, *((person, org_key, role) for org_key, (person, role) in STAFF.items()),
-                                  *((person, HARBOR_KEY, role) for person, role in HARBOR_PEOPLE)]:
+    for person, org_key, role in [
+        *people,
+        *((person, org_key, role) for org_key, (person, role) in STAFF.items()),
+        *((person, HARBOR_KEY, role) for person, role in HARBOR_PEOPLE),
+    ]:
         email = email_of(person)
         password, new = _user(session, email, person, members[org_key], role, passwords.get(email))
         if new:
             created.add(email)
-        users.append({"email": email, "password": password, "name": person, "role": role.value,
-                      "organization": members[org_key].name})
+        users.append(
+            {"email": email, "password": password, "name": person, "role": role.value, "organization": members[org_key].name}
+        )
     if email_of(PEOPLE["coordinator"][0]) in created:
         _offer(session, email_of(PEOPLE["coordinator"][0]), members["cbo:0"], Role.viewer)
     return users
 
 
-def seed_clients(session: Session, orgs: dict[str, Organization], *, public_url: str,
-                 previous: dict[str, Any]) -> list[dict[str, Any]]:
+def seed_clients(
+    session: Session, orgs: dict[str, Organization], *, public_url: str, previous: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The missing demo clients and the explorer's redirect URI for `public_url`; returns the
     credentials file's clients, each with the secret `previous` gives it where that still verifies."""
     client_secrets = {c.get("client_id"): c.get("client_secret") for c in previous.get("clients", [])}
     clients = []
     # Every agency's system, and one CBO's: CBO staff keep their capacity current through the API.
-    for client_id, organization in [*((f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES),
-                                    (CBO_CLIENT_ID, orgs["cbo:0"])]:
+    for client_id, organization in [*((f"demo-{key}", orgs[key]) for key, *_rest in AGENCIES), (CBO_CLIENT_ID, orgs["cbo:0"])]:
         name = f"{organization.alternate_name or organization.name} integration (demo)"
-        secret = _client(session, client_id, organization, name=name, role=Role.coordinator, previous=client_secrets.get(client_id))
-        clients.append({"client_id": client_id, "client_secret": secret, "organization": organization.name,
-                        "role_ceiling": Role.coordinator.value, "scopes": sorted(SCOPES)})
-    _client(session, EXPLORER_CLIENT_ID, orgs["hub"], name="API explorer (Swagger UI)", role=Role.network_admin, public_url=public_url)
+        secret = _client(
+            session, client_id, organization, name=name, role=Role.coordinator, previous=client_secrets.get(client_id)
+        )
+        clients.append(
+            {
+                "client_id": client_id,
+                "client_secret": secret,
+                "organization": organization.name,
+                "role_ceiling": Role.coordinator.value,
+                "scopes": sorted(SCOPES),
+            }
+        )
+    _client(
+        session, EXPLORER_CLIENT_ID, orgs["hub"], name="API explorer (Swagger UI)", role=Role.network_admin, public_url=public_url
+    )
     session.flush()
     return clients

@@ -10,21 +10,92 @@ from sqlalchemy.orm import Session
 
 from cbs_network.demo.common import demo_id
 from cbs_network.demo.directory import HARBOR_SCHOOLS, REGIONS, SCHOOLS
-from cbs_network.organizations.models import Organization, OrganizationIdentifier, OrganizationKind as K, OrganizationStatus
+from cbs_network.organizations.models import Organization, OrganizationIdentifier, OrganizationStatus
+from cbs_network.organizations.models import OrganizationKind as K
 
 DEMO_SCHEME = "demo"
 AGENCIES = [
-    ("lausd", K.school_district, "Los Angeles Unified School District", "LAUSD", "Los Angeles Unified School District", "California Education Code; LAUSD Board of Education policies"),
-    ("gryd", K.city_agency, "Mayor's Office of Gang Reduction and Youth Development", "GRYD", "City of Los Angeles", "Los Angeles City Charter; Mayor's executive directives"),
-    ("lapd-csp", K.city_agency, "LAPD Community Safety Partnership Bureau", "LAPD CSP", "City of Los Angeles", "Los Angeles City Charter; Board of Police Commissioners"),
-    ("rap", K.city_agency, "Los Angeles Department of Recreation and Parks", "RAP", "City of Los Angeles", "Los Angeles City Charter; Board of Recreation and Park Commissioners"),
-    ("dph-ovp", K.county_agency, "LA County Department of Public Health, Office of Violence Prevention", "OVP", "County of Los Angeles", "LA County Code; Board of Supervisors motions"),
-    ("dhs", K.county_agency, "LA County Department of Health Services", "DHS", "County of Los Angeles", "LA County Code; Board of Supervisors"),
-    ("parks-after-dark", K.county_agency, "LA County Parks After Dark", "PAD", "County of Los Angeles", "LA County Department of Parks and Recreation"),
-    ("dmh", K.county_agency, "LA County Department of Mental Health", "DMH", "County of Los Angeles", "Welfare and Institutions Code; Board of Supervisors"),
-    ("bscc", K.state_agency, "Board of State and Community Corrections (CalVIP)", "BSCC", "State of California", "California Penal Code §13800 et seq.; CalVIP grant terms"),
+    (
+        "lausd",
+        K.school_district,
+        "Los Angeles Unified School District",
+        "LAUSD",
+        "Los Angeles Unified School District",
+        "California Education Code; LAUSD Board of Education policies",
+    ),
+    (
+        "gryd",
+        K.city_agency,
+        "Mayor's Office of Gang Reduction and Youth Development",
+        "GRYD",
+        "City of Los Angeles",
+        "Los Angeles City Charter; Mayor's executive directives",
+    ),
+    (
+        "lapd-csp",
+        K.city_agency,
+        "LAPD Community Safety Partnership Bureau",
+        "LAPD CSP",
+        "City of Los Angeles",
+        "Los Angeles City Charter; Board of Police Commissioners",
+    ),
+    (
+        "rap",
+        K.city_agency,
+        "Los Angeles Department of Recreation and Parks",
+        "RAP",
+        "City of Los Angeles",
+        "Los Angeles City Charter; Board of Recreation and Park Commissioners",
+    ),
+    (
+        "dph-ovp",
+        K.county_agency,
+        "LA County Department of Public Health, Office of Violence Prevention",
+        "OVP",
+        "County of Los Angeles",
+        "LA County Code; Board of Supervisors motions",
+    ),
+    (
+        "dhs",
+        K.county_agency,
+        "LA County Department of Health Services",
+        "DHS",
+        "County of Los Angeles",
+        "LA County Code; Board of Supervisors",
+    ),
+    (
+        "parks-after-dark",
+        K.county_agency,
+        "LA County Parks After Dark",
+        "PAD",
+        "County of Los Angeles",
+        "LA County Department of Parks and Recreation",
+    ),
+    (
+        "dmh",
+        K.county_agency,
+        "LA County Department of Mental Health",
+        "DMH",
+        "County of Los Angeles",
+        "Welfare and Institutions Code; Board of Supervisors",
+    ),
+    (
+        "bscc",
+        K.state_agency,
+        "Board of State and Community Corrections (CalVIP)",
+        "BSCC",
+        "State of California",
+        "California Penal Code §13800 et seq.; CalVIP grant terms",
+    ),
     # Not a real agency: the demo's second district (see HARBOR_SCHOOLS).
-    ("hgusd", K.school_district, "Harbor Gateway Unified School District", "HGUSD", "Harbor Gateway Unified School District (fictional)", "A fictional board of trustees (demo only)"),
+    (
+        "hgusd",
+        K.school_district,
+        "Harbor Gateway Unified School District",
+        "HGUSD",
+        "Harbor Gateway Unified School District (fictional)",
+        "A fictional board of trustees (demo only)",
+    ),
 ]
 CBOS = [
     ("Eastside Peacekeepers Collective", "Safe passages and community intervention around Boyle Heights schools"),
@@ -68,29 +139,75 @@ def ensure_organization(session: Session, key: str, **fields: Any) -> Organizati
 def seed_organizations(session: Session) -> tuple[dict[str, Organization], dict[str, Organization]]:
     """The member organizations by demo key ("hub", an agency's key, "cbo:<n>"), and the schools'
     own organizations by school name."""
-    hub = ensure_organization(session, "hub", kind=K.network_hub, name="CBS Network Hub", alternate_name="CBS Network",
-                              description="The multi-agency network organization that coordinates community-based safety around Los Angeles schools.",
-                              jurisdiction="Los Angeles region", governing_authority="Network charter adopted by member agencies")
+    hub = ensure_organization(
+        session,
+        "hub",
+        kind=K.network_hub,
+        name="CBS Network Hub",
+        alternate_name="CBS Network",
+        description="The multi-agency network organization that coordinates community-based safety around Los Angeles schools.",
+        jurisdiction="Los Angeles region",
+        governing_authority="Network charter adopted by member agencies",
+    )
     orgs: dict[str, Organization] = {"hub": hub}
     for key, kind, name, short, jurisdiction, authority in AGENCIES:
-        orgs[key] = ensure_organization(session, key, kind=kind, name=name, alternate_name=short, jurisdiction=jurisdiction,
-                                        governing_authority=authority, description=HARBOR_DESCRIPTION if key == HARBOR_KEY else None)
+        orgs[key] = ensure_organization(
+            session,
+            key,
+            kind=kind,
+            name=name,
+            alternate_name=short,
+            jurisdiction=jurisdiction,
+            governing_authority=authority,
+            description=HARBOR_DESCRIPTION if key == HARBOR_KEY else None,
+        )
     lausd = orgs["lausd"]
     school_orgs: dict[str, Organization] = {}
     for region in REGIONS:
-        office = ensure_organization(session, f"region-{region.lower()}", kind=K.district_office, name=f"LAUSD Region {region}",
-                                     parent_id=lausd.id, jurisdiction="Los Angeles Unified School District")
+        office = ensure_organization(
+            session,
+            f"region-{region.lower()}",
+            kind=K.district_office,
+            name=f"LAUSD Region {region}",
+            parent_id=lausd.id,
+            jurisdiction="Los Angeles Unified School District",
+        )
         for n, school in enumerate(SCHOOLS[region]):
-            school_orgs[school] = ensure_organization(session, f"school-{region.lower()}-{n}", kind=K.school, name=school,
-                                                      parent_id=office.id, jurisdiction="Los Angeles Unified School District")
+            school_orgs[school] = ensure_organization(
+                session,
+                f"school-{region.lower()}-{n}",
+                kind=K.school,
+                name=school,
+                parent_id=office.id,
+                jurisdiction="Los Angeles Unified School District",
+            )
     harbor = orgs[HARBOR_KEY]
     for n, school in enumerate(HARBOR_SCHOOLS):
-        school_orgs[school] = ensure_organization(session, f"{HARBOR_KEY}-school-{n}", kind=K.school, name=school, parent_id=harbor.id,
-                                                  jurisdiction=harbor.name)
+        school_orgs[school] = ensure_organization(
+            session, f"{HARBOR_KEY}-school-{n}", kind=K.school, name=school, parent_id=harbor.id, jurisdiction=harbor.name
+        )
     for n, (name, description) in enumerate(CBOS):
-        orgs[f"cbo:{n}"] = ensure_organization(session, f"cbo-{n}", kind=K.cbo, name=name, description=description,
-                                               jurisdiction="Los Angeles County",
-                                               status=OrganizationStatus.prospective if n == len(CBOS) - 1 else OrganizationStatus.active)
-    ensure_organization(session, "funder", kind=K.funder, name="Golden State Youth Safety Fund", description="A fictional private funder of CBS grants.")
-    ensure_organization(session, "coalition", kind=K.coalition, name="LA Safe Passages Coalition", description="A fictional coalition of safe-passage providers.")
+        orgs[f"cbo:{n}"] = ensure_organization(
+            session,
+            f"cbo-{n}",
+            kind=K.cbo,
+            name=name,
+            description=description,
+            jurisdiction="Los Angeles County",
+            status=OrganizationStatus.prospective if n == len(CBOS) - 1 else OrganizationStatus.active,
+        )
+    ensure_organization(
+        session,
+        "funder",
+        kind=K.funder,
+        name="Golden State Youth Safety Fund",
+        description="A fictional private funder of CBS grants.",
+    )
+    ensure_organization(
+        session,
+        "coalition",
+        kind=K.coalition,
+        name="LA Safe Passages Coalition",
+        description="A fictional coalition of safe-passage providers.",
+    )
     return orgs, school_orgs

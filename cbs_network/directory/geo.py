@@ -23,12 +23,13 @@ MAX_RADIUS_M = 50_000
 
 def radius_field(description: str) -> ma.fields.Float:
     return ma.fields.Float(
-        allow_nan=False, validate=validate.Range(min=0, min_inclusive=False, max=MAX_RADIUS_M),
+        allow_nan=False,
+        validate=validate.Range(min=0, min_inclusive=False, max=MAX_RADIUS_M),
         metadata={"description": f"{description} (meters; default and maximum {MAX_RADIUS_M})"},
     )
 
 
-def distance_m(lat_column, lon_column, lat: float, lon: float) -> ColumnElement[float]:  # type: ignore[no-untyped-def]
+def distance_m(lat_column, lon_column, lat: float, lon: float) -> ColumnElement[float]:
     """Meters from (lat, lon) to the row's coordinates."""
     phi1, phi2 = func.radians(literal(lat)), func.radians(lat_column)
     dphi = func.radians(lat_column - literal(lat))
@@ -38,7 +39,7 @@ def distance_m(lat_column, lon_column, lat: float, lon: float) -> ColumnElement[
     return 2 * EARTH_RADIUS_M * func.asin(func.sqrt(case((a > 1.0, 1.0), else_=a)))
 
 
-def bounding_box(lat_column, lon_column, lat: float, lon: float, radius_m: float) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+def bounding_box(lat_column, lon_column, lat: float, lon: float, radius_m: float) -> ColumnElement[bool]:
     """A cheap prefilter that contains every point within radius_m: a latitude range (which a
     (latitude, longitude) index reads) and a longitude range checked in the index.
 
@@ -63,7 +64,10 @@ def bounding_box(lat_column, lon_column, lat: float, lon: float, radius_m: float
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """The same distance in Python, for tests and for checking the SQL."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin(math.radians(lat2 - lat1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        math.sin(math.radians(lat2 - lat1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
 
 
@@ -76,8 +80,13 @@ class NearPoint:
 
 
 def near_point(
-    session: Session, *, near_lat: float | None = None, near_lon: float | None = None,
-    near_school: uuid.UUID | None = None, radius_m: float | None = None, max_radius_m: float,
+    session: Session,
+    *,
+    near_lat: float | None = None,
+    near_lon: float | None = None,
+    near_school: uuid.UUID | None = None,
+    radius_m: float | None = None,
+    max_radius_m: float,
 ) -> NearPoint | None:
     """The centre and radius of a proximity search (None when the query asks for none): a point,
     or a school's coordinates; the radius defaults to, and may not exceed, the hub's maximum.
@@ -87,7 +96,9 @@ def near_point(
     if near_school is not None and (near_lat is not None or near_lon is not None):
         raise field_error("near_school", "Give near_school or near_lat and near_lon, not both.", location="query")
     if (near_lat is None) != (near_lon is None):
-        raise field_error("near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.", location="query")
+        raise field_error(
+            "near_lon" if near_lon is None else "near_lat", "Give near_lat and near_lon together.", location="query"
+        )
     if near_school is None and near_lat is None:
         if radius_m is not None:
             raise field_error("radius_m", "radius_m needs near_lat and near_lon, or near_school.", location="query")
@@ -103,5 +114,3 @@ def near_point(
     if origin.latitude is None or origin.longitude is None:
         raise field_error("near_school", "This school has no coordinates.", location="query")
     return NearPoint(origin.latitude, origin.longitude, radius, origin.id)
-
-

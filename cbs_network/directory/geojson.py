@@ -15,7 +15,9 @@ MEDIA_TYPE = "application/geo+json"
 
 class PointSchema(Schema):
     type = ma.fields.String(required=True, validate=validate.OneOf(["Point"]))
-    coordinates = ma.fields.List(ma.fields.Float(), required=True, validate=validate.Length(equal=2), metadata={"description": "[longitude, latitude]"})
+    coordinates = ma.fields.List(
+        ma.fields.Float(), required=True, validate=validate.Length(equal=2), metadata={"description": "[longitude, latitude]"}
+    )
 
 
 def point_feature(ident: Any, latitude: float, longitude: float, properties: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +33,6 @@ def serve_as_geojson() -> None:
     """Serve this request's JSON response as application/geo+json, the type map tools expect."""
 
     @after_this_request
-    def media_type(response):  # type: ignore[no-untyped-def]
+    def media_type(response):
         response.mimetype = MEDIA_TYPE
         return response

@@ -27,35 +27,78 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbs_network.core.errors import DomainError
-from cbs_network.identity.principal import Principal
-from cbs_network.organizations import service as organizations
-from cbs_network.organizations.models import Organization, OrganizationIdentifier
-from cbs_network.organizations.schemas import OrganizationCreateSchema
 from cbs_network.directory import csv_rows
 from cbs_network.directory.csv_rows import RowError, flatten_messages
 from cbs_network.directory.locations import service as locations
 from cbs_network.directory.locations.schemas import LocationCreateSchema
-from cbs_network.directory.programs.schemas import ProgramCreateSchema
 from cbs_network.directory.models import Location, Program
+from cbs_network.directory.programs.schemas import ProgramCreateSchema
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations import service as organizations
+from cbs_network.organizations.models import Organization, OrganizationIdentifier
+from cbs_network.organizations.schemas import OrganizationCreateSchema
 
 LOCATION_COLUMNS = ("address_1", "city", "state", "postal_code", "latitude", "longitude")
 ORGANIZATION_COLUMNS = (
-    "kind", "name", "alternate_name", "description", "jurisdiction", "website", "email", "phone", "status",
-    "parent_identifier", "identifier_scheme", "identifier_value", *LOCATION_COLUMNS,
+    "kind",
+    "name",
+    "alternate_name",
+    "description",
+    "jurisdiction",
+    "website",
+    "email",
+    "phone",
+    "status",
+    "parent_identifier",
+    "identifier_scheme",
+    "identifier_value",
+    *LOCATION_COLUMNS,
 )
 PROGRAM_COLUMNS = (
-    "organization_identifier", "name", "alternate_name", "program_type", "status", "description",
-    "minimum_age", "maximum_age", "minimum_grade", "maximum_grade", "languages", "accepts_referrals",
-    "population_description", "application_process", "url", "email", "phone",
-    "location_name", *LOCATION_COLUMNS, "is_confidential", "front_door_contact",
+    "organization_identifier",
+    "name",
+    "alternate_name",
+    "program_type",
+    "status",
+    "description",
+    "minimum_age",
+    "maximum_age",
+    "minimum_grade",
+    "maximum_grade",
+    "languages",
+    "accepts_referrals",
+    "population_description",
+    "application_process",
+    "url",
+    "email",
+    "phone",
+    "location_name",
+    *LOCATION_COLUMNS,
+    "is_confidential",
+    "front_door_contact",
 )
 REQUIRED = {"organizations": ("kind", "name"), "programs": ("organization_identifier", "name", "program_type")}
 # Organization schema fields that come from differently named columns.
-ORGANIZATION_FIELD_COLUMNS = {"identifiers.0.scheme": "identifier_scheme", "identifiers.0.value": "identifier_value",
-                              "identifiers": "identifier_value", "parent_id": "parent_identifier"}
+ORGANIZATION_FIELD_COLUMNS = {
+    "identifiers.0.scheme": "identifier_scheme",
+    "identifiers.0.value": "identifier_value",
+    "identifiers": "identifier_value",
+    "parent_id": "parent_identifier",
+}
 NOISE_WORDS = {"the", "inc", "incorporated", "llc"}
-STREET_WORDS = {"street": "st", "avenue": "ave", "boulevard": "blvd", "road": "rd", "drive": "dr", "place": "pl",
-                "north": "n", "south": "s", "east": "e", "west": "w", "suite": "ste"}
+STREET_WORDS = {
+    "street": "st",
+    "avenue": "ave",
+    "boulevard": "blvd",
+    "road": "rd",
+    "drive": "dr",
+    "place": "pl",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "suite": "ste",
+}
 
 
 @dataclass
@@ -87,9 +130,15 @@ class Plan:
         return sum(1 for s in self.steps if s.action == action)
 
     def summary(self) -> str:
-        return ", ".join(f"{self.count(a)} {word}" for a, word in (
-            ("create", "to create"), ("update", "to update"), ("unchanged", "unchanged"), ("duplicate", "probable duplicates"),
-        ))
+        return ", ".join(
+            f"{self.count(a)} {word}"
+            for a, word in (
+                ("create", "to create"),
+                ("update", "to update"),
+                ("unchanged", "unchanged"),
+                ("duplicate", "probable duplicates"),
+            )
+        )
 
 
 # --- normalizing names and addresses ---------------------------------------------------------------
@@ -144,7 +193,9 @@ def _location(row: dict[str, Any], line: int, errors: list[RowError], *, name: s
     if not any(c in given for c in LOCATION_COLUMNS):
         return None
     count = len(errors)
-    data = _load(LocationCreateSchema(), {"name": row.get("location_name") or name, **given}, line, errors, {"name": "location_name"})
+    data = _load(
+        LocationCreateSchema(), {"name": row.get("location_name") or name, **given}, line, errors, {"name": "location_name"}
+    )
     if data is None:
         return None
     for column, message in locations.field_problems(Location(**data), set(given)).items():
@@ -163,8 +214,11 @@ def _identifier(cell: str | None, line: int, column: str, errors: list[RowError]
 
 
 def _existing_identifiers(session: Session) -> dict[tuple[str, str], Organization]:
-    rows = session.execute(select(OrganizationIdentifier.scheme, OrganizationIdentifier.value, Organization)
-                           .join(Organization, Organization.id == OrganizationIdentifier.organization_id))
+    rows = session.execute(
+        select(OrganizationIdentifier.scheme, OrganizationIdentifier.value, Organization).join(
+            Organization, Organization.id == OrganizationIdentifier.organization_id
+        )
+    )
     return {(scheme, value): organization for scheme, value, organization in rows}
 
 
@@ -194,9 +248,12 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
     for line, row in rows:
         progress()
         errors: list[RowError] = []
-        fields = {c: row[c] for c in ("kind", "name", "alternate_name", "description", "jurisdiction", "website",
-                                      "email", "phone", "status") if row.get(c) is not None}
-        key = None
+        fields = {
+            c: row[c]
+            for c in ("kind", "name", "alternate_name", "description", "jurisdiction", "website", "email", "phone", "status")
+            if row.get(c) is not None
+        }
+        key: tuple[Any, Any] | None = None  # (scheme, value) as the row gives them: two strings once the row loads
         if row.get("identifier_scheme") or row.get("identifier_value"):
             fields["identifiers"] = [{"scheme": row.get("identifier_scheme"), "value": row.get("identifier_value")}]
             key = (row.get("identifier_scheme"), row.get("identifier_value"))
@@ -204,7 +261,11 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
         location = _location(row, line, errors, name="Main office")
         parent_key = _identifier(row.get("parent_identifier"), line, "parent_identifier", errors)
         if parent_key and parent_key not in by_identifier and parent_key not in to_create:
-            errors.append(RowError(line, "parent_identifier", "No organization (in the hub or created on an earlier line) has this identifier."))
+            errors.append(
+                RowError(
+                    line, "parent_identifier", "No organization (in the hub or created on an earlier line) has this identifier."
+                )
+            )
         if key and key in in_file:
             errors.append(RowError(line, "identifier_value", f"The same identifier as line {in_file[key]}."))
         if errors or data is None:
@@ -217,7 +278,11 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
         elif parent_key:
             data["parent_key"] = parent_key  # created earlier in this import: resolved when applying
         label = f"{data['name']!r}"
-        address = normalized_address(location["address_1"], location.get("postal_code")) if location and location.get("address_1") else None
+        address = (
+            normalized_address(location["address_1"], location.get("postal_code"))
+            if location and location.get("address_1")
+            else None
+        )
         row_addresses = {address} if address else set()
         match = by_identifier.get(key) if key else None
         if match is not None:
@@ -230,13 +295,18 @@ def plan_organizations(session: Session, rows: list[tuple[int, dict]], *, progre
             # A location is added only at an address the organization does not have yet.
             new_location = location if address and address not in addresses.get(match.id, set()) else None
             action = "update" if changes or new_location else "unchanged"
-            note = f"{key[0]} {key[1]} is {match.name!r}" + (f"; changes {', '.join(sorted(changes)) or 'location'}" if action == "update" else "")
+            assert key is not None  # the match was found by it
+            note = f"{key[0]} {key[1]} is {match.name!r}" + (
+                f"; changes {', '.join(sorted(changes)) or 'location'}" if action == "update" else ""
+            )
             result.steps.append(Step(line, action, label, changes, new_location, match, note, key))
             continue
         name = normalized_name(data["name"])
         twin = next((o for n, a, o in existing if probable_twins(name, row_addresses, n, a)), None)
         if twin is not None:
-            result.steps.append(Step(line, "duplicate", label, target=twin, note=f"probably {twin.name!r} ({twin.id}); not created"))
+            result.steps.append(
+                Step(line, "duplicate", label, target=twin, note=f"probably {twin.name!r} ({twin.id}); not created")
+            )
             continue
         twin_line = next((ln for n, a, ln in earlier if probable_twins(name, row_addresses, n, a)), None)
         if twin_line is not None:
@@ -259,7 +329,9 @@ def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: C
     ):
         if address := normalized_address(address_1, postal_code):
             addresses.setdefault(program_id, set()).add(address)
-    existing = [(p.organization_id, normalized_name(p.name), addresses.get(p.id, set()), p) for p in session.scalars(select(Program))]
+    existing = [
+        (p.organization_id, normalized_name(p.name), addresses.get(p.id, set()), p) for p in session.scalars(select(Program))
+    ]
     earlier: list[tuple[uuid.UUID, str, set[str], int]] = []
     for line, row in rows:
         progress()
@@ -268,10 +340,27 @@ def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: C
         owner = by_identifier.get(owner_key) if owner_key else None
         if owner_key and owner is None:
             errors.append(RowError(line, "organization_identifier", "No organization in the hub has this identifier."))
-        fields = {c: row[c] for c in ("name", "alternate_name", "program_type", "status", "description", "minimum_age",
-                                      "maximum_age", "minimum_grade", "maximum_grade", "accepts_referrals",
-                                      "population_description", "application_process", "url", "email", "phone")
-                  if row.get(c) is not None}
+        fields = {
+            c: row[c]
+            for c in (
+                "name",
+                "alternate_name",
+                "program_type",
+                "status",
+                "description",
+                "minimum_age",
+                "maximum_age",
+                "minimum_grade",
+                "maximum_grade",
+                "accepts_referrals",
+                "population_description",
+                "application_process",
+                "url",
+                "email",
+                "phone",
+            )
+            if row.get(c) is not None
+        }
         if row.get("languages"):
             fields["languages"] = [code.strip().lower() for code in row["languages"].split(";") if code.strip()]
         data = _load(schema, fields, line, errors, {})
@@ -283,7 +372,11 @@ def plan_programs(session: Session, rows: list[tuple[int, dict]], *, progress: C
             result.errors += errors
             continue
         data["organization_id"] = owner.id
-        address = normalized_address(location["address_1"], location.get("postal_code")) if location and location.get("address_1") else None
+        address = (
+            normalized_address(location["address_1"], location.get("postal_code"))
+            if location and location.get("address_1")
+            else None
+        )
         row_addresses = {address} if address else set()
         name = normalized_name(data["name"])
         label = f"{data['name']!r} of {owner.name!r}"
@@ -325,7 +418,9 @@ def apply(session: Session, principal: Principal, plan: Plan, kind: str, *, prog
                 _apply_step(session, principal, step, kind, created)
             except DomainError as error:  # a rule only the service knows: report the row, write nothing
                 messages = [f"{column}: {m}" for column, m in flatten_messages((error.errors or {}).get("json", {}))]
-                raise click.ClickException(f"line {step.line}: {error.detail} {'; '.join(messages)} Nothing was written.") from error
+                raise click.ClickException(
+                    f"line {step.line}: {error.detail} {'; '.join(messages)} Nothing was written."
+                ) from error
 
 
 def _apply_step(session: Session, principal: Principal, step: Step, kind: str, created: dict[tuple[str, str], uuid.UUID]) -> None:
@@ -336,7 +431,9 @@ def _apply_step(session: Session, principal: Principal, step: Step, kind: str, c
         data["parent_id"] = created[data.pop("parent_key")]
     if kind == "programs":
         location = _ensure_location(session, principal, data["organization_id"], step.location) if step.location else None
-        programs.create(session=session, principal=principal, data={**data, **({"location_ids": [location.id]} if location else {})})
+        programs.create(
+            session=session, principal=principal, data={**data, **({"location_ids": [location.id]} if location else {})}
+        )
     elif step.action == "create":
         organization = organizations.create(session=session, principal=principal, data=data)
         if step.key:
@@ -345,8 +442,13 @@ def _apply_step(session: Session, principal: Principal, step: Step, kind: str, c
             _ensure_location(session, principal, organization.id, step.location)
     else:
         if data:
-            organizations.update(session=session, principal=principal, organization_id=step.target.id, data=data,
-                                 expected_version=step.target.version)
+            organizations.update(
+                session=session,
+                principal=principal,
+                organization_id=step.target.id,
+                data=data,
+                expected_version=step.target.version,
+            )
         if step.location:
             _ensure_location(session, principal, step.target.id, step.location)
 
@@ -396,16 +498,25 @@ def _fields(*schemas: ma.Schema, renamed: dict[str, str] | None = None) -> dict[
 _IDENTIFIER = "an identifier of an organization already in the hub, scheme:value (e.g. ein:95-1234567)"
 _LOCATION = {"latitude": "decimal degrees", "longitude": "decimal degrees"}
 ORGANIZATION_HELP = csv_rows.columns_help(
-    ORGANIZATION_COLUMNS, required=REQUIRED["organizations"],
+    ORGANIZATION_COLUMNS,
+    required=REQUIRED["organizations"],
     fields=_fields(OrganizationCreateSchema(), LocationCreateSchema()),
-    notes={"parent_identifier": _IDENTIFIER, "identifier_scheme": "with identifier_value: a known one updates that organization",
-           **_LOCATION},
+    notes={
+        "parent_identifier": _IDENTIFIER,
+        "identifier_scheme": "with identifier_value: a known one updates that organization",
+        **_LOCATION,
+    },
 )
 PROGRAM_HELP = csv_rows.columns_help(
-    PROGRAM_COLUMNS, required=REQUIRED["programs"],
+    PROGRAM_COLUMNS,
+    required=REQUIRED["programs"],
     fields=_fields(ProgramCreateSchema(), LocationCreateSchema(), renamed={"location_name": "name"}),
-    notes={"organization_identifier": _IDENTIFIER, "languages": "ISO 639 codes separated by ; (en;es)",
-           "location_name": "the program's one location (default: the program's name)", **_LOCATION},
+    notes={
+        "organization_identifier": _IDENTIFIER,
+        "languages": "ISO 639 codes separated by ; (en;es)",
+        "location_name": "the program's one location (default: the program's name)",
+        **_LOCATION,
+    },
 )
 
 

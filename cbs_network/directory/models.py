@@ -102,7 +102,9 @@ class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
     alternate_name: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     program_type: Mapped[ProgramType] = mapped_column(enum_column(ProgramType, "program_type"))
-    status: Mapped[ProgramStatus] = mapped_column(enum_column(ProgramStatus, "program_status"), default=ProgramStatus.draft, index=True)
+    status: Mapped[ProgramStatus] = mapped_column(
+        enum_column(ProgramStatus, "program_status"), default=ProgramStatus.draft, index=True
+    )
     minimum_age: Mapped[int | None] = mapped_column(Integer)
     maximum_age: Mapped[int | None] = mapped_column(Integer)
     minimum_grade: Mapped[int | None] = mapped_column(Integer)
@@ -128,11 +130,19 @@ class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
     service_area_description: Mapped[str | None] = mapped_column(Text)
 
     organization: Mapped[Organization] = relationship()
-    languages: Mapped[list[ProgramLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="ProgramLanguage.code")
-    external_codes: Mapped[list[ProgramExternalCode]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="ProgramExternalCode.scheme")
-    schedules: Mapped[list[ProgramSchedule]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="ProgramSchedule.position")
+    languages: Mapped[list[ProgramLanguage]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProgramLanguage.code"
+    )
+    external_codes: Mapped[list[ProgramExternalCode]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProgramExternalCode.scheme"
+    )
+    schedules: Mapped[list[ProgramSchedule]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProgramSchedule.position"
+    )
     served_schools: Mapped[list[ProgramSchool]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    served_regions: Mapped[list[ProgramRegion]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="ProgramRegion.region")
+    served_regions: Mapped[list[ProgramRegion]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ProgramRegion.region"
+    )
     program_locations: Mapped[list[ProgramLocation]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 

@@ -10,9 +10,7 @@ from cbs_network.identity.principal import Principal
 
 
 def can_edit_owned(principal: Principal, organization_id: uuid.UUID) -> bool:
-    return principal.is_network_admin or (
-        principal.organization_id == organization_id and principal.has_scope("directory:write")
-    )
+    return principal.is_network_admin or (principal.organization_id == organization_id and principal.has_scope("directory:write"))
 
 
 def require_edit_owned(principal: Principal, organization_id: uuid.UUID, what: str) -> None:

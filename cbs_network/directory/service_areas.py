@@ -66,9 +66,7 @@ def school_ids_served(
 ) -> set[uuid.UUID]:
     """Ids of the schools served by at least one program of these types and statuses."""
     programs = (
-        select(Program.id)
-        .where(Program.program_type.in_(list(program_types)), Program.status.in_(list(statuses)))
-        .subquery()
+        select(Program.id).where(Program.program_type.in_(list(program_types)), Program.status.in_(list(statuses))).subquery()
     )
     listed = select(ProgramSchool.school_id).where(ProgramSchool.program_id.in_(select(programs.c.id)))
     by_region = select(School.id).where(

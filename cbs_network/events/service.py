@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from cbs_network.core import context
 from cbs_network.core.jsonable import jsonable
-from cbs_network.identity.principal import Principal
 from cbs_network.events.models import Event
+from cbs_network.identity.principal import Principal
 
 
 def record_event(

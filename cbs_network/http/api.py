@@ -124,7 +124,7 @@ class Api(flask_smorest.Api):
         self.ma_plugin.converter.add_attribute_function(_choices_taken)
         # Both the served spec and `flask openapi write` read to_dict(): one place finishes it.
         generate = self.spec.to_dict
-        self.spec.to_dict = lambda: contract.finish(generate(), schema_name_resolver, self.TAGS)  # type: ignore[method-assign]
+        self.spec.to_dict = lambda: contract.finish(generate(), schema_name_resolver, self.TAGS)
 
     def _register_pagination_header(self) -> None:
         """Lists page by keyset in the body and `Link`; there is no X-Pagination header (nor its
@@ -145,8 +145,11 @@ class Api(flask_smorest.Api):
         # `default` stands for the statuses an operation does not list itself (405, 415, 500, ...).
         listed = {404, 422, *_AUTH_RESPONSES, *_IF_MATCH_RESPONSES, *_IDEMPOTENCY_RESPONSES}
         others = {example.body["status"] for example in problems.PROBLEM_EXAMPLES} - listed
-        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA,
-                    "examples": problems.examples_for(others)}
+        response = {
+            "description": "Error (RFC 9457 problem details)",
+            "schema": self.ERROR_SCHEMA,
+            "examples": problems.examples_for(others),
+        }
         prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
@@ -155,14 +158,23 @@ class Api(flask_smorest.Api):
     # rules and records. Blueprints keep their names (endpoint names depend on them); contract.finish
     # renames the tags.
     TAGS = {
-        "organizations": "Organizations", "identity": "Users and memberships", "clients": "OAuth clients",
-        "schools": "Schools", "programs": "Programs", "locations": "Locations", "capacity": "Capacity",
-        "referral_matching": "Referral matching", "subjects": "Subjects", "referrals": "Referrals",
-        "committees": "School safety committees", "safety_plans": "Safety plans",
-        "school_safety": "School safety views", "jurisdictions": "Jurisdictions",
-        "directory_settings": "Directory settings", "audit": "Audit",
+        "organizations": "Organizations",
+        "identity": "Users and memberships",
+        "clients": "OAuth clients",
+        "schools": "Schools",
+        "programs": "Programs",
+        "locations": "Locations",
+        "capacity": "Capacity",
+        "referral_matching": "Referral matching",
+        "subjects": "Subjects",
+        "referrals": "Referrals",
+        "committees": "School safety committees",
+        "safety_plans": "Safety plans",
+        "school_safety": "School safety views",
+        "jurisdictions": "Jurisdictions",
+        "directory_settings": "Directory settings",
+        "audit": "Audit",
     }
-
 
     def _register_error_handlers(self) -> None:
         app = self._app
@@ -201,8 +213,13 @@ IDEMPOTENCY_PARAMETER = {
     ),
     # What idempotency._key enforces: 1-255 printable characters (HTTP itself drops leading and
     # trailing spaces, so the pattern leaves them out too).
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$",
-               "example": "4f2c7d1e-9a85-4b6e-8a3b-2e7f0c9d1a64"},
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": "^[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?$",
+        "example": "4f2c7d1e-9a85-4b6e-8a3b-2e7f0c9d1a64",
+    },
 }
 ETAG_HEADER = {"description": "The record's version, for If-Match", "schema": {"type": "string"}}
 LOCATION_HEADER = {"description": "URL of the created resource", "schema": {"type": "string"}}
@@ -213,6 +230,13 @@ def _add_responses(doc: dict, statuses: dict[int, str]) -> None:
     for status, name in statuses.items():
         if status not in responses and str(status) not in responses:
             responses[status] = name
+
+
+def _own_apidoc(func: Callable) -> dict[str, Any]:
+    """flask-smorest's doc of a view (the `_apidoc` it keeps on the function), as the view's own copy."""
+    apidoc: dict[str, Any] = deepcopy(getattr(func, "_apidoc", {}))
+    func._apidoc = apidoc  # type: ignore[attr-defined]  # flask-smorest's attribute on the view function
+    return apidoc
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -228,12 +252,12 @@ class Blueprint(flask_smorest.Blueprint):
         register = super().route(rule, **options)
 
         def decorator(func: Callable) -> Callable:
-            func._apidoc = deepcopy(getattr(func, "_apidoc", {}))
+            apidoc = _own_apidoc(func)
             # Partners generate clients from the spec: the view's name gives every operation a
             # stable method name (list_programs -> listPrograms) instead of a generated one.
-            func._apidoc["hub_operation_id"] = operation_id(func.__name__)
+            apidoc["hub_operation_id"] = operation_id(func.__name__)
             if "<" in rule:
-                func._apidoc["hub_path_params"] = True
+                apidoc["hub_path_params"] = True
             return register(func)
 
         return decorator
@@ -250,8 +274,7 @@ class Blueprint(flask_smorest.Blueprint):
                 authenticate(scopes)
                 return _run_in_transaction(func, args, kwargs)
 
-            wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-            wrapper._apidoc["hub_scopes"] = list(scopes)
+            _own_apidoc(wrapper)["hub_scopes"] = list(scopes)
             return wrapper
 
         return decorator
@@ -265,8 +288,7 @@ class Blueprint(flask_smorest.Blueprint):
 
             return func(*args, expected_version=required_if_match_version(), **kwargs)
 
-        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-        wrapper._apidoc["hub_if_match"] = True
+        _own_apidoc(wrapper)["hub_if_match"] = True
         return wrapper
 
     @staticmethod
@@ -338,9 +360,7 @@ def _run_in_transaction(func: Callable, args: tuple, kwargs: dict) -> Any:
             session.rollback()
     except IntegrityError as error:
         session.rollback()
-        raise Conflict(
-            "The request conflicts with an existing record (a unique value is already taken)."
-        ) from error
+        raise Conflict("The request conflicts with an existing record (a unique value is already taken).") from error
     except BaseException:
         session.rollback()
         raise
@@ -417,7 +437,9 @@ def _require_json_body() -> Response | None:
     try:
         body = json.loads(
             request.get_data(cache=True),
-            parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_parse_constant,
         )
     except _Refused as refused:
         return problems.problem_response(400, detail=refused.detail)

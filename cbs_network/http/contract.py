@@ -28,14 +28,19 @@ _KEPT_BESIDE_REF = ("description", "example", "default", "readOnly", "writeOnly"
 _OUTPUT_ONLY_EXEMPT = {"Problem", "ProblemTransition"}
 
 HEADERS: dict[str, dict[str, Any]] = {
-    "X-Request-ID": {"description": "This request's id, also in the hub's log and in problem bodies", "schema": {"type": "string"}},
+    "X-Request-ID": {
+        "description": "This request's id, also in the hub's log and in problem bodies",
+        "schema": {"type": "string"},
+    },
     "X-RateLimit-Limit": {"description": "Requests allowed in the current window", "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "When the window resets (Unix time, seconds)", "schema": {"type": "integer"}},
     "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}},
     "Link": {"description": 'The next page: `<url>; rel="next"`; absent on the last page', "schema": {"type": "string"}},
-    "Idempotent-Replayed": {"description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
-                            "schema": {"type": "string", "enum": ["true"]}},
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
 _RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -105,13 +110,13 @@ def _name_enums(spec: dict, schemas: dict) -> None:
         values = node.get("enum")
         if values is None or id(node) in named:
             continue
-        name = by_values.get(tuple(value for value in values if value is not None))
-        if name is None:
+        enum_name = by_values.get(tuple(value for value in values if value is not None))
+        if enum_name is None:
             continue
         nullable = None in values or "null" in _types(node)
         kept = {key: node[key] for key in _KEPT_BESIDE_REF if key in node}
         node.clear()
-        reference = {"$ref": f"#/components/schemas/{name}"}
+        reference = {"$ref": f"#/components/schemas/{enum_name}"}
         node.update({"anyOf": [reference, {"type": "null"}]} if nullable else reference)
         node.update(kept)
 
@@ -213,17 +218,26 @@ def _problem_shape(schemas: dict) -> None:
     schemas["FieldErrors"] = {
         "type": "object",
         "description": "Messages by field name (or list index): a list of messages, or the same shape for a nested field",
-        "additionalProperties": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"$ref": "#/components/schemas/FieldErrors"}]},
+        "additionalProperties": {
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"$ref": "#/components/schemas/FieldErrors"}]
+        },
     }
     errors = problem["properties"]["errors"]
     # A body that is not JSON at all gets its messages straight under the location: {"json": ["Invalid JSON body."]}.
-    errors["additionalProperties"] = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"$ref": "#/components/schemas/FieldErrors"}]}
+    errors["additionalProperties"] = {
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"$ref": "#/components/schemas/FieldErrors"}]
+    }
     errors["propertyNames"] = {"enum": ["json", "query", "headers", "form", "path"]}
 
 
 def _forbid_nul(schema: dict) -> None:
     for node in _walk(schema):
-        if "string" in _types(node) and "pattern" not in node and "enum" not in node and node.get("format") not in _FORMATS_WITHOUT_NUL:
+        if (
+            "string" in _types(node)
+            and "pattern" not in node
+            and "enum" not in node
+            and node.get("format") not in _FORMATS_WITHOUT_NUL
+        ):
             node["pattern"] = NO_NUL_PATTERN
 
 
@@ -277,8 +291,13 @@ def _link_records_to_their_operations(spec: dict) -> None:
                 # record with its own ETag; one without (/transitions) acts on the record itself.
                 if created is not None and new_record:
                     item_path = f"{path}/{{{new_record.group(1)}}}"
-                    _link(created, operation, path, {new_record.group(1): "$response.body#/id"},
-                          target_path == item_path or "get" not in target)
+                    _link(
+                        created,
+                        operation,
+                        path,
+                        {new_record.group(1): "$response.body#/id"},
+                        target_path == item_path or "get" not in target,
+                    )
                 if read is not None and "{" in path and (below or target_path == path) and method != "get":
                     _link(read, operation, path, {}, target_path == path or "get" not in target)
 

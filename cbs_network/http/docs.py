@@ -13,14 +13,23 @@ import json
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
+from typing import TypeVar
 
 import flask_swagger_ui
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, send_from_directory
 from flask_swagger_ui import get_swaggerui_blueprint
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response as BaseResponse
 
 from cbs_network.core.errors import DomainError, NotFound
-from cbs_network.http.problems import PROBLEM_DOCS, PROBLEM_EXAMPLES, PROBLEM_MEDIA_TYPE, STATUS_SLUGS, ProblemSchema, problem_type
+from cbs_network.http.problems import (
+    PROBLEM_DOCS,
+    PROBLEM_EXAMPLES,
+    PROBLEM_MEDIA_TYPE,
+    STATUS_SLUGS,
+    ProblemSchema,
+    problem_type,
+)
 from cbs_network.identity.roles import ROLE_SCOPES, SCOPES, Role
 
 SPEC_URL = "/api/openapi.json"
@@ -82,8 +91,7 @@ def problem_types() -> dict[str, dict]:
     for cls in all_subclasses(DomainError):
         types.setdefault(cls.slug, {"status": cls.status, "title": cls.title})
     return {
-        slug: {**info, "description": _inline_code(PROBLEM_DOCS[slug]), "type": problem_type(slug),
-               **_shape(problem_type(slug))}
+        slug: {**info, "description": _inline_code(PROBLEM_DOCS[slug]), "type": problem_type(slug), **_shape(problem_type(slug))}
         for slug, info in sorted(types.items(), key=lambda item: (item[1]["status"], item[0]))
         if slug in PROBLEM_DOCS
     }
@@ -95,8 +103,7 @@ def _shape(type_: str) -> dict:
     examples = [example for example in PROBLEM_EXAMPLES if example.body["type"] == type_]
     used = {name for example in examples for name in example.body}
     fields = ProblemSchema().fields
-    members = [(name, _inline_code(field.metadata.get("description", ""))) for name, field in fields.items()
-               if name in used]
+    members = [(name, _inline_code(field.metadata.get("description", ""))) for name, field in fields.items() if name in used]
     shown = [(example.summary, _as_response(example.body, example.headers)) for example in examples]
     return {"members": members, "examples": shown}
 
@@ -113,8 +120,11 @@ def _inline_code(text: str) -> Markup:
     return Markup("".join(f"<code>{part}</code>" if n % 2 else part for n, part in enumerate(parts)))
 
 
-def all_subclasses(cls: type) -> list[type]:
-    found = []
+T = TypeVar("T")
+
+
+def all_subclasses(cls: type[T]) -> list[type[T]]:
+    found: list[type[T]] = []
     for sub in cls.__subclasses__():
         found += [sub, *all_subclasses(sub)]
     return found
@@ -133,7 +143,7 @@ def landing() -> str:
     )
 
 
-def _at_the_public_address() -> Response | None:
+def _at_the_public_address() -> BaseResponse | None:
     """Sign-in through the explorer only works at the public address: the explorer's redirect URI
     is registered for it byte for byte, and the browser keeps the PKCE verifier per origin. Opened
     anywhere else (localhost instead of 127.0.0.1), the page goes to the public address rather

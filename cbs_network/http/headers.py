@@ -39,9 +39,7 @@ SWAGGER_UI = PagePolicy(
 # the page's initialization script hands to ReDoc; the one stylesheet the bundle injects as it
 # loads, before that, is allowed by hash (its text, and the empty element it starts as) for the
 # vendored redoc 2.5.4 (docs.py serves it with its one cdn.redoc.ly logo URL removed).
-REDOC_LOAD_STYLES = (
-    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc=' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
-)
+REDOC_LOAD_STYLES = "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc=' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 REDOC = PagePolicy(
     f"default-src 'none'; script-src 'self'{{nonce}}; style-src 'self'{{nonce}} {REDOC_LOAD_STYLES}; "
     f"img-src 'self' data:; connect-src 'self'; worker-src blob:; form-action 'none'; {_BASE}"
@@ -73,9 +71,7 @@ def page_policy() -> PagePolicy:
 def _carries_credentials() -> bool:
     if request.blueprint in PRIVATE_BLUEPRINTS:
         return True
-    return request.path.startswith("/api/") and (
-        "Authorization" in request.headers or g.get("principal") is not None
-    )
+    return request.path.startswith("/api/") and ("Authorization" in request.headers or g.get("principal") is not None)
 
 
 def set_security_headers(response: Response) -> Response:
@@ -84,9 +80,7 @@ def set_security_headers(response: Response) -> Response:
     nonce = g.pop("csp_nonce", None)
     if response.mimetype == "text/html":
         policy = page_policy()
-        response.headers["Content-Security-Policy"] = policy.csp.replace(
-            "{nonce}", f" 'nonce-{nonce}'" if nonce else ""
-        )
+        response.headers["Content-Security-Policy"] = policy.csp.replace("{nonce}", f" 'nonce-{nonce}'" if nonce else "")
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
         if policy.no_store:

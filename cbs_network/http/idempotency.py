@@ -23,9 +23,9 @@ from flask import Response, current_app, g, request
 from sqlalchemy import JSON, Boolean, LargeBinary, String, UniqueConstraint, delete, select, text, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from cbs_network.core.crypto import keyring
 from cbs_network.core.db import Base, IdMixin, utcnow
 from cbs_network.core.errors import Conflict, DomainError, ValidationFailed
-from cbs_network.core.crypto import keyring
 from cbs_network.identity.principal import Principal
 
 REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
@@ -69,15 +69,11 @@ def _key() -> str | None:
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256(
-        request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
-    ).hexdigest()
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()).hexdigest()
 
 
 def _caller(principal: Principal) -> str:
-    return hashlib.sha256(
-        f"{principal.client_id}\n{principal.user_id or ''}\n{principal.organization_id}".encode()
-    ).hexdigest()
+    return hashlib.sha256(f"{principal.client_id}\n{principal.user_id or ''}\n{principal.organization_id}".encode()).hexdigest()
 
 
 def _advisory_lock_id(caller: str, key: str) -> int:
@@ -92,16 +88,12 @@ def begin(session: Session) -> Response | None:
         return None
     caller = _caller(g.principal)
     if session.get_bind().dialect.name == "postgresql":
-        locked = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _advisory_lock_id(caller, key)}
-        ).scalar()
+        locked = session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _advisory_lock_id(caller, key)}).scalar()
         if not locked:
             raise Conflict("A request with this Idempotency-Key is still being processed; retry later.")
     ttl = timedelta(hours=current_app.config["CBS_SETTINGS"].idempotency_ttl_hours)
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - ttl))
-    stored = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.caller == caller, IdempotencyKey.key == key)
-    )
+    stored = session.scalar(select(IdempotencyKey).where(IdempotencyKey.caller == caller, IdempotencyKey.key == key))
     g.idempotency_key = key
     if stored is None:
         return None
@@ -118,8 +110,9 @@ def begin(session: Session) -> Response | None:
             + (f" at {location}." if location else "."),
             **({"location": location} if location else {}),
         )
-    response = Response(keyring().decrypt(stored.response_body.decode(), context=body_context(stored.id)),
-                        status=stored.response_status)
+    response = Response(
+        keyring().decrypt(stored.response_body.decode(), context=body_context(stored.id)), status=stored.response_status
+    )
     for name, value in stored.response_headers.items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"
@@ -155,4 +148,3 @@ def finish(session: Session, response: Response) -> None:
         )
     )
     session.flush()
-

@@ -26,12 +26,12 @@ class RequestIdFilter(logging.Filter):
 class StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (gunicorn and test runners replace it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self):
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, _value) -> None:
         pass
 
 
@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
         g.request_id_token = context.request_id.set(request_id)
 
     @app.after_request
-    def log_request(response):  # type: ignore[no-untyped-def]
+    def log_request(response):
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id

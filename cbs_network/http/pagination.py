@@ -12,14 +12,15 @@ import binascii
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
 from sqlalchemy import ColumnElement, Row, Select, literal, select, tuple_, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from cbs_network.core.errors import DomainError
 from cbs_network.http.schemas import Schema
@@ -96,9 +97,15 @@ def _decode(cursor: str, key: str) -> tuple[datetime | float, uuid.UUID]:
 
 
 def keyset_rows(
-    session: Session, query: Select | list[Select], *, key: str, sort: ColumnElement, id_column: ColumnElement,
-    limit: int, cursor: str | None,
-) -> tuple[list[Row], str | None]:
+    session: Session,
+    query: Select | list[Select],
+    *,
+    key: str,
+    sort: ColumnElement[Any] | QueryableAttribute[Any],
+    id_column: ColumnElement[Any] | QueryableAttribute[Any],
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[Row], str | None]:
     """One page of `query` ordered by (sort, id): the rows (with two more columns, keyset_sort and
     keyset_id), and the cursor of the next page.
 
@@ -114,7 +121,8 @@ def keyset_rows(
     pages = [
         (arm if after is None else arm.where(after))
         .add_columns(sort.label("keyset_sort"), id_column.label("keyset_id"))
-        .order_by(sort, id_column).limit(limit + 1)
+        .order_by(sort, id_column)
+        .limit(limit + 1)
         for arm in (query if isinstance(query, list) else [query])
     ]
     if len(pages) == 1:
@@ -140,12 +148,17 @@ class Record(dict):
 
 
 def paginate(
-    session: Session, query: Select | list[Select], model: Any, args: dict[str, Any], *,
-    distance: ColumnElement[float] | None = None, rows: bool = False,
+    session: Session,
+    query: Select | list[Select],
+    model: Any,
+    args: dict[str, Any],
+    *,
+    distance: ColumnElement[float] | None = None,
+    rows: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Run `query` (a select of `model`, or several with disjoint rows) one page at a time: by creation, by change when the client
-    syncs with `updated_since`, or nearest first by `distance` (meters, given to 0.1 m as
-    `distance_m`). Returns the body and the Link header for the view.
+    """Run `query` (a select of `model`, or several with disjoint rows) one page at a time: by
+    creation, by change when the client syncs with `updated_since`, or nearest first by `distance`
+    (meters, given to 0.1 m as `distance_m`). Returns the body and the Link header for the view.
 
     Items are the model's objects, or (object, distance_m) pairs; with `rows`, Records of the
     model's columns (and `distance_m`) instead, for lists whose presenter needs no relationship: loading

@@ -28,7 +28,7 @@ def init_app(app: Flask) -> Limiter:
     # Registered before the limiter so that it runs after the limiter's own hook (Flask runs
     # after_request hooks last-registered first): Retry-After only where it means "retry".
     @app.after_request
-    def retry_after_only_when_asked_to_wait(response):  # type: ignore[no-untyped-def]
+    def retry_after_only_when_asked_to_wait(response):
         if response.status_code not in (429, 503):
             response.headers.pop("Retry-After", None)
         return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -13,7 +15,13 @@ class FullMatch(validate.Regexp):
     the regex syntax ECMA-262 (JSON Schema) and Python read alike; fullmatch, because Python's `$`
     also matches before a final newline and ECMA's does not, so "12345\\n" would pass here alone."""
 
-    def __call__(self, value: str) -> str:
+    @typing.overload
+    def __call__(self, value: str) -> str: ...
+
+    @typing.overload
+    def __call__(self, value: bytes) -> bytes: ...
+
+    def __call__(self, value: typing.Any) -> typing.Any:  # as Regexp's: a str pattern takes str, a bytes one bytes
         if self.regex.fullmatch(value) is None:
             raise ma.ValidationError(self._format_error(value))
         return value
@@ -32,11 +40,17 @@ WEB_URL_PATTERN = rf"{_HTTP}{_HOST}(:[0-9]{{1,5}})?{_PATH_AND_QUERY}(#({_PCHAR}|
 REDIRECT_URI_PATTERN = rf"{_HTTP}({_HOST}|\[::1\])(:[0-9]{{1,5}})?{_PATH_AND_QUERY}$"
 
 
-def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:  # type: ignore[no-untyped-def]
-    pattern, example = (WEB_URL_PATTERN, "https://example.org/page") if fragment else (REDIRECT_URI_PATTERN, "https://example.org/callback")
+def web_url(*, fragment: bool = True, **kwargs) -> ma.fields.String:
+    pattern, example = (
+        (WEB_URL_PATTERN, "https://example.org/page") if fragment else (REDIRECT_URI_PATTERN, "https://example.org/callback")
+    )
     return ma.fields.String(
-        validate=[validate.Length(max=500), FullMatch(pattern, error=f"An http or https URL{'' if fragment else ' without a fragment'}, e.g. {example}.")],
-        metadata={"format": "uri"}, **kwargs,
+        validate=[
+            validate.Length(max=500),
+            FullMatch(pattern, error=f"An http or https URL{'' if fragment else ' without a fragment'}, e.g. {example}."),
+        ],
+        metadata={"format": "uri"},
+        **kwargs,
     )
 
 
@@ -47,7 +61,7 @@ class Schema(ma.Schema):
     class Meta:
         ordered = True
 
-    def dump(self, obj, *, many=None):  # type: ignore[no-untyped-def]
+    def dump(self, obj, *, many=None):
         return serialize.dump(self, obj, many=many)
 
 
@@ -58,9 +72,7 @@ class RecordSchema(Schema):
 
 
 class VersionedRecordSchema(RecordSchema):
-    version = ma.fields.Integer(
-        dump_only=True, metadata={"description": "Record version; also its ETag, for If-Match"}
-    )
+    version = ma.fields.Integer(dump_only=True, metadata={"description": "Record version; also its ETag, for If-Match"})
 
 
 class WithFields:
@@ -81,6 +93,6 @@ class ChangeSchema(Schema):
     refuses_empty = True
 
     @ma.validates_schema
-    def _not_empty(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _not_empty(self, data, **_kwargs):
         if not data:
             raise ma.ValidationError("Send at least one field to change.")

@@ -6,10 +6,10 @@ in the acting organization; object policy is applied by each domain's service.
 
 from __future__ import annotations
 
-from flask import g, request
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
@@ -53,22 +53,28 @@ def lookup_token(token_string: str) -> TokenRow | None:
     # g can outlive a request (an app context pushed around several): never reuse another's answer
     if memo is not None and memo[0] is this_request and memo[1] == digest:
         return memo[2]
-    row = db_session().execute(
-        select(OAuthToken, OAuthClient, Organization, User, Membership)
-        .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
-        .join(Organization, Organization.id == OAuthToken.organization_id)
-        .outerjoin(User, User.id == OAuthToken.user_id)
-        .outerjoin(
-            Membership,
-            (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
+    row = (
+        db_session()
+        .execute(
+            select(OAuthToken, OAuthClient, Organization, User, Membership)
+            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+            .join(Organization, Organization.id == OAuthToken.organization_id)
+            .outerjoin(User, User.id == OAuthToken.user_id)
+            .outerjoin(
+                Membership,
+                (Membership.user_id == OAuthToken.user_id) & (Membership.organization_id == OAuthToken.organization_id),
+            )
+            .where(OAuthToken.access_token_hash == digest)
+            # only the rows themselves: eager loads configured for the API's responses would add queries
+            .options(
+                lazyload(Organization.identifiers),
+                lazyload(Organization.contacts),
+                lazyload(Membership.organization),
+                lazyload(Membership.user),
+            )
         )
-        .where(OAuthToken.access_token_hash == digest)
-        # only the rows themselves: eager loads configured for the API's responses would add queries
-        .options(
-            lazyload(Organization.identifiers), lazyload(Organization.contacts),
-            lazyload(Membership.organization), lazyload(Membership.user),
-        )
-    ).first()
+        .first()
+    )
     found = None if row is None else tuple(row)
     g.token_lookup = (this_request, digest, found)
     return found  # type: ignore[return-value]
@@ -149,8 +155,6 @@ def authenticate(scopes: tuple[str, ...] | list[str]) -> Principal:
             detail = f"Your role ({role}) in the acting organization does not allow: {granted}."
         else:
             detail = f"The token lacks the scope(s): {granted}."
-        raise InsufficientScope(
-            detail, headers=_www_authenticate("insufficient_scope", detail, scope=" ".join(scopes))
-        )
+        raise InsufficientScope(detail, headers=_www_authenticate("insufficient_scope", detail, scope=" ".join(scopes)))
     g.principal = principal
     return principal

@@ -8,8 +8,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cbs_network.core.db import Base, IdMixin, TimestampMixin, VersionedMixin
-from cbs_network.organizations.models import Organization, enum_column
 from cbs_network.identity.roles import Role
+from cbs_network.organizations.models import Organization, enum_column
 
 
 class User(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -26,9 +26,7 @@ class User(IdMixin, TimestampMixin, VersionedMixin, Base):
     # account's activation. None for accounts the operator created (seed, CLI).
     created_by_organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     @property
     def is_invited(self) -> bool:
@@ -54,8 +52,10 @@ class Membership(IdMixin, TimestampMixin, VersionedMixin, Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     role: Mapped[Role] = mapped_column(enum_column(Role, "membership_role"))
     status: Mapped[MembershipStatus] = mapped_column(
-        enum_column(MembershipStatus, "membership_status"), default=MembershipStatus.active,
-        server_default=MembershipStatus.active.value, index=True,
+        enum_column(MembershipStatus, "membership_status"),
+        default=MembershipStatus.active,
+        server_default=MembershipStatus.active.value,
+        index=True,
     )
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="joined")

@@ -32,11 +32,14 @@ def users_visible(principal: Principal) -> ColumnElement[bool]:
 def can_see_user(session: Session, principal: Principal, user: User) -> bool:
     if principal.is_network_admin or principal.user_id == user.id:
         return True
-    return session.scalar(
-        select(func.count()).select_from(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == principal.organization_id
-        )
-    ) > 0
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.user_id == user.id, Membership.organization_id == principal.organization_id)
+        ).scalar_one()
+        > 0
+    )
 
 
 def require_visible_user(session: Session, principal: Principal, user: User | None) -> User:
@@ -62,8 +65,10 @@ def require_update_user(principal: Principal, user: User, data: dict[str, Any]) 
 
 
 def require_reinvite(principal: Principal, user: User) -> None:
-    if not (principal.is_network_admin or (
-            user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))):
+    if not (
+        principal.is_network_admin
+        or (user.created_by_organization_id is not None and principal.is_admin_of(user.created_by_organization_id))
+    ):
         raise Forbidden("Only the organization that created this account, or network admins, send its activation link.")
 
 

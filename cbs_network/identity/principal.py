@@ -31,9 +31,7 @@ class Principal:
         return self.role is Role.network_admin
 
     def is_admin_of(self, organization_id: uuid.UUID) -> bool:
-        return self.is_network_admin or (
-            self.role is Role.org_admin and self.organization_id == organization_id
-        )
+        return self.is_network_admin or (self.role is Role.org_admin and self.organization_id == organization_id)
 
 
 def current_principal() -> Principal:

@@ -46,8 +46,14 @@ class Role(enum.StrEnum):
 _PERSONAL = {"subjects:read", "disclosures:read"}
 _READ = {s for s in SCOPES if s.endswith(":read") and s != "audit:read"} - _PERSONAL
 _CASEWORK = _READ | {"capacity:write", "referrals:write", "subjects:read", "subjects:write"}
-_ADMIN = _CASEWORK | {"organizations:write", "users:write", "clients:write", "directory:write", "disclosures:read",
-                      "committees:write"}
+_ADMIN = _CASEWORK | {
+    "organizations:write",
+    "users:write",
+    "clients:write",
+    "directory:write",
+    "disclosures:read",
+    "committees:write",
+}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.viewer: frozenset(_READ),

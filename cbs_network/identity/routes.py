@@ -9,24 +9,52 @@ from cbs_network.http import idempotency
 from cbs_network.http.api import Blueprint, created
 from cbs_network.http.pagination import page_schema, paginate
 from cbs_network.http.schemas import WithFields
-from cbs_network.organizations.models import Organization
 from cbs_network.identity import service
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.principal import current_principal
-from cbs_network.identity.schemas import InvitationSchema, MeSchema, MembershipCreatedSchema, MembershipCreateSchema, MembershipQuerySchema, MembershipSchema, MembershipUpdateSchema, UserQuerySchema, UserSchema, UserUpdateSchema
+from cbs_network.identity.schemas import (
+    InvitationSchema,
+    MembershipCreatedSchema,
+    MembershipCreateSchema,
+    MembershipQuerySchema,
+    MembershipSchema,
+    MembershipUpdateSchema,
+    MeSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from cbs_network.organizations.models import Organization
 
 blp = Blueprint(
-    "identity", __name__, url_prefix="/api/v1",
+    "identity",
+    __name__,
+    url_prefix="/api/v1",
     description="Users, their memberships (user × organization × role) and invitations.",
 )
 
 ORG_REF = {"id": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70", "name": "Los Angeles Unified School District", "kind": "school_district"}
 USER_EXAMPLE = {
-    "id": "0b6a9c8e-4f1e-4d6b-8f7a-1c2d3e4f5a6b", "email": "ana.reyes@example.org", "name": "Ana Reyes",
-    "is_active": True, "is_invited": False, "last_login_at": None, "version": 1, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
+    "id": "0b6a9c8e-4f1e-4d6b-8f7a-1c2d3e4f5a6b",
+    "email": "ana.reyes@example.org",
+    "name": "Ana Reyes",
+    "is_active": True,
+    "is_invited": False,
+    "last_login_at": None,
+    "version": 1,
+    "created_at": "2026-08-01T16:00:00+00:00",
+    "updated_at": "2026-11-20T17:00:00+00:00",
 }
-MEMBERSHIP_EXAMPLE = {"id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c", "user": USER_EXAMPLE, "organization": ORG_REF,
-                      "role": "coordinator", "status": "active", "version": 1, "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00"}
+MEMBERSHIP_EXAMPLE = {
+    "id": "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c",
+    "user": USER_EXAMPLE,
+    "organization": ORG_REF,
+    "role": "coordinator",
+    "status": "active",
+    "version": 1,
+    "created_at": "2026-08-01T16:00:00+00:00",
+    "updated_at": "2026-11-20T17:00:00+00:00",
+}
 
 
 def _invitation_url(token: str) -> str:
@@ -34,7 +62,7 @@ def _invitation_url(token: str) -> str:
     return f"{current_app.config['CBS_SETTINGS'].public_url}/account/activate?token={token}"
 
 
-def _page_of(page: tuple[dict, dict], present) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+def _page_of(page: tuple[dict, dict], present) -> tuple[dict, dict]:
     body, headers = page
     principal = current_principal()
     return {**body, "items": [present(principal, item) for item in body["items"]]}, headers
@@ -42,9 +70,18 @@ def _page_of(page: tuple[dict, dict], present) -> tuple[dict, dict]:  # type: ig
 
 @blp.route("/me", methods=["GET"])
 @blp.requires()
-@blp.response(200, MeSchema, example={"user": USER_EXAMPLE, "client_id": "cbs-explorer", "organization": ORG_REF,
-                                      "role": "coordinator", "scopes": ["organizations:read"],
-                                      "memberships": [{"id": MEMBERSHIP_EXAMPLE["id"], "organization": ORG_REF, "role": "coordinator", "status": "active"}]})
+@blp.response(
+    200,
+    MeSchema,
+    example={
+        "user": USER_EXAMPLE,
+        "client_id": "cbs-explorer",
+        "organization": ORG_REF,
+        "role": "coordinator",
+        "scopes": ["organizations:read"],
+        "memberships": [{"id": MEMBERSHIP_EXAMPLE["id"], "organization": ORG_REF, "role": "coordinator", "status": "active"}],
+    },
+)
 def me():
     """Who this token acts as: user, organization, role and effective scopes"""
     principal = current_principal()
@@ -86,14 +123,22 @@ def get_user(user_id: uuid.UUID):
 def update_user(data, user_id: uuid.UUID, expected_version: int):
     """Rename or (network admins) deactivate a user; deactivation revokes their tokens"""
     principal = current_principal()
-    user = service.update_user(session=session(), principal=principal, user_id=user_id, data=data,
-                               expected_version=expected_version)
+    user = service.update_user(
+        session=session(), principal=principal, user_id=user_id, data=data, expected_version=expected_version
+    )
     return service.present_user(principal, user)
 
 
 @blp.route("/users/<uuid:user_id>/invitation", methods=["POST"])
 @blp.requires("users:write")
-@blp.response(201, InvitationSchema, example={"invitation_url": "https://hub.example.org/account/activate?token=…", "invitation_expires_at": "2026-12-06T10:00:00+00:00"})
+@blp.response(
+    201,
+    InvitationSchema,
+    example={
+        "invitation_url": "https://hub.example.org/account/activate?token=…",
+        "invitation_expires_at": "2026-12-06T10:00:00+00:00",
+    },
+)
 def reissue_invitation(user_id: uuid.UUID):
     """Send a new one-time activation link to an account your organization created that has not set a password yet"""
     user, invitation = service.reissue_invitation(session=session(), principal=current_principal(), user_id=user_id)
@@ -116,7 +161,15 @@ def list_memberships(args, organization_id: uuid.UUID):
 @blp.route("/organizations/<uuid:organization_id>/memberships", methods=["POST"])
 @blp.requires("users:write")
 @blp.arguments(MembershipCreateSchema, example={"email": "ana.reyes@example.org", "name": "Ana Reyes", "role": "coordinator"})
-@blp.response(201, MembershipCreatedSchema, example={**MEMBERSHIP_EXAMPLE, "invitation_url": "https://hub.example.org/account/activate?token=…", "invitation_expires_at": "2026-12-06T10:00:00+00:00"})
+@blp.response(
+    201,
+    MembershipCreatedSchema,
+    example={
+        **MEMBERSHIP_EXAMPLE,
+        "invitation_url": "https://hub.example.org/account/activate?token=…",
+        "invitation_expires_at": "2026-12-06T10:00:00+00:00",
+    },
+)
 def invite_member(data, organization_id: uuid.UUID):
     """Add a member: a new email gets an account and a one-time activation link (shown once); an existing
     account gets a pending membership that its owner accepts after signing in"""
@@ -139,7 +192,8 @@ def get_membership(membership_id: uuid.UUID):
     """Get a membership"""
     principal = current_principal()
     return service.present_membership(
-        principal, service.get_membership(session=session(), principal=principal, membership_id=membership_id))
+        principal, service.get_membership(session=session(), principal=principal, membership_id=membership_id)
+    )
 
 
 @blp.route("/memberships/<uuid:membership_id>", methods=["PATCH"])
@@ -150,8 +204,9 @@ def get_membership(membership_id: uuid.UUID):
 def update_membership(data, membership_id: uuid.UUID, expected_version: int):
     """Change a member's role"""
     principal = current_principal()
-    membership = service.update_membership(session=session(), principal=principal, membership_id=membership_id,
-                                           role=data["role"], expected_version=expected_version)
+    membership = service.update_membership(
+        session=session(), principal=principal, membership_id=membership_id, role=data["role"], expected_version=expected_version
+    )
     return service.present_membership(principal, membership)
 
 
@@ -161,8 +216,9 @@ def update_membership(data, membership_id: uuid.UUID, expected_version: int):
 def accept_membership(membership_id: uuid.UUID):
     """Accept a membership an organization offered you (yours only; it must be pending)"""
     principal = current_principal()
-    membership = service.accept_membership(session=session(), user_id=principal.user_id, membership_id=membership_id,
-                                           principal=principal)
+    membership = service.accept_membership(
+        session=session(), user_id=principal.user_id, membership_id=membership_id, principal=principal
+    )
     return service.present_membership(principal, membership)
 
 
@@ -181,5 +237,6 @@ def decline_membership(membership_id: uuid.UUID):
 @blp.response(204)
 def remove_membership(membership_id: uuid.UUID, expected_version: int):
     """Remove a member from an organization; their tokens for it are revoked"""
-    service.remove_membership(session=session(), principal=current_principal(), membership_id=membership_id,
-                              expected_version=expected_version)
+    service.remove_membership(
+        session=session(), principal=current_principal(), membership_id=membership_id, expected_version=expected_version
+    )

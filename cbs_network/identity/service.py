@@ -23,14 +23,14 @@ from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
-from cbs_network.oauth.models import OAuthToken, token_hash
-from cbs_network.oauth.service import revoke_tokens
-from cbs_network.organizations.models import Organization, OrganizationKind
 from cbs_network.identity import policy
 from cbs_network.identity.models import Membership, MembershipStatus, User
 from cbs_network.identity.passwords import MIN_LENGTH, hash_password
 from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import Role
+from cbs_network.oauth.models import OAuthToken, token_hash
+from cbs_network.oauth.service import revoke_tokens
+from cbs_network.organizations.models import Organization, OrganizationKind
 
 INVITATION_TTL = timedelta(days=7)
 
@@ -100,6 +100,7 @@ def _revoke_user_tokens(session: Session, user_id: uuid.UUID, organization_id: u
 
 # --- memberships ---
 
+
 def _check_grant(session: Session, principal: Principal, organization: Organization, role: Role) -> None:
     policy.require_grant(principal, organization.id, role)
     if role is Role.network_admin:
@@ -111,13 +112,22 @@ def _check_grant(session: Session, principal: Principal, organization: Organizat
 
 
 def _membership_view(membership: Membership) -> dict[str, Any]:
-    return {"user_id": membership.user_id, "organization_id": membership.organization_id, "role": membership.role,
-            "status": membership.status}
+    return {
+        "user_id": membership.user_id,
+        "organization_id": membership.organization_id,
+        "role": membership.role,
+        "status": membership.status,
+    }
 
 
 def memberships_query(
-    *, session: Session, principal: Principal, organization_id: uuid.UUID, role: Role | None = None,
-    status: MembershipStatus | None = None, **_page: Any,
+    *,
+    session: Session,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    role: Role | None = None,
+    status: MembershipStatus | None = None,
+    **_page: Any,
 ) -> Select:
     policy.require_members_visible(principal, organization_id, found=session.get(Organization, organization_id) is not None)
     query = select(Membership).where(Membership.organization_id == organization_id)
@@ -156,26 +166,53 @@ def invite_member(
     status = MembershipStatus.pending
     if user is None:
         if not name:
-            raise ValidationFailed("A name is needed to invite a new user.", errors={"json": {"name": ["Required for a new user."]}})
+            raise ValidationFailed(
+                "A name is needed to invite a new user.", errors={"json": {"name": ["Required for a new user."]}}
+            )
         user = User(id=uuid.uuid4(), email=email, name=name, is_active=True, created_by_organization_id=organization_id)
         invitation = _new_invitation(user)
         status = MembershipStatus.active
         session.add(user)
         session.flush()
-        audit.record(session, principal=principal, action="user.invited", object_type="user", object_id=user.id,
-                     changes=audit.diff({}, _user_view(user)))
+        audit.record(
+            session,
+            principal=principal,
+            action="user.invited",
+            object_type="user",
+            object_id=user.id,
+            changes=audit.diff({}, _user_view(user)),
+        )
     elif session.scalar(select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)):
-        raise Conflict("The user is already a member of this organization (or has been offered a membership); "
-                       "change the membership's role instead.")
+        raise Conflict(
+            "The user is already a member of this organization (or has been offered a membership); "
+            "change the membership's role instead."
+        )
     membership = Membership(id=uuid.uuid4(), user=user, organization=organization, role=role, status=status)
     session.add(membership)
     session.flush()
-    audit.record(session, principal=principal, action="membership.created", object_type="membership",
-                 object_id=membership.id, changes=audit.diff({}, _membership_view(membership)))
-    record_event(session, type="membership.created", object_type="membership", object_id=membership.id,
-                 principal=principal, payload={"membership_id": membership.id, "user_id": user.id,
-                                               "organization_id": organization_id, "role": role, "status": status},
-                 audience=[organization_id])
+    audit.record(
+        session,
+        principal=principal,
+        action="membership.created",
+        object_type="membership",
+        object_id=membership.id,
+        changes=audit.diff({}, _membership_view(membership)),
+    )
+    record_event(
+        session,
+        type="membership.created",
+        object_type="membership",
+        object_id=membership.id,
+        principal=principal,
+        payload={
+            "membership_id": membership.id,
+            "user_id": user.id,
+            "organization_id": organization_id,
+            "role": role,
+            "status": status,
+        },
+        audience=[organization_id],
+    )
     return membership, invitation
 
 
@@ -194,8 +231,13 @@ def accept_membership(
     membership = _require_own_pending(session, user_id, membership_id)
     membership.status = MembershipStatus.active
     session.flush()
-    _record_answer(session, principal, membership, "membership.accepted",
-                   audit.diff({"status": MembershipStatus.pending}, {"status": MembershipStatus.active}))
+    _record_answer(
+        session,
+        principal,
+        membership,
+        "membership.accepted",
+        audit.diff({"status": MembershipStatus.pending}, {"status": MembershipStatus.active}),
+    )
     return membership
 
 
@@ -211,21 +253,28 @@ def decline_membership(
 
 
 def _record_answer(session: Session, principal: Principal | None, membership: Membership, action: str, changes: dict) -> None:
-    audit.record(session, principal=principal, action=action, object_type="membership", object_id=membership.id,
-                 changes=changes)
-    record_event(session, type=action, object_type="membership", object_id=membership.id, principal=principal,
-                 payload={"membership_id": membership.id, "organization_id": membership.organization_id},
-                 audience=[membership.organization_id])
+    audit.record(session, principal=principal, action=action, object_type="membership", object_id=membership.id, changes=changes)
+    record_event(
+        session,
+        type=action,
+        object_type="membership",
+        object_id=membership.id,
+        principal=principal,
+        payload={"membership_id": membership.id, "organization_id": membership.organization_id},
+        audience=[membership.organization_id],
+    )
 
 
 def _admins_left(session: Session, organization_id: uuid.UUID, excluding: uuid.UUID) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Membership).where(
+    return session.execute(
+        select(func.count())
+        .select_from(Membership)
+        .where(
             Membership.organization_id == organization_id,
             Membership.role.in_([Role.org_admin, Role.network_admin]),
             Membership.id != excluding,
         )
-    )
+    ).scalar_one()
 
 
 def update_membership(
@@ -243,11 +292,23 @@ def update_membership(
     changes = audit.diff(before, _membership_view(membership))
     if changes:
         session.flush()
-        audit.record(session, principal=principal, action="membership.updated", object_type="membership",
-                     object_id=membership.id, changes=changes)
-        record_event(session, type="membership.updated", object_type="membership", object_id=membership.id,
-                     principal=principal, payload={"membership_id": membership.id, "role": role},
-                     audience=[membership.organization_id])
+        audit.record(
+            session,
+            principal=principal,
+            action="membership.updated",
+            object_type="membership",
+            object_id=membership.id,
+            changes=changes,
+        )
+        record_event(
+            session,
+            type="membership.updated",
+            object_type="membership",
+            object_id=membership.id,
+            principal=principal,
+            payload={"membership_id": membership.id, "role": role},
+            audience=[membership.organization_id],
+        )
     return membership
 
 
@@ -255,17 +316,31 @@ def remove_membership(*, session: Session, principal: Principal, membership_id: 
     membership = get_membership(session=session, principal=principal, membership_id=membership_id)
     policy.require_remove(principal, membership)
     check_version(membership, expected_version)
-    if membership.role in (Role.org_admin, Role.network_admin) and not _admins_left(session, membership.organization_id, membership.id):
+    if membership.role in (Role.org_admin, Role.network_admin) and not _admins_left(
+        session, membership.organization_id, membership.id
+    ):
         raise Conflict("This is the organization's last admin; appoint another admin first.")
     before = _membership_view(membership)
     _revoke_user_tokens(session, membership.user_id, membership.organization_id)
     session.delete(membership)
     session.flush()
-    audit.record(session, principal=principal, action="membership.deleted", object_type="membership",
-                 object_id=membership_id, changes=audit.diff(before, {}))
-    record_event(session, type="membership.deleted", object_type="membership", object_id=membership_id,
-                 principal=principal, payload={"membership_id": membership_id, "organization_id": before["organization_id"]},
-                 audience=[before["organization_id"]])
+    audit.record(
+        session,
+        principal=principal,
+        action="membership.deleted",
+        object_type="membership",
+        object_id=membership_id,
+        changes=audit.diff(before, {}),
+    )
+    record_event(
+        session,
+        type="membership.deleted",
+        object_type="membership",
+        object_id=membership_id,
+        principal=principal,
+        payload={"membership_id": membership_id, "organization_id": before["organization_id"]},
+        audience=[before["organization_id"]],
+    )
 
 
 def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.UUID) -> tuple[User, Invitation]:
@@ -285,8 +360,13 @@ def reissue_invitation(*, session: Session, principal: Principal, user_id: uuid.
 def accept_invitation(*, session: Session, token: str, password: str) -> User:
     """An invited user sets a password through the one-time link."""
     user = session.scalar(select(User).where(User.invitation_token_hash == token_hash(token)))
-    if (user is None or not user.is_invited or user.invitation_expires_at is None
-            or user.invitation_expires_at <= utcnow() or not user.is_active):
+    if (
+        user is None
+        or not user.is_invited
+        or user.invitation_expires_at is None
+        or user.invitation_expires_at <= utcnow()
+        or not user.is_active
+    ):
         raise NotFound("This invitation link is invalid or has expired; ask an admin to send a new one.")
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(

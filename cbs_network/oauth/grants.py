@@ -16,8 +16,8 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import delete, select, update
 
+from cbs_network.core.db import rowcount, utcnow
 from cbs_network.core.db import session as db_session
-from cbs_network.core.db import utcnow
 from cbs_network.identity.models import User
 from cbs_network.oauth import service
 from cbs_network.oauth.models import AuthorizationCode, OAuthToken, token_hash
@@ -55,7 +55,7 @@ class S256CodeChallenge(CodeChallenge):
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
 
-    def validate_code_challenge(self, grant, redirect_uri):  # type: ignore[no-untyped-def]
+    def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
         if not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
@@ -67,7 +67,7 @@ class S256CodeChallenge(CodeChallenge):
 class AuthorizationCodeGrant(_ScopeRules, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
 
-    def save_authorization_code(self, code, request):  # type: ignore[no-untyped-def]
+    def save_authorization_code(self, code, request):
         session, now = db_session(), utcnow()
         session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < now))
         session.add(
@@ -88,7 +88,7 @@ class AuthorizationCodeGrant(_ScopeRules, grants.AuthorizationCodeGrant):
         )
         session.flush()
 
-    def query_authorization_code(self, code, client):  # type: ignore[no-untyped-def]
+    def query_authorization_code(self, code, client):
         session = db_session()
         item = session.scalar(
             select(AuthorizationCode).where(
@@ -102,16 +102,14 @@ class AuthorizationCodeGrant(_ScopeRules, grants.AuthorizationCodeGrant):
             return None
         return None if item.is_expired() else item
 
-    def delete_authorization_code(self, authorization_code):  # type: ignore[no-untyped-def]
+    def delete_authorization_code(self, authorization_code):
         # A conditional delete makes redemption single-use even for two concurrent requests:
         # the loser deletes nothing and its token is rolled back.
-        result = db_session().execute(
-            delete(AuthorizationCode).where(AuthorizationCode.id == authorization_code.id)
-        )
-        if result.rowcount != 1:
+        result = db_session().execute(delete(AuthorizationCode).where(AuthorizationCode.id == authorization_code.id))
+        if rowcount(result) != 1:
             raise InvalidGrantError("The authorization code has already been used.")
 
-    def authenticate_user(self, authorization_code):  # type: ignore[no-untyped-def]
+    def authenticate_user(self, authorization_code):
         session = db_session()
         user = session.get(User, authorization_code.user_id)
         return user if service.may_act_for(session, user, authorization_code.organization_id) else None
@@ -121,7 +119,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation (RFC 9700 §4.14.2)
 
-    def authenticate_refresh_token(self, refresh_token):  # type: ignore[no-untyped-def]
+    def authenticate_refresh_token(self, refresh_token):
         session = db_session()
         token = service.find_by_refresh_token(session, refresh_token)
         if token is None:
@@ -131,22 +129,22 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         return token if token.is_refresh_usable() else None
 
-    def authenticate_user(self, refresh_token):  # type: ignore[no-untyped-def]
+    def authenticate_user(self, refresh_token):
         session = db_session()
         user = session.get(User, refresh_token.user_id) if refresh_token.user_id else None
         if not service.may_act_for(session, user, refresh_token.organization_id):
             raise InvalidGrantError("The user may no longer act for this organization.")
         return user
 
-    def revoke_old_credential(self, refresh_token):  # type: ignore[no-untyped-def]
+    def revoke_old_credential(self, refresh_token):
         session = db_session()
         result = session.execute(
             update(OAuthToken)
             .where(OAuthToken.id == refresh_token.id, OAuthToken.refresh_used_at.is_(None))
             .values(refresh_used_at=utcnow())
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             # A concurrent request rotated the same refresh token first: it was presented twice.
             session.rollback()
-            service.revoke_family_after_reuse(session, session.get(OAuthToken, refresh_token.id))
+            service.revoke_family_after_reuse(session, session.get_one(OAuthToken, refresh_token.id))
             raise InvalidGrantError("The refresh token has already been used.")

@@ -102,8 +102,12 @@ def _csrf_ok() -> bool:
 
 
 def _csrf_failed() -> tuple[str, int]:
-    return _page("oauth_message.html", 400, title="Form expired",
-                 message="The form was stale or not sent from this site. Go back, reload the page and try again.")
+    return _page(
+        "oauth_message.html",
+        400,
+        title="Form expired",
+        message="The form was stale or not sent from this site. Go back, reload the page and try again.",
+    )
 
 
 def _current_user() -> User | None:
@@ -115,7 +119,7 @@ def _current_user() -> User | None:
     return user if user is not None and user.is_active and user.password_hash else None
 
 
-def _page(template: str, status: int = 200, **context) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+def _page(template: str, status: int = 200, **context) -> tuple[str, int]:
     user = _current_user()
     pending = service.pending_memberships(user) if user else []
     return render_template(template, csrf_token=_csrf_token(), user=user, pending=pending, **context), status
@@ -135,7 +139,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/oauth/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return _page("oauth_login.html", next_url=next_url, email="")
@@ -148,8 +152,14 @@ def login():  # type: ignore[no-untyped-def]
     retry_after = throttle.retry_after(email, address)
     if retry_after is not None:
         # Refused before the password is looked at, so guessing gains nothing.
-        body, status = _page("oauth_login.html", 429, next_url=next_url, email=email, retry_after=retry_after,
-                             error=f"Too many failed sign-ins. Try again in {math.ceil(retry_after / 60)} minute(s).")
+        body, status = _page(
+            "oauth_login.html",
+            429,
+            next_url=next_url,
+            email=email,
+            retry_after=retry_after,
+            error=f"Too many failed sign-ins. Try again in {math.ceil(retry_after / 60)} minute(s).",
+        )
         return body, status, {"Retry-After": str(retry_after)}
     db = db_session()
     user = service.authenticate_user(db, email, password)
@@ -168,7 +178,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/oauth/logout", methods=["GET", "POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     if request.method == "GET":
         return _page("oauth_logout.html")
     if not _csrf_ok():
@@ -181,7 +191,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
-def authorize():  # type: ignore[no-untyped-def]
+def authorize():
     if request.method == "POST" and not _csrf_ok():
         return _csrf_failed()
     user = _current_user()
@@ -206,28 +216,31 @@ def authorize():  # type: ignore[no-untyped-def]
         return authorization.create_authorization_response(grant=grant, grant_user=None)
     chosen = {str(m.organization_id): m for m in memberships}.get(request.form.get("organization_id", ""))
     if chosen is None:
-        return _page("oauth_consent.html", 400 if memberships else 403,
-                     error="Choose an organization to act for.", **context)
+        return _page("oauth_consent.html", 400 if memberships else 403, error="Choose an organization to act for.", **context)
     grant.request.acting_organization_id = chosen.organization_id  # stored on the code
     response = authorization.create_authorization_response(grant=grant, grant_user=user)
     db_session().commit()
     return response
 
 
-def _authorize_error(error: OAuth2Error):  # type: ignore[no-untyped-def]
+def _authorize_error(error: OAuth2Error):
     if error.redirect_uri:
         # The client and its redirect URI are verified: the client hears about the error.
         return authorization.handle_error_response(None, error)
     # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
-    return _page("oauth_message.html", 400, title="Invalid authorization request",
-                 message=f"{error.error}: {error.description or 'The request is not valid.'}")
+    return _page(
+        "oauth_message.html",
+        400,
+        title="Invalid authorization request",
+        message=f"{error.error}: {error.description or 'The request is not valid.'}",
+    )
 
 
 # --- invitation ---------------------------------------------------------------------------
 
 
 @bp.post("/account/memberships/<uuid:membership_id>")
-def answer_membership(membership_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def answer_membership(membership_id: uuid.UUID):
     """Accept or decline, on the signed-in page, a membership an organization offered you."""
     if not _csrf_ok():
         return _csrf_failed()
@@ -246,7 +259,7 @@ def answer_membership(membership_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/account/activate", methods=["GET", "POST"])
-def activate():  # type: ignore[no-untyped-def]
+def activate():
     token = request.values.get("token", "")
     if request.method == "GET":
         return _page("oauth_activate.html", token=token)
@@ -262,5 +275,9 @@ def activate():  # type: ignore[no-untyped-def]
         db.rollback()
         return _page("oauth_activate.html", error.status, token=token, error=error.detail)
     db.commit()
-    return _page("oauth_message.html", title="Account activated",
-                 message=f"Your password is set, {user.name}. You can now sign in.", sign_in_link=True)
+    return _page(
+        "oauth_message.html",
+        title="Account activated",
+        message=f"Your password is set, {user.name}. You can now sign in.",
+        sign_in_link=True,
+    )

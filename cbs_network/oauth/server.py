@@ -23,17 +23,24 @@ from sqlalchemy import select
 from cbs_network.core.db import session as db_session
 from cbs_network.core.db import utcnow
 from cbs_network.identity.roles import SCOPES
-from cbs_network.organizations.models import OrganizationKind
 from cbs_network.oauth import service
-from cbs_network.oauth.grants import ALL_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, S256CodeChallenge
+from cbs_network.oauth.grants import (
+    ALL_AUTH_METHODS,
+    CONFIDENTIAL_AUTH_METHODS,
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
+from cbs_network.organizations.models import OrganizationKind
 
 GRANT_TYPES = ["authorization_code", "client_credentials", "refresh_token"]
 REVOCATION_AUTH_METHODS = ALL_AUTH_METHODS  # public clients may revoke their own tokens
 INTROSPECTION_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings():
     return current_app.config["CBS_SETTINGS"]
 
 
@@ -46,11 +53,11 @@ def _expires_in(client: OAuthClient, grant_type: str) -> int:
 class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = REVOCATION_AUTH_METHODS
 
-    def query_token(self, token_string, token_type_hint):  # type: ignore[no-untyped-def]
+    def query_token(self, token_string, token_type_hint):
         found = service.find_token(db_session(), token_string)
         return found.token if found else None
 
-    def revoke_token(self, token, request):  # type: ignore[no-untyped-def]
+    def revoke_token(self, token, request):
         if token.refresh_token_hash == token_hash(request.form["token"]):
             # A refresh token stands for the whole authorization: end all of it.
             service.revoke_family(db_session(), token.family_id)
@@ -61,7 +68,7 @@ class RevocationEndpoint(_RevocationEndpoint):
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = INTROSPECTION_AUTH_METHODS
 
-    def create_endpoint_response(self, request):  # type: ignore[no-untyped-def]
+    def create_endpoint_response(self, request):
         client = self.authenticate_endpoint_client(request)
         self.check_params(request, client)
         session = db_session()
@@ -71,7 +78,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             body = self._describe(found)
         return 200, body, default_json_headers
 
-    def check_permission(self, token, client, request):  # type: ignore[no-untyped-def]
+    def check_permission(self, token, client, request):
         # A client may look at its own tokens; the hub's own clients (resource servers and
         # operators) at any.
         return token.client_id == client.client_id or client.organization.kind == OrganizationKind.network_hub
@@ -109,18 +116,16 @@ class HubAuthorizationServer(AuthorizationServer):
         self.register_endpoint(RevocationEndpoint)
         self.register_endpoint(IntrospectionEndpoint)
 
-    def init_app(self, app: Flask, query_client=None, save_token=None) -> None:  # type: ignore[override]
+    def init_app(self, app: Flask, query_client=None, save_token=None) -> None:
         # Configuration is read from current_app when needed, so nothing app-specific is kept
         # here (Authlib's load_config would let the last app initialised win).
         app.extensions["cbs_authorization"] = self
         app.extensions["cbs_login_throttle"] = service.LoginThrottle(app)
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        return db_session().scalar(
-            select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.is_active.is_(True))
-        )
+        return db_session().scalar(select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.is_active.is_(True)))
 
-    def save_token(self, token: dict[str, Any], request) -> None:  # type: ignore[no-untyped-def]
+    def save_token(self, token: dict[str, Any], request) -> None:
         """Store hashes only; the plaintext exists in the response alone. Committed by the
         token route once the whole grant (code deletion, refresh rotation) has succeeded."""
         client: OAuthClient = request.client

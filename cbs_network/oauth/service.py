@@ -23,8 +23,8 @@ from cbs_network.audit import service as audit
 from cbs_network.core.db import utcnow
 from cbs_network.identity.models import Membership, MembershipStatus, User
 from cbs_network.identity.passwords import hash_password, needs_rehash, verify_password
-from cbs_network.organizations.models import Organization, OrganizationStatus
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
+from cbs_network.organizations.models import Organization, OrganizationStatus
 
 # Organizations whose tokens the API refuses (cbs_network.http.security); no new tokens either.
 BARRED_STATUSES = (OrganizationStatus.suspended, OrganizationStatus.inactive)
@@ -44,9 +44,7 @@ def find_token(session: Session, value: str) -> FoundToken | None:
     one indexed lookup covers both (RFC 7009 §2.1 lets the server search all types)."""
     digest = token_hash(value)
     row = session.scalar(
-        select(OAuthToken).where(
-            or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest)
-        )
+        select(OAuthToken).where(or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest))
     )
     if row is None:
         return None
@@ -101,7 +99,8 @@ def may_act_for(session: Session, user: User | None, organization_id: uuid.UUID)
         return False
     membership = session.scalar(
         select(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == organization_id,
+            Membership.user_id == user.id,
+            Membership.organization_id == organization_id,
             Membership.status == MembershipStatus.active,
         )
     )
@@ -109,8 +108,11 @@ def may_act_for(session: Session, user: User | None, organization_id: uuid.UUID)
 
 
 def refusal(
-    token: OAuthToken, client: OAuthClient | None, organization: Organization | None,
-    user: User | None, membership: Membership | None,
+    token: OAuthToken,
+    client: OAuthClient | None,
+    organization: Organization | None,
+    user: User | None,
+    membership: Membership | None,
 ) -> str | None:
     """Why the API must refuse a token's access now, or None: the one statement of the rule that
     the API (cbs_network.http.security) and introspection both apply."""
@@ -138,18 +140,24 @@ def is_usable(session: Session, found: FoundToken) -> bool:
         return False
     client = session.scalar(select(OAuthClient).where(OAuthClient.client_id == token.client_id))
     user = session.get(User, token.user_id) if token.user_id else None
-    membership = session.scalar(
-        select(Membership).where(Membership.user_id == token.user_id, Membership.organization_id == token.organization_id)
-    ) if token.user_id else None
+    membership = (
+        session.scalar(
+            select(Membership).where(Membership.user_id == token.user_id, Membership.organization_id == token.organization_id)
+        )
+        if token.user_id
+        else None
+    )
     return refusal(token, client, session.get(Organization, token.organization_id), user, membership) is None
 
 
-def revoke_tokens(session: Session, *conditions) -> None:  # type: ignore[no-untyped-def]
+def revoke_tokens(session: Session, *conditions) -> None:
     """Revoke the access and refresh tokens matching `conditions` (already revoked ones keep
     their original time)."""
     now = utcnow()
     session.execute(
-        update(OAuthToken).where(*conditions).values(
+        update(OAuthToken)
+        .where(*conditions)
+        .values(
             access_revoked_at=func.coalesce(OAuthToken.access_revoked_at, now),
             refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now),
         )
@@ -166,6 +174,7 @@ def authenticate_user(session: Session, email: str, password: str) -> User | Non
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None
+    assert user.password_hash is not None  # verify_password is False without one
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -175,8 +184,10 @@ def authenticate_user(session: Session, email: str, password: str) -> User | Non
 def active_memberships(user: User, client: OAuthClient) -> list[Membership]:
     """Memberships a user may authorize this client for, by organization name."""
     memberships = [
-        m for m in user.memberships
-        if m.status is MembershipStatus.active and m.organization.status == OrganizationStatus.active
+        m
+        for m in user.memberships
+        if m.status is MembershipStatus.active
+        and m.organization.status == OrganizationStatus.active
         and acts_for(client, m.organization_id)
     ]
     return sorted(memberships, key=lambda m: m.organization.name.lower())
@@ -184,8 +195,9 @@ def active_memberships(user: User, client: OAuthClient) -> list[Membership]:
 
 def pending_memberships(user: User) -> list[Membership]:
     """Memberships organizations offered the user, waiting for an answer."""
-    return sorted((m for m in user.memberships if m.status is MembershipStatus.pending),
-                  key=lambda m: m.organization.name.lower())
+    return sorted(
+        (m for m in user.memberships if m.status is MembershipStatus.pending), key=lambda m: m.organization.name.lower()
+    )
 
 
 # --- failed-login throttle ----------------------------------------------------------------
@@ -212,7 +224,7 @@ class LoginThrottle:
             self._own = STRATEGIES[strategy](storage)
         return self._own
 
-    def _item(self, kind: str):  # type: ignore[no-untyped-def]
+    def _item(self, kind: str):
         # An address can be a whole district behind one NAT, so it gets a higher limit than an email.
         settings = self._app.config["CBS_SETTINGS"]
         return parse(settings.login_failure_limit if kind == "email" else settings.login_address_failure_limit)

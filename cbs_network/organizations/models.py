@@ -32,8 +32,9 @@ class OrganizationStatus(enum.StrEnum):
 
 def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
     # Stored as strings with a CHECK constraint: portable, and new members need no type migration.
-    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=40,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        enum_cls, name=name, native_enum=False, create_constraint=True, length=40, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Organization(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -55,11 +56,15 @@ class Organization(IdMixin, TimestampMixin, VersionedMixin, Base):
 
     parent: Mapped[Organization | None] = relationship(remote_side="Organization.id")
     identifiers: Mapped[list[OrganizationIdentifier]] = relationship(
-        back_populates="organization", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="organization",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="OrganizationIdentifier.scheme",
     )
     contacts: Mapped[list[OrganizationContact]] = relationship(
-        back_populates="organization", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="organization",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="OrganizationContact.position",
     )
 

@@ -29,15 +29,24 @@ class _OrganizationFields(Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Urban Peace Institute"})
     alternate_name = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
-    jurisdiction = ma.fields.String(allow_none=True, validate=validate.Length(max=200), metadata={"example": "City of Los Angeles"})
+    jurisdiction = ma.fields.String(
+        allow_none=True, validate=validate.Length(max=200), metadata={"example": "City of Los Angeles"}
+    )
     governing_authority = ma.fields.String(
-        allow_none=True, validate=validate.Length(max=5000),
-        metadata={"description": "The statutes, charter or board the organization answers to", "example": "Los Angeles City Charter; Mayor's Executive Directive"},
+        allow_none=True,
+        validate=validate.Length(max=5000),
+        metadata={
+            "description": "The statutes, charter or board the organization answers to",
+            "example": "Los Angeles City Charter; Mayor's Executive Directive",
+        },
     )
     website = web_url(allow_none=True)
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=320))
     phone = ma.fields.String(allow_none=True, validate=PHONE)
-    parent_id = ma.fields.UUID(allow_none=True, metadata={"description": "The organization this one belongs to (a school's region, an agency's department)"})
+    parent_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={"description": "The organization this one belongs to (a school's region, an agency's department)"},
+    )
     identifiers = ma.fields.List(ma.fields.Nested(IdentifierSchema), validate=validate.Length(max=20))
     contacts = ma.fields.List(ma.fields.Nested(ContactSchema), validate=validate.Length(max=20))
 
@@ -50,7 +59,9 @@ class OrganizationSchema(VersionedRecordSchema, _OrganizationFields):
 
 class OrganizationCreateSchema(_OrganizationFields):
     kind = ma.fields.Enum(OrganizationKind, by_value=True, required=True)
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Urban Peace Institute"})
+    name = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Urban Peace Institute"}
+    )
     status = ma.fields.Enum(OrganizationStatus, by_value=True, load_default=OrganizationStatus.prospective)
 
 
@@ -63,6 +74,8 @@ class OrganizationQuerySchema(SyncPageArgsSchema):
     kind = ma.fields.Enum(OrganizationKind, by_value=True)
     status = ma.fields.Enum(OrganizationStatus, by_value=True)
     parent_id = ma.fields.UUID()
-    q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive match on name or alternate name"})
+    q = ma.fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive match on name or alternate name"}
+    )
     identifier_scheme = ma.fields.String(validate=SCHEME_PATTERN)
     identifier_value = ma.fields.String(validate=validate.Length(min=1, max=100))

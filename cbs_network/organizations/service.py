@@ -11,13 +11,25 @@ from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
+from cbs_network.http.pagination import child_lists, paginate
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations import policy
 from cbs_network.organizations.models import Organization, OrganizationContact, OrganizationIdentifier
 
 AUDITED_FIELDS = (
-    "kind", "name", "alternate_name", "description", "jurisdiction", "governing_authority",
-    "website", "email", "phone", "status", "parent_id", "identifiers", "contacts",
+    "kind",
+    "name",
+    "alternate_name",
+    "description",
+    "jurisdiction",
+    "governing_authority",
+    "website",
+    "email",
+    "phone",
+    "status",
+    "parent_id",
+    "identifiers",
+    "contacts",
 )
 
 
@@ -33,6 +45,27 @@ def get(*, session: Session, principal: Principal, organization_id: uuid.UUID) -
     if organization is None:
         raise NotFound("No organization with this id.")
     return organization
+
+
+# A page's child lists, each in one statement, in the order of the model's relationships.
+PAGE_CHILDREN = {
+    "identifiers": select(
+        OrganizationIdentifier.organization_id, OrganizationIdentifier.scheme, OrganizationIdentifier.value
+    ).order_by(OrganizationIdentifier.scheme),
+    "contacts": select(
+        OrganizationContact.organization_id, *(c for c in OrganizationContact.__table__.columns if c.key != "organization_id")
+    ).order_by(OrganizationContact.position),
+}
+
+
+def page(session: Session, query: Select, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """One page of `list_query`'s organizations as rows with their identifiers and contacts."""
+    body, headers = paginate(session, query, Organization, args, rows=True)
+    children = child_lists(session, [organization["id"] for organization in body["items"]], PAGE_CHILDREN)
+    for organization in body["items"]:
+        for name, by_organization in children.items():
+            organization[name] = by_organization.get(organization["id"], [])
+    return body, headers
 
 
 def list_query(
@@ -74,10 +107,14 @@ def _check_parent(session: Session, organization: Organization | None, parent_id
     seen: set[uuid.UUID] = set()
     current = session.get(Organization, parent_id)
     if current is None:
-        raise ValidationFailed("The parent organization does not exist.", errors={"json": {"parent_id": ["Unknown organization."]}})
+        raise ValidationFailed(
+            "The parent organization does not exist.", errors={"json": {"parent_id": ["Unknown organization."]}}
+        )
     while current is not None and current.id not in seen:
         if organization is not None and current.id == organization.id:
-            raise ValidationFailed("An organization cannot be its own ancestor.", errors={"json": {"parent_id": ["Would create a cycle."]}})
+            raise ValidationFailed(
+                "An organization cannot be its own ancestor.", errors={"json": {"parent_id": ["Would create a cycle."]}}
+            )
         seen.add(current.id)
         current = current.parent
 
@@ -85,7 +122,9 @@ def _check_parent(session: Session, organization: Organization | None, parent_id
 def _check_identifiers(session: Session, organization: Organization | None, identifiers: list[dict]) -> None:
     pairs = [(i["scheme"], i["value"]) for i in identifiers]
     if len(set(pairs)) != len(pairs):
-        raise ValidationFailed("An identifier is listed twice.", errors={"json": {"identifiers": ["Duplicate scheme and value."]}})
+        raise ValidationFailed(
+            "An identifier is listed twice.", errors={"json": {"identifiers": ["Duplicate scheme and value."]}}
+        )
     for scheme, value in pairs:
         holder = session.scalar(
             select(OrganizationIdentifier.organization_id).where(
@@ -106,9 +145,7 @@ def _apply(session: Session, organization: Organization, data: dict[str, Any]) -
             kept.get((i["scheme"], i["value"])) or OrganizationIdentifier(**i) for i in data.pop("identifiers")
         ]
     if "contacts" in data:
-        organization.contacts = [
-            OrganizationContact(position=n, **c) for n, c in enumerate(data.pop("contacts"))
-        ]
+        organization.contacts = [OrganizationContact(position=n, **c) for n, c in enumerate(data.pop("contacts"))]
     for name, value in data.items():
         setattr(organization, name, value)
 
@@ -121,12 +158,20 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> O
     session.add(organization)
     session.flush()
     audit.record(
-        session, principal=principal, action="organization.created", object_type="organization",
-        object_id=organization.id, changes=audit.diff({}, _audit_view(organization)),
+        session,
+        principal=principal,
+        action="organization.created",
+        object_type="organization",
+        object_id=organization.id,
+        changes=audit.diff({}, _audit_view(organization)),
     )
     record_event(
-        session, type="organization.created", object_type="organization", object_id=organization.id,
-        principal=principal, payload={"organization_id": organization.id, "kind": organization.kind, "status": organization.status},
+        session,
+        type="organization.created",
+        object_type="organization",
+        object_id=organization.id,
+        principal=principal,
+        payload={"organization_id": organization.id, "kind": organization.kind, "status": organization.status},
         audience=[organization.id],
     )
     return organization
@@ -147,12 +192,20 @@ def update(
         organization.updated_at = utcnow()  # bumps the version even when only child rows changed
         session.flush()
         audit.record(
-            session, principal=principal, action="organization.updated", object_type="organization",
-            object_id=organization.id, changes=changes,
+            session,
+            principal=principal,
+            action="organization.updated",
+            object_type="organization",
+            object_id=organization.id,
+            changes=changes,
         )
         record_event(
-            session, type="organization.updated", object_type="organization", object_id=organization.id,
-            principal=principal, payload={"organization_id": organization.id, "status": organization.status, "changed": sorted(changes)},
+            session,
+            type="organization.updated",
+            object_type="organization",
+            object_id=organization.id,
+            principal=principal,
+            payload={"organization_id": organization.id, "status": organization.status, "changed": sorted(changes)},
             audience=[organization.id],
         )
     return organization
@@ -176,10 +229,18 @@ def delete(*, session: Session, principal: Principal, organization_id: uuid.UUID
     session.delete(organization)
     session.flush()
     audit.record(
-        session, principal=principal, action="organization.deleted", object_type="organization",
-        object_id=organization_id, changes=audit.diff(before, {}),
+        session,
+        principal=principal,
+        action="organization.deleted",
+        object_type="organization",
+        object_id=organization_id,
+        changes=audit.diff(before, {}),
     )
     record_event(
-        session, type="organization.deleted", object_type="organization", object_id=organization_id,
-        principal=principal, payload={"organization_id": organization_id},
+        session,
+        type="organization.deleted",
+        object_type="organization",
+        object_id=organization_id,
+        principal=principal,
+        payload={"organization_id": organization_id},
     )

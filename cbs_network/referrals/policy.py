@@ -104,8 +104,10 @@ def require_party(principal: Principal, referral: Referral, to: ReferralState) -
     party = TRANSITIONS[(start, to)]
     if party not in parties(principal, referral):
         who = "referring" if party is Party.requester else "receiving"
-        raise Forbidden(f"Only the {who} organization may move a referral from {start.value} to {to.value}.",
-                        allowed_transitions=allowed_from(TRANSITIONS, start))
+        raise Forbidden(
+            f"Only the {who} organization may move a referral from {start.value} to {to.value}.",
+            allowed_transitions=allowed_from(TRANSITIONS, start),
+        )
 
 
 def require_emergency_reviewer(principal: Principal, referral: Referral) -> None:
@@ -121,7 +123,9 @@ def require_record_admin(principal: Principal, organization_id: uuid.UUID) -> No
 
 def consent_in_force(consent: Consent | None, today: date) -> bool:
     return (
-        consent is not None and consent.revoked_at is None and consent.given_on <= today
+        consent is not None
+        and consent.revoked_at is None
+        and consent.given_on <= today
         and (consent.expires_on is None or consent.expires_on >= today)
     )
 
@@ -150,5 +154,4 @@ def require_notes_access(principal: Principal, referral: Referral, consent: Cons
     personal fields."""
     access, _basis = personal_basis(principal, referral, consent, today)
     if access is not PersonalAccess.included:
-        raise Forbidden("The notes are shared only by the two parties, and only while the receiver may see the "
-                        "person's details.")
+        raise Forbidden("The notes are shared only by the two parties, and only while the receiver may see the person's details.")

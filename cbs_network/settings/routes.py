@@ -10,7 +10,9 @@ from cbs_network.identity.principal import current_principal
 from cbs_network.settings import service
 
 blp = Blueprint(
-    "directory_settings", __name__, url_prefix="/api/v1/directory/settings",
+    "directory_settings",
+    __name__,
+    url_prefix="/api/v1/directory/settings",
     description="The network's directory rules (network admins change them).",
 )
 
@@ -38,7 +40,14 @@ class DirectorySettingsUpdateSchema(ChangeSchema):
     referral_response_hours = ma.fields.Integer(validate=validate.Range(min=1, max=720))
 
 
-EXAMPLE = {"id": 1, "verification_interval_days": 180, "capacity_stale_after_days": 30, "referral_response_hours": 72, "version": 1, "updated_at": "2026-11-29T10:00:00+00:00"}
+EXAMPLE = {
+    "id": 1,
+    "verification_interval_days": 180,
+    "capacity_stale_after_days": 30,
+    "referral_response_hours": 72,
+    "version": 1,
+    "updated_at": "2026-11-29T10:00:00+00:00",
+}
 
 
 @blp.route("", methods=["GET"])

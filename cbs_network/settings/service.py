@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
+from cbs_network.directory.models import DirectorySettings
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.identity.principal import Principal
-from cbs_network.directory.models import DirectorySettings
 from cbs_network.settings import policy
 
 SETTINGS_ID = 1  # the one row, created by the directory migration
@@ -22,9 +22,10 @@ def get(session: Session) -> DirectorySettings:
     a response is judged by the same rules. Held in the session's own info: the identity map alone
     holds it only weakly, and a later transaction reads it afresh."""
     transaction = session.get_transaction()
-    cached = session.info.get("network_settings")
+    cached: tuple[Any, DirectorySettings] | None = session.info.get("network_settings")
     if cached is None or transaction is None or cached[0] is not transaction:
         settings = session.get(DirectorySettings, SETTINGS_ID)
+        assert settings is not None  # the directory migration creates the row
         session.info["network_settings"] = cached = (session.get_transaction(), settings)
     return cached[1]
 
@@ -43,8 +44,20 @@ def update(*, session: Session, principal: Principal, data: dict[str, Any], expe
     changes = audit.diff(before, audit.snapshot(settings, data.keys()))
     if changes:
         session.flush()
-        audit.record(session, principal=principal, action="directory_settings.updated", object_type="directory_settings",
-                     object_id=SETTINGS_ID, changes=changes)
-        record_event(session, type="directory_settings.updated", object_type="directory_settings", object_id=SETTINGS_ID,
-                     principal=principal, payload={"changed": sorted(changes)})
+        audit.record(
+            session,
+            principal=principal,
+            action="directory_settings.updated",
+            object_type="directory_settings",
+            object_id=SETTINGS_ID,
+            changes=changes,
+        )
+        record_event(
+            session,
+            type="directory_settings.updated",
+            object_type="directory_settings",
+            object_id=SETTINGS_ID,
+            principal=principal,
+            payload={"changed": sorted(changes)},
+        )
     return settings

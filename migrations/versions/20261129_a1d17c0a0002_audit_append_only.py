@@ -4,6 +4,7 @@ Revision ID: a1d17c0a0002
 Revises: 25b7f1497625
 Create Date: 2026-11-29 10:20:00
 """
+
 from __future__ import annotations
 
 from alembic import op

@@ -4,6 +4,7 @@ Revision ID: a9030000c003
 Revises: a9020000d002
 Create Date: 2026-12-01 12:45:00
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,8 @@ from alembic import op
 
 import cbs_network.core.db
 
-revision = 'a9030000c003'
-down_revision = 'a9020000d002'
+revision = "a9030000c003"
+down_revision = "a9020000d002"
 branch_labels = None
 depends_on = None
 
@@ -24,26 +25,27 @@ TABLES = ("audit_records", "audit_checkpoints")
 
 
 def upgrade() -> None:
-    op.create_table('audit_checkpoints',
-    sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('chains', sa.JSON(), nullable=False),
-    sa.Column('key_id', sa.String(length=32), nullable=False),
-    sa.Column('prev_mac', sa.String(length=64), nullable=False),
-    sa.Column('mac', sa.String(length=64), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_checkpoints')),
-    sa.UniqueConstraint('seq', name=op.f('uq_audit_checkpoints_seq'))
+    op.create_table(
+        "audit_checkpoints",
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", cbs_network.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("chains", sa.JSON(), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("prev_mac", sa.String(length=64), nullable=False),
+        sa.Column("mac", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_checkpoints")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_checkpoints_seq")),
     )
-    with op.batch_alter_table('audit_records', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('chain', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('key_id', sa.String(length=32), nullable=True))
-        batch_op.drop_constraint(batch_op.f('uq_audit_records_seq'), type_='unique')
+    with op.batch_alter_table("audit_records", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("chain", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("key_id", sa.String(length=32), nullable=True))
+        batch_op.drop_constraint(batch_op.f("uq_audit_records_seq"), type_="unique")
     _with_append_only_suspended(_resign_into_keyed_chains)
-    with op.batch_alter_table('audit_records', schema=None) as batch_op:
-        batch_op.alter_column('chain', existing_type=sa.String(length=64), nullable=False)
-        batch_op.alter_column('key_id', existing_type=sa.String(length=32), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_audit_records_chain_seq'), ['chain', 'seq'])
+    with op.batch_alter_table("audit_records", schema=None) as batch_op:
+        batch_op.alter_column("chain", existing_type=sa.String(length=64), nullable=False)
+        batch_op.alter_column("key_id", existing_type=sa.String(length=32), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f("uq_audit_records_chain_seq"), ["chain", "seq"])
 
     # Last: on SQLite a batch migration copies the table and so drops its triggers. A later
     # migration that batch-alters either table must create these again.
@@ -82,14 +84,14 @@ def downgrade() -> None:
         for table in TABLES:
             for operation in ("update", "delete"):
                 op.execute(f"DROP TRIGGER {table}_append_only_{operation}")
-    op.drop_table('audit_checkpoints')
-    with op.batch_alter_table('audit_records', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_audit_records_chain_seq'), type_='unique')
+    op.drop_table("audit_checkpoints")
+    with op.batch_alter_table("audit_records", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_audit_records_chain_seq"), type_="unique")
     _with_append_only_suspended(_relink_into_one_unkeyed_chain)
-    with op.batch_alter_table('audit_records', schema=None) as batch_op:
-        batch_op.drop_column('key_id')
-        batch_op.drop_column('chain')
-        batch_op.create_unique_constraint(batch_op.f('uq_audit_records_seq'), ['seq'])
+    with op.batch_alter_table("audit_records", schema=None) as batch_op:
+        batch_op.drop_column("key_id")
+        batch_op.drop_column("chain")
+        batch_op.create_unique_constraint(batch_op.f("uq_audit_records_seq"), ["seq"])
 
 
 # Rows already written were hashed without a key in one global chain. They are checked as the
@@ -98,13 +100,22 @@ def downgrade() -> None:
 # re-signing a chain that does not verify would bless whatever was done to it, so that stops the
 # upgrade. The hub has no production data yet; the rows are read at once.
 _RECORDS = sa.table(
-    'audit_records',
-    sa.column('id', sa.Uuid()), sa.column('chain', sa.String()), sa.column('seq', sa.BigInteger()),
-    sa.column('created_at', cbs_network.core.db.UTCDateTime(timezone=True)), sa.column('actor_user_id', sa.Uuid()),
-    sa.column('actor_client_id', sa.String()), sa.column('organization_id', sa.Uuid()), sa.column('action', sa.String()),
-    sa.column('object_type', sa.String()), sa.column('object_id', sa.String()), sa.column('changes', sa.JSON()),
-    sa.column('request_id', sa.String()), sa.column('key_id', sa.String()), sa.column('prev_hash', sa.String()),
-    sa.column('hash', sa.String()),
+    "audit_records",
+    sa.column("id", sa.Uuid()),
+    sa.column("chain", sa.String()),
+    sa.column("seq", sa.BigInteger()),
+    sa.column("created_at", cbs_network.core.db.UTCDateTime(timezone=True)),
+    sa.column("actor_user_id", sa.Uuid()),
+    sa.column("actor_client_id", sa.String()),
+    sa.column("organization_id", sa.Uuid()),
+    sa.column("action", sa.String()),
+    sa.column("object_type", sa.String()),
+    sa.column("object_id", sa.String()),
+    sa.column("changes", sa.JSON()),
+    sa.column("request_id", sa.String()),
+    sa.column("key_id", sa.String()),
+    sa.column("prev_hash", sa.String()),
+    sa.column("hash", sa.String()),
 )
 
 
@@ -145,9 +156,15 @@ def _resign_into_keyed_chains() -> None:
         return
     prev_hash = GENESIS_HASH
     for seq, row in enumerate(rows, 1):
-        if (row.seq, row.prev_hash, row.hash) != (seq, prev_hash, hashlib.sha256(_canonical(_content(row, seq, prev_hash))).hexdigest()):
-            raise RuntimeError(f"audit record {seq} does not verify (`flask cbs audit verify` on the previous release names it); "
-                               "the audit log is not re-signed and the upgrade stops")
+        if (row.seq, row.prev_hash, row.hash) != (
+            seq,
+            prev_hash,
+            hashlib.sha256(_canonical(_content(row, seq, prev_hash))).hexdigest(),
+        ):
+            raise RuntimeError(
+                f"audit record {seq} does not verify (`flask cbs audit verify` on the previous release names it); "
+                "the audit log is not re-signed and the upgrade stops"
+            )
         prev_hash = row.hash
     from cbs_network.audit.keys import AuditKeys
     from cbs_network.core.config import Settings
@@ -159,8 +176,11 @@ def _resign_into_keyed_chains() -> None:
         seq, prev_hash = heads.get(chain, (0, GENESIS_HASH))
         content = {**_content(row, seq + 1, prev_hash), "chain": chain, "key_id": key_id}
         mac = keys.mac(key_id, _canonical(content))
-        bind.execute(_RECORDS.update().where(_RECORDS.c.id == row.id)
-                     .values(chain=chain, seq=seq + 1, key_id=key_id, prev_hash=prev_hash, hash=mac))
+        bind.execute(
+            _RECORDS.update()
+            .where(_RECORDS.c.id == row.id)
+            .values(chain=chain, seq=seq + 1, key_id=key_id, prev_hash=prev_hash, hash=mac)
+        )
         heads[chain] = (seq + 1, mac)
 
 

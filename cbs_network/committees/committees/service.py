@@ -15,26 +15,36 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
+from cbs_network.committees import policy
+from cbs_network.committees.committees.transitions import MEMBER_TRANSITIONS, REASON_REQUIRED
+from cbs_network.committees.jurisdictions import service as jurisdictions
+from cbs_network.committees.models import Committee, CommitteeMember, Jurisdiction, MemberRole, MemberStatus
 from cbs_network.core import clock
-from cbs_network.core.workflow import allowed_for, invalid_transition
 from cbs_network.core.db import utcnow
-from cbs_network.directory.models import School
 from cbs_network.core.errors import Conflict, NotFound, field_error
+from cbs_network.core.workflow import allowed_for, invalid_transition
+from cbs_network.directory.models import School
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.models import Membership, User
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
-from cbs_network.committees.jurisdictions import service as jurisdictions
-from cbs_network.committees import policy
-from cbs_network.committees.committees.transitions import MEMBER_TRANSITIONS, REASON_REQUIRED
-from cbs_network.committees.models import Committee, CommitteeMember, Jurisdiction, MemberRole, MemberStatus
 
 M = MemberStatus
 COMMITTEE_FIELDS = ("school_id", "school_year", "meeting_schedule", "notes")
-MEMBER_FIELDS = ("role", "name", "email", "user_id", "organization_id", "term_start", "term_end", "status",
-                 "nominated_by_organization_id", "decision_reason")
+MEMBER_FIELDS = (
+    "role",
+    "name",
+    "email",
+    "user_id",
+    "organization_id",
+    "term_start",
+    "term_end",
+    "status",
+    "nominated_by_organization_id",
+    "decision_reason",
+)
 EVENT_NAMES = {M.active: "approved", M.declined: "declined", M.ended: "ended"}
 
 
@@ -60,18 +70,23 @@ def get_member(*, session: Session, committee_id: uuid.UUID, member_id: uuid.UUI
 
 
 def _school(session: Session, committee: Committee) -> School:
-    return session.get(School, committee.school_id)
+    return session.get_one(School, committee.school_id)
 
 
-def present_member(session: Session, principal: Principal, member: CommitteeMember, *, school: School | None = None) -> WithFields:
+def present_member(
+    session: Session, principal: Principal, member: CommitteeMember, *, school: School | None = None
+) -> WithFields:
     """Names are public to the network; email and the decision's reason only to the school side
     and the organization the member represents."""
-    school = school or session.get(School, session.get(Committee, member.committee_id).school_id)
+    school = school or session.get_one(School, session.get_one(Committee, member.committee_id).school_id)
     parties = policy.member_parties(principal, school, member.organization_id)
     contact = policy.can_see_member_contact(principal, school, member.organization_id)
-    return WithFields(member, email=member.email if contact else None,
-                      decision_reason=member.decision_reason if contact else None,
-                      allowed_transitions=allowed_for(MEMBER_TRANSITIONS, member.status, parties))
+    return WithFields(
+        member,
+        email=member.email if contact else None,
+        decision_reason=member.decision_reason if contact else None,
+        allowed_transitions=allowed_for(MEMBER_TRANSITIONS, member.status, parties),
+    )
 
 
 def present(session: Session, principal: Principal, committee: Committee) -> WithFields:
@@ -90,14 +105,20 @@ def seated(as_of: date) -> ColumnElement[bool]:
 
 def is_seated(member: CommitteeMember, as_of: date) -> bool:
     """The same rule as `seated`, for members already loaded."""
-    return (member.status is M.active and (member.term_start is None or member.term_start <= as_of)
-            and (member.term_end is None or member.term_end >= as_of))
+    return (
+        member.status is M.active
+        and (member.term_start is None or member.term_start <= as_of)
+        and (member.term_end is None or member.term_end >= as_of)
+    )
 
 
 def missing_roles(required: dict[str, dict[str, Any]], seated_roles: list[str]) -> list[str]:
     """The required roles that `seated_roles` (one entry per seated member) leave unfilled, in the roles' order."""
-    return [role.value for role in MemberRole
-            if role.value in required and seated_roles.count(role.value) < required[role.value]["minimum"]]
+    return [
+        role.value
+        for role in MemberRole
+        if role.value in required and seated_roles.count(role.value) < required[role.value]["minimum"]
+    ]
 
 
 def compliant_clause(session: Session, as_of: date) -> ColumnElement[bool]:
@@ -111,26 +132,43 @@ def compliant_clause(session: Session, as_of: date) -> ColumnElement[bool]:
     counts: dict[str, Any] = {}
     violations = []
     for jurisdiction_id in [None, *(j.id for j in everyone)]:
-        applies = (School.jurisdiction_id.is_(None) if jurisdiction_id is None
-                   else and_(School.jurisdiction_id.is_not(None), School.jurisdiction_id == jurisdiction_id))
+        applies = (
+            School.jurisdiction_id.is_(None)
+            if jurisdiction_id is None
+            else and_(School.jurisdiction_id.is_not(None), School.jurisdiction_id == jurisdiction_id)
+        )
         for jurisdiction in jurisdictions.chain(session, jurisdiction_id):
             for rule in jurisdiction.composition_rules:
                 role = rule["role"]
                 if role not in counts:
-                    counts[role] = (select(func.count(CommitteeMember.id))
-                                    .where(CommitteeMember.committee_id == Committee.id, CommitteeMember.role == MemberRole(role),
-                                           seated(as_of))
-                                    .correlate(Committee).scalar_subquery())
-                grade = (true() if rule.get("min_grade") is None
-                         else and_(School.grade_high.is_not(None), School.grade_high >= rule["min_grade"]))
+                    counts[role] = (
+                        select(func.count(CommitteeMember.id))
+                        .where(
+                            CommitteeMember.committee_id == Committee.id, CommitteeMember.role == MemberRole(role), seated(as_of)
+                        )
+                        .correlate(Committee)
+                        .scalar_subquery()
+                    )
+                grade = (
+                    true()
+                    if rule.get("min_grade") is None
+                    else and_(School.grade_high.is_not(None), School.grade_high >= rule["min_grade"])
+                )
                 violations.append(and_(applies, grade, counts[role] < rule["minimum"]))
     return not_(or_(false(), *violations))
 
 
 def list_query(
-    *, session: Session, principal: Principal, school_id: uuid.UUID | None = None, school_year: str | None = None,
-    region: str | None = None, board_district: int | None = None, compliant: bool | None = None,
-    as_of: date | None = None, **_page: Any,
+    *,
+    session: Session,
+    principal: Principal,
+    school_id: uuid.UUID | None = None,
+    school_year: str | None = None,
+    region: str | None = None,
+    board_district: int | None = None,
+    compliant: bool | None = None,
+    as_of: date | None = None,
+    **_page: Any,
 ) -> Select:
     query = select(Committee).join(School, School.id == Committee.school_id)
     if school_id is not None:
@@ -152,8 +190,9 @@ def compliance(*, session: Session, committee_id: uuid.UUID, within_days: int = 
     committee = get(session=session, committee_id=committee_id)
     school = _school(session, committee)
     as_of = as_of or today()
-    members = session.scalars(select(CommitteeMember).where(
-        CommitteeMember.committee_id == committee.id, CommitteeMember.status == M.active)).all()
+    members = session.scalars(
+        select(CommitteeMember).where(CommitteeMember.committee_id == committee.id, CommitteeMember.status == M.active)
+    ).all()
     seated_roles = [m.role.value for m in members if is_seated(m, as_of)]
     required_by_role = jurisdictions.required_roles(session, school)
     required = []
@@ -162,17 +201,28 @@ def compliance(*, session: Session, committee_id: uuid.UUID, within_days: int = 
             continue
         rule = required_by_role[role.value]
         filled = seated_roles.count(role.value)
-        required.append({"role": role, "minimum": rule["minimum"], "filled": filled,
-                         "missing": max(rule["minimum"] - filled, 0), "sources": rule["sources"]})
+        required.append(
+            {
+                "role": role,
+                "minimum": rule["minimum"],
+                "filled": filled,
+                "missing": max(rule["minimum"] - filled, 0),
+                "sources": rule["sources"],
+            }
+        )
     horizon = as_of + timedelta(days=within_days)
-    ending = sorted((m for m in members if m.term_end is not None and m.term_end <= horizon),
-                    key=lambda m: (m.term_end, m.name))
+    ending = sorted((m for m in members if m.term_end is not None and m.term_end <= horizon), key=lambda m: (m.term_end, m.name))
     missing = missing_roles(required_by_role, seated_roles)
     return {
-        "committee_id": committee.id, "school_id": committee.school_id, "school_year": committee.school_year,
-        "compliant": not missing, "required": required, "missing_roles": missing,
+        "committee_id": committee.id,
+        "school_id": committee.school_id,
+        "school_year": committee.school_year,
+        "compliant": not missing,
+        "required": required,
+        "missing_roles": missing,
         "terms_ending": [{"member_id": m.id, "role": m.role, "name": m.name, "term_end": m.term_end} for m in ending],
-        "as_of": as_of, "within_days": within_days,
+        "as_of": as_of,
+        "within_days": within_days,
     }
 
 
@@ -180,13 +230,29 @@ def compliance(*, session: Session, committee_id: uuid.UUID, within_days: int = 
 
 
 def _committee_recorded(session: Session, principal: Principal, committee: Committee, action: str, changes: dict) -> None:
-    audit.record(session, principal=principal, action=f"committee.{action}", object_type="committee",
-                 object_id=committee.id, changes=changes)
+    audit.record(
+        session,
+        principal=principal,
+        action=f"committee.{action}",
+        object_type="committee",
+        object_id=committee.id,
+        changes=changes,
+    )
     school = _school(session, committee)
-    record_event(session, type=f"committee.{action}", object_type="committee", object_id=committee.id, principal=principal,
-                 payload={"committee_id": committee.id, "school_id": committee.school_id,
-                          "school_year": committee.school_year, "changed": sorted(changes)},
-                 audience=[o for o in (school.organization_id, school.district_id) if o is not None])
+    record_event(
+        session,
+        type=f"committee.{action}",
+        object_type="committee",
+        object_id=committee.id,
+        principal=principal,
+        payload={
+            "committee_id": committee.id,
+            "school_id": committee.school_id,
+            "school_year": committee.school_year,
+            "changed": sorted(changes),
+        },
+        audience=[o for o in (school.organization_id, school.district_id) if o is not None],
+    )
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Committee:
@@ -194,11 +260,14 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> C
     if school is None:
         raise field_error("school_id", "No school with this id.")
     policy.require_school_side(principal, school, "creates its committee")
-    existing = session.scalar(select(Committee.id).where(Committee.school_id == school.id,
-                                                         Committee.school_year == data["school_year"]))
+    existing = session.scalar(
+        select(Committee.id).where(Committee.school_id == school.id, Committee.school_year == data["school_year"])
+    )
     if existing is not None:
-        raise Conflict(f"The school already has a committee for {data['school_year']} ({existing}); change that one.",
-                       committee_id=str(existing))
+        raise Conflict(
+            f"The school already has a committee for {data['school_year']} ({existing}); change that one.",
+            committee_id=str(existing),
+        )
     committee = Committee(id=uuid.uuid4(), **{name: data.get(name) for name in COMMITTEE_FIELDS})
     session.add(committee)
     session.flush()
@@ -232,33 +301,69 @@ def _check_not_seated(session: Session, committee: Committee, user_id: uuid.UUID
     """One seat per person: a user already nominated or active on the committee is a conflict."""
     if user_id is None:
         return
-    current = session.scalar(select(CommitteeMember).where(
-        CommitteeMember.committee_id == committee.id, CommitteeMember.user_id == user_id,
-        CommitteeMember.status.in_([M.nominated, M.active])))
+    current = session.scalar(
+        select(CommitteeMember).where(
+            CommitteeMember.committee_id == committee.id,
+            CommitteeMember.user_id == user_id,
+            CommitteeMember.status.in_([M.nominated, M.active]),
+        )
+    )
     if current is not None:
-        raise Conflict(f"This person already has a seat on the committee ({current.status.value}, member {current.id}).",
-                       member_id=str(current.id), current_status=current.status.value)
+        raise Conflict(
+            f"This person already has a seat on the committee ({current.status.value}, member {current.id}).",
+            member_id=str(current.id),
+            current_status=current.status.value,
+        )
 
 
 def _member_recorded(
-    session: Session, principal: Principal, committee: Committee, member: CommitteeMember, action: str,
-    before: dict[str, Any], *, from_status: MemberStatus | None = None, reason: str | None = None,
+    session: Session,
+    principal: Principal,
+    committee: Committee,
+    member: CommitteeMember,
+    action: str,
+    before: dict[str, Any],
+    *,
+    from_status: MemberStatus | None = None,
+    reason: str | None = None,
 ) -> None:
     """Audit the change (email masked) and raise an event of ids, roles and statuses only."""
     changes = audit.diff(before, audit.snapshot(member, MEMBER_FIELDS), masked=["email"])
     if reason:
         changes["reason"] = {"before": None, "after": reason}
-    audit.record(session, principal=principal, action=f"committee_member.{action}", object_type="committee_member",
-                 object_id=member.id, changes=changes)
+    audit.record(
+        session,
+        principal=principal,
+        action=f"committee_member.{action}",
+        object_type="committee_member",
+        object_id=member.id,
+        changes=changes,
+    )
     school = _school(session, committee)
-    audience = {school.organization_id, school.district_id, member.nominated_by_organization_id, member.organization_id} - {None}
-    record_event(session, type=f"committee_member.{action}", object_type="committee_member", object_id=member.id,
-                 principal=principal, audience=sorted(audience, key=str), payload={
-                     "committee_id": committee.id, "school_id": committee.school_id, "member_id": member.id,
-                     "role": member.role, "status": member.status, "from_status": from_status,
-                     "organization_id": member.organization_id,
-                     "nominated_by_organization_id": member.nominated_by_organization_id,
-                     "changed": sorted(changes)})
+    audience = {
+        o
+        for o in (school.organization_id, school.district_id, member.nominated_by_organization_id, member.organization_id)
+        if o is not None
+    }
+    record_event(
+        session,
+        type=f"committee_member.{action}",
+        object_type="committee_member",
+        object_id=member.id,
+        principal=principal,
+        audience=sorted(audience, key=str),
+        payload={
+            "committee_id": committee.id,
+            "school_id": committee.school_id,
+            "member_id": member.id,
+            "role": member.role,
+            "status": member.status,
+            "from_status": from_status,
+            "organization_id": member.organization_id,
+            "nominated_by_organization_id": member.nominated_by_organization_id,
+            "changed": sorted(changes),
+        },
+    )
 
 
 def _check_references(session: Session, data: dict[str, Any]) -> None:
@@ -276,7 +381,9 @@ def add_member(*, session: Session, principal: Principal, committee_id: uuid.UUI
     _check_references(session, data)
     _check_not_seated(session, committee, data.get("user_id"))
     member = CommitteeMember(
-        id=uuid.uuid4(), committee_id=committee.id, status=M.active,
+        id=uuid.uuid4(),
+        committee_id=committee.id,
+        status=M.active,
         **{name: data.get(name) for name in ("role", "name", "email", "organization_id", "user_id", "term_start", "term_end")},
     )
     session.add(member)
@@ -286,7 +393,12 @@ def add_member(*, session: Session, principal: Principal, committee_id: uuid.UUI
 
 
 def update_member(
-    *, session: Session, principal: Principal, committee_id: uuid.UUID, member_id: uuid.UUID, data: dict[str, Any],
+    *,
+    session: Session,
+    principal: Principal,
+    committee_id: uuid.UUID,
+    member_id: uuid.UUID,
+    data: dict[str, Any],
     expected_version: int,
 ) -> CommitteeMember:
     committee = get(session=session, committee_id=committee_id)
@@ -294,8 +406,9 @@ def update_member(
     policy.require_school_side(principal, _school(session, committee), "changes its committee's members")
     check_version(member, expected_version)
     if member.status in (M.declined, M.ended):
-        raise Conflict(f"The member is {member.status.value}: a closed seat is kept as it was.",
-                       current_status=member.status.value)
+        raise Conflict(
+            f"The member is {member.status.value}: a closed seat is kept as it was.", current_status=member.status.value
+        )
     _check_terms(data.get("term_start", member.term_start), data.get("term_end", member.term_end))
     _check_references(session, data)
     before = audit.snapshot(member, MEMBER_FIELDS)
@@ -314,15 +427,27 @@ def nominate(*, session: Session, principal: Principal, committee_id: uuid.UUID,
     committee = get(session=session, committee_id=committee_id)
     organization = policy.require_nominator(session, principal)
     _check_terms(data.get("term_start"), data.get("term_end"))
-    user = session.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
-        User.id == data["user_id"], Membership.organization_id == organization.id))
+    user = session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == data["user_id"], Membership.organization_id == organization.id)
+    )
     if user is None:
         raise field_error("user_id", "A CBO may nominate only its own staff: this user is not a member of your organization.")
     _check_not_seated(session, committee, user.id)
     member = CommitteeMember(
-        id=uuid.uuid4(), committee_id=committee.id, role=data["role"], name=user.name, email=user.email, user_id=user.id,
-        organization_id=organization.id, term_start=data.get("term_start"), term_end=data.get("term_end"),
-        status=M.nominated, nominated_by_organization_id=organization.id, nominated_by_user_id=principal.user_id,
+        id=uuid.uuid4(),
+        committee_id=committee.id,
+        role=data["role"],
+        name=user.name,
+        email=user.email,
+        user_id=user.id,
+        organization_id=organization.id,
+        term_start=data.get("term_start"),
+        term_end=data.get("term_end"),
+        status=M.nominated,
+        nominated_by_organization_id=organization.id,
+        nominated_by_user_id=principal.user_id,
     )
     session.add(member)
     session.flush()
@@ -331,8 +456,13 @@ def nominate(*, session: Session, principal: Principal, committee_id: uuid.UUID,
 
 
 def _move(
-    session: Session, principal: Principal, committee_id: uuid.UUID, member_id: uuid.UUID, to: MemberStatus,
-    reason: str | None, term_end: date | None = None,
+    session: Session,
+    principal: Principal,
+    committee_id: uuid.UUID,
+    member_id: uuid.UUID,
+    to: MemberStatus,
+    reason: str | None,
+    term_end: date | None = None,
 ) -> CommitteeMember:
     committee = get(session=session, committee_id=committee_id)
     member = get_member(session=session, committee_id=committee.id, member_id=member_id, lock=True)
@@ -354,13 +484,26 @@ def _move(
     member.status = to
     session.flush()
     # A decision's reason is a member field; an ending's is kept in the audit record only.
-    _member_recorded(session, principal, committee, member, EVENT_NAMES[to], before, from_status=start,
-                     reason=reason if to is M.ended else None)
+    _member_recorded(
+        session,
+        principal,
+        committee,
+        member,
+        EVENT_NAMES[to],
+        before,
+        from_status=start,
+        reason=reason if to is M.ended else None,
+    )
     return member
 
 
 def decide(
-    *, session: Session, principal: Principal, committee_id: uuid.UUID, member_id: uuid.UUID, decision: str,
+    *,
+    session: Session,
+    principal: Principal,
+    committee_id: uuid.UUID,
+    member_id: uuid.UUID,
+    decision: str,
     reason: str | None = None,
 ) -> CommitteeMember:
     """The school side approves a nomination (active) or declines it with a reason."""
@@ -369,7 +512,12 @@ def decide(
 
 
 def end_member(
-    *, session: Session, principal: Principal, committee_id: uuid.UUID, member_id: uuid.UUID, reason: str,
+    *,
+    session: Session,
+    principal: Principal,
+    committee_id: uuid.UUID,
+    member_id: uuid.UUID,
+    reason: str,
     term_end: date | None = None,
 ) -> CommitteeMember:
     return _move(session, principal, committee_id, member_id, M.ended, reason, term_end)

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
-from cbs_network.directory.models import School
+from cbs_network.committees import policy
+from cbs_network.committees.models import Jurisdiction
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.core.jsonable import jsonable
+from cbs_network.directory.models import School
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.identity.principal import Principal
-from cbs_network.core.jsonable import jsonable
-from cbs_network.committees import policy
-from cbs_network.committees.models import Jurisdiction
 
 FIELDS = ("code", "name", "parent_id", "plan_due_month", "plan_due_day", "composition_rules", "description")
 
@@ -59,7 +59,7 @@ def roles_required(jurisdictions: list[Jurisdiction], grade_high: int | None) ->
 
 
 def school_year_bounds(school_year: str) -> tuple[date, date]:
-    """"2026-27" -> (2026-07-01, 2027-06-30), the California school year."""
+    """ "2026-27" -> (2026-07-01, 2027-06-30), the California school year."""
     start = int(school_year[:4])
     return date(start, 7, 1), date(start + 1, 6, 30)
 
@@ -69,6 +69,7 @@ def plan_deadline(session: Session, school: School, school_year: str) -> tuple[d
     start, end = school_year_bounds(school_year)
     for jurisdiction in chain(session, school.jurisdiction_id):
         if jurisdiction.plan_due_month is not None:
+            assert jurisdiction.plan_due_day is not None  # set together (_check)
             year = start.year if jurisdiction.plan_due_month >= start.month else end.year
             due = date(year, jurisdiction.plan_due_month, jurisdiction.plan_due_day)
             return due, f"{jurisdiction.code} ({jurisdiction.name}): due {due:%B} {due.day}"
@@ -98,7 +99,7 @@ def _check(session: Session, jurisdiction: Jurisdiction, data: dict[str, Any]) -
     day = data.get("plan_due_day", jurisdiction.plan_due_day)
     if (month is None) != (day is None):
         errors["plan_due_day"] = ["Give plan_due_month and plan_due_day together."]
-    elif month is not None:
+    elif month is not None and day is not None:  # both or neither, the line above made sure
         try:
             date(2001, month, day)  # a year without February 29: the date must exist every year
         except ValueError:
@@ -111,11 +112,22 @@ def _check(session: Session, jurisdiction: Jurisdiction, data: dict[str, Any]) -
 
 
 def _record(session: Session, principal: Principal, jurisdiction: Jurisdiction, action: str, changes: dict) -> None:
-    audit.record(session, principal=principal, action=f"jurisdiction.{action}", object_type="jurisdiction",
-                 object_id=jurisdiction.id, changes=changes)
-    record_event(session, type=f"jurisdiction.{action}", object_type="jurisdiction", object_id=jurisdiction.id,
-                 principal=principal, payload={"jurisdiction_id": jurisdiction.id, "code": jurisdiction.code,
-                                               "changed": sorted(changes)})
+    audit.record(
+        session,
+        principal=principal,
+        action=f"jurisdiction.{action}",
+        object_type="jurisdiction",
+        object_id=jurisdiction.id,
+        changes=changes,
+    )
+    record_event(
+        session,
+        type=f"jurisdiction.{action}",
+        object_type="jurisdiction",
+        object_id=jurisdiction.id,
+        principal=principal,
+        payload={"jurisdiction_id": jurisdiction.id, "code": jurisdiction.code, "changed": sorted(changes)},
+    )
 
 
 def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> Jurisdiction:

@@ -5,41 +5,79 @@ from typing import Any
 
 from flask import url_for
 
+from cbs_network.committees.models import PlanNeed, SafetyPlan
+from cbs_network.committees.plans import service as plans
+from cbs_network.committees.plans.schemas import (
+    PlanNeedCreateSchema,
+    PlanNeedPageSchema,
+    PlanNeedQuerySchema,
+    PlanNeedSchema,
+    PlanNeedUpdateSchema,
+    PlanTransitionCreateSchema,
+    SafetyPlanCreateSchema,
+    SafetyPlanPageSchema,
+    SafetyPlanQuerySchema,
+    SafetyPlanSchema,
+    SafetyPlanUpdateSchema,
+)
 from cbs_network.core.db import session
 from cbs_network.http.api import Blueprint, created
 from cbs_network.http.pagination import paginate
 from cbs_network.identity.principal import current_principal
-from cbs_network.committees.plans import service as plans
-from cbs_network.committees.models import PlanNeed, SafetyPlan
-from cbs_network.committees.plans.schemas import PlanNeedCreateSchema, PlanNeedPageSchema, PlanNeedQuerySchema, PlanNeedSchema, PlanNeedUpdateSchema, PlanTransitionCreateSchema, SafetyPlanCreateSchema, SafetyPlanPageSchema, SafetyPlanQuerySchema, SafetyPlanSchema, SafetyPlanUpdateSchema
 
 blp = Blueprint(
-    "safety_plans", __name__, url_prefix="/api/v1/safety-plans",
+    "safety_plans",
+    __name__,
+    url_prefix="/api/v1/safety-plans",
     description="Comprehensive school safety plans (Ed Code 32280-32289): one per school and year, due by the "
-                "school's jurisdiction's deadline, moved from not_started to approved, with the needs their "
-                "assessment found and the programs that meet them.",
+    "school's jurisdiction's deadline, moved from not_started to approved, with the needs their "
+    "assessment found and the programs that meet them.",
 )
 
 IDS = {"id": "7c6b5a4f-3e2d-4c1b-8a9f-0e1d2c3b4a59", "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a"}
 NEED_EXAMPLE = {
-    "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e", "plan_id": IDS["id"], "need_type": "safe_passage",
+    "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    "plan_id": IDS["id"],
+    "need_type": "safe_passage",
     "description": "Students report fights on the walk to the bus after dismissal.",
-    "location_description": "Vermont Ave between 80th and 84th St; Metro stop at 81st", "priority": "high",
-    "status": "open", "program_ids": ["5b7f1c2e-9a4d-4e3b-8f61-2c0d9e7a4b10"], "version": 1,
-    "created_at": "2026-09-15T17:00:00+00:00", "updated_at": "2026-09-15T17:00:00+00:00",
+    "location_description": "Vermont Ave between 80th and 84th St; Metro stop at 81st",
+    "priority": "high",
+    "status": "open",
+    "program_ids": ["5b7f1c2e-9a4d-4e3b-8f61-2c0d9e7a4b10"],
+    "version": 1,
+    "created_at": "2026-09-15T17:00:00+00:00",
+    "updated_at": "2026-09-15T17:00:00+00:00",
 }
 SUMMARY_EXAMPLE = {
-    **IDS, "school_year": "2026-27", "state": "drafting", "due_on": "2027-03-01",
-    "due_rule": "CA (State of California): due March 1", "overdue": False, "public_meeting_on": "2027-01-20",
-    "approved_at": None, "approved_by_user_id": None, "summary": "Annual update: safe passage along Vermont Ave.",
-    "allowed_transitions": ["public_meeting_held"], "version": 2,
-    "created_at": "2026-09-01T17:00:00+00:00", "updated_at": "2026-09-15T17:00:00+00:00",
+    **IDS,
+    "school_year": "2026-27",
+    "state": "drafting",
+    "due_on": "2027-03-01",
+    "due_rule": "CA (State of California): due March 1",
+    "overdue": False,
+    "public_meeting_on": "2027-01-20",
+    "approved_at": None,
+    "approved_by_user_id": None,
+    "summary": "Annual update: safe passage along Vermont Ave.",
+    "allowed_transitions": ["public_meeting_held"],
+    "version": 2,
+    "created_at": "2026-09-01T17:00:00+00:00",
+    "updated_at": "2026-09-15T17:00:00+00:00",
 }
 EXAMPLE = {
-    **SUMMARY_EXAMPLE, "needs": [NEED_EXAMPLE],
-    "history": [{"id": "8c7b6a5f-4e3d-4c2b-9a1f-0e9d8c7b6a5f", "from_state": "not_started", "to_state": "drafting",
-                 "at": "2026-09-15T17:00:00+00:00", "actor_organization_id": "0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e",
-                 "actor_user_id": "7d2e5a1c-3b4f-4e6a-8c9d-0e1f2a3b4c5d", "note": "Committee started the review."}],
+    **SUMMARY_EXAMPLE,
+    "needs": [NEED_EXAMPLE],
+    "history": [
+        {
+            "id": "8c7b6a5f-4e3d-4c2b-9a1f-0e9d8c7b6a5f",
+            "from_state": "not_started",
+            "to_state": "drafting",
+            "at": "2026-09-15T17:00:00+00:00",
+            "actor_organization_id": "0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e",
+            "actor_user_id": "7d2e5a1c-3b4f-4e6a-8c9d-0e1f2a3b4c5d",
+            "note": "Committee started the review.",
+        }
+    ],
 }
 
 
@@ -64,10 +102,19 @@ def list_plans(args):
 
 @blp.route("", methods=["POST"])
 @blp.requires("committees:write")
-@blp.arguments(SafetyPlanCreateSchema, example={"school_id": IDS["school_id"], "school_year": "2026-27",
-                                                "summary": "Annual update: safe passage along Vermont Ave."})
-@blp.response(201, SafetyPlanSchema, example={**EXAMPLE, "state": "not_started", "needs": [], "history": [],
-                                              "allowed_transitions": ["drafting"], "version": 1})
+@blp.arguments(
+    SafetyPlanCreateSchema,
+    example={
+        "school_id": IDS["school_id"],
+        "school_year": "2026-27",
+        "summary": "Annual update: safe passage along Vermont Ave.",
+    },
+)
+@blp.response(
+    201,
+    SafetyPlanSchema,
+    example={**EXAMPLE, "state": "not_started", "needs": [], "history": [], "allowed_transitions": ["drafting"], "version": 1},
+)
 def create_plan(data):
     """Open a school's safety plan for a school year (the school's side)
 
@@ -96,8 +143,9 @@ def update_plan(data, plan_id: uuid.UUID, expected_version: int):
 
     The state moves only through `/transitions`. An approved plan is amended first (409).
     """
-    plan = plans.update(session=session(), principal=current_principal(), plan_id=plan_id, data=data,
-                        expected_version=expected_version)
+    plan = plans.update(
+        session=session(), principal=current_principal(), plan_id=plan_id, data=data, expected_version=expected_version
+    )
     return _detail(plan)
 
 
@@ -139,8 +187,12 @@ def list_needs(args, plan_id: uuid.UUID):
 
 @blp.route("/<uuid:plan_id>/needs", methods=["POST"])
 @blp.requires("committees:write")
-@blp.arguments(PlanNeedCreateSchema, example={k: NEED_EXAMPLE[k] for k in (
-    "need_type", "description", "location_description", "priority", "status", "program_ids")})
+@blp.arguments(
+    PlanNeedCreateSchema,
+    example={
+        k: NEED_EXAMPLE[k] for k in ("need_type", "description", "location_description", "priority", "status", "program_ids")
+    },
+)
 @blp.response(201, PlanNeedSchema, example=NEED_EXAMPLE)
 def create_need(data, plan_id: uuid.UUID):
     """Record a need in the plan's assessment (the school's side)
@@ -167,8 +219,14 @@ def get_need(plan_id: uuid.UUID, need_id: uuid.UUID):
 @blp.response(200, PlanNeedSchema, example=NEED_EXAMPLE)
 def update_need(data, plan_id: uuid.UUID, need_id: uuid.UUID, expected_version: int):
     """Change a need (the school's side); `program_ids` replaces its program links"""
-    need = plans.update_need(session=session(), principal=current_principal(), plan_id=plan_id, need_id=need_id,
-                             data=data, expected_version=expected_version)
+    need = plans.update_need(
+        session=session(),
+        principal=current_principal(),
+        plan_id=plan_id,
+        need_id=need_id,
+        data=data,
+        expected_version=expected_version,
+    )
     return plans.present_need(need)
 
 
@@ -178,5 +236,6 @@ def update_need(data, plan_id: uuid.UUID, need_id: uuid.UUID, expected_version: 
 @blp.response(204)
 def delete_need(plan_id: uuid.UUID, need_id: uuid.UUID, expected_version: int):
     """Remove a need recorded by mistake (the school's side)"""
-    plans.delete_need(session=session(), principal=current_principal(), plan_id=plan_id, need_id=need_id,
-                      expected_version=expected_version)
+    plans.delete_need(
+        session=session(), principal=current_principal(), plan_id=plan_id, need_id=need_id, expected_version=expected_version
+    )

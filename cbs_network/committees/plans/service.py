@@ -19,24 +19,33 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
+from cbs_network.committees import policy
+from cbs_network.committees.jurisdictions import service as jurisdictions
+from cbs_network.committees.models import PlanNeed, PlanNeedProgram, PlanState, PlanTransition, SafetyPlan
+from cbs_network.committees.plans.transitions import MEETING_HELD, TRANSITIONS
 from cbs_network.core import clock
 from cbs_network.core.db import utcnow
+from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from cbs_network.core.workflow import allowed_for, invalid_transition
 from cbs_network.directory.models import Program, School
 from cbs_network.directory.programs import policy as programs_policy
-from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
-from cbs_network.committees.jurisdictions import service as jurisdictions
-from cbs_network.committees import policy
-from cbs_network.committees.models import PlanNeed, PlanNeedProgram, PlanState, PlanTransition, SafetyPlan
-from cbs_network.core.workflow import allowed_for, invalid_transition
-from cbs_network.committees.plans.transitions import MEETING_HELD, TRANSITIONS
 
 S = PlanState
-PLAN_FIELDS = ("school_id", "school_year", "state", "due_on", "due_rule", "public_meeting_on", "approved_at",
-               "approved_by_user_id", "summary")
+PLAN_FIELDS = (
+    "school_id",
+    "school_year",
+    "state",
+    "due_on",
+    "due_rule",
+    "public_meeting_on",
+    "approved_at",
+    "approved_by_user_id",
+    "summary",
+)
 NEED_FIELDS = ("need_type", "description", "location_description", "priority", "status")
 today = clock.today  # the date deadlines and meeting dates are judged by (tests fix it)
 
@@ -44,7 +53,7 @@ today = clock.today  # the date deadlines and meeting dates are judged by (tests
 # --- showing a plan ----------------------------------------------------------------------------
 
 
-def overdue_clause(on: date | None = None):  # type: ignore[no-untyped-def]
+def overdue_clause(on: date | None = None):
     return and_(SafetyPlan.state != S.approved, SafetyPlan.due_on < (on or today()))
 
 
@@ -61,17 +70,21 @@ def needs_query(plan_id: uuid.UUID) -> Select:
 
 
 def present(session: Session, principal: Principal, plan: SafetyPlan, *, detail: bool = False) -> WithFields:
-    school = session.get(School, plan.school_id)
+    school = session.get_one(School, plan.school_id)
     fields: dict[str, Any] = {
         "overdue": is_overdue(plan),
         "allowed_transitions": allowed_for(TRANSITIONS, plan.state, policy.plan_parties(principal, school))
-        if principal.has_scope("committees:write") else [],
+        if principal.has_scope("committees:write")
+        else [],
     }
     if detail:
         needs = session.scalars(needs_query(plan.id).order_by(PlanNeed.created_at, PlanNeed.id))
         fields["needs"] = [present_need(need) for need in needs]
-        fields["history"] = list(session.scalars(
-            select(PlanTransition).where(PlanTransition.plan_id == plan.id).order_by(PlanTransition.at, PlanTransition.id)))
+        fields["history"] = list(
+            session.scalars(
+                select(PlanTransition).where(PlanTransition.plan_id == plan.id).order_by(PlanTransition.at, PlanTransition.id)
+            )
+        )
     return WithFields(plan, **fields)
 
 
@@ -90,8 +103,14 @@ def get(*, session: Session, plan_id: uuid.UUID, lock: bool = False) -> SafetyPl
 
 
 def list_query(
-    *, school_id: uuid.UUID | None = None, school_year: str | None = None, state: list[S] | None = None,
-    overdue: bool | None = None, region: str | None = None, board_district: int | None = None, **_page: Any,
+    *,
+    school_id: uuid.UUID | None = None,
+    school_year: str | None = None,
+    state: list[S] | None = None,
+    overdue: bool | None = None,
+    region: str | None = None,
+    board_district: int | None = None,
+    **_page: Any,
 ) -> Select:
     query = select(SafetyPlan)
     if school_id is not None:
@@ -116,23 +135,35 @@ def list_query(
 
 
 def _school(session: Session, plan: SafetyPlan) -> School:
-    return session.get(School, plan.school_id)
+    return session.get_one(School, plan.school_id)
 
 
 def _event(session: Session, principal: Principal, plan: SafetyPlan, type: str, **payload: Any) -> None:
     """Events carry ids and states only, never the plan's text."""
     school = _school(session, plan)
-    record_event(session, type=type, object_type="safety_plan", object_id=plan.id, principal=principal, payload={
-        "plan_id": plan.id, "school_id": plan.school_id, "school_year": plan.school_year, "state": plan.state,
-        "due_on": plan.due_on, **payload,
-    }, audience=[o for o in (school.organization_id, school.district_id) if o is not None])
+    record_event(
+        session,
+        type=type,
+        object_type="safety_plan",
+        object_id=plan.id,
+        principal=principal,
+        payload={
+            "plan_id": plan.id,
+            "school_id": plan.school_id,
+            "school_year": plan.school_year,
+            "state": plan.state,
+            "due_on": plan.due_on,
+            **payload,
+        },
+        audience=[o for o in (school.organization_id, school.district_id) if o is not None],
+    )
 
 
 def _check_meeting_kept(plan: SafetyPlan, meeting_on: date | None) -> None:
     """Once the public meeting is recorded, its date stays a real, past one."""
     if plan.state in MEETING_HELD and meeting_on is None:
         raise field_error("public_meeting_on", f"The plan is {plan.state.value}: its public meeting date cannot be removed.")
-    if plan.state in MEETING_HELD and meeting_on > today():
+    if plan.state in MEETING_HELD and meeting_on is not None and meeting_on > today():
         raise field_error("public_meeting_on", f"The plan is {plan.state.value}: its public meeting cannot be in the future.")
 
 
@@ -141,19 +172,34 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> S
     if school is None:
         raise field_error("school_id", "No school with this id.")
     policy.require_school_side(principal, school, "opens its safety plan")
-    existing = session.scalar(select(SafetyPlan.id).where(
-        SafetyPlan.school_id == school.id, SafetyPlan.school_year == data["school_year"]))
+    existing = session.scalar(
+        select(SafetyPlan.id).where(SafetyPlan.school_id == school.id, SafetyPlan.school_year == data["school_year"])
+    )
     if existing is not None:
-        raise Conflict(f"{school.name} already has a safety plan for {data['school_year']}: change that one.",
-                       plan_id=str(existing))
+        raise Conflict(
+            f"{school.name} already has a safety plan for {data['school_year']}: change that one.", plan_id=str(existing)
+        )
     due_on, due_rule = jurisdictions.plan_deadline(session, school, data["school_year"])
-    plan = SafetyPlan(id=uuid.uuid4(), school_id=school.id, school_year=data["school_year"], state=S.not_started,
-                      due_on=due_on, due_rule=due_rule, summary=data.get("summary"),
-                      public_meeting_on=data.get("public_meeting_on"))
+    plan = SafetyPlan(
+        id=uuid.uuid4(),
+        school_id=school.id,
+        school_year=data["school_year"],
+        state=S.not_started,
+        due_on=due_on,
+        due_rule=due_rule,
+        summary=data.get("summary"),
+        public_meeting_on=data.get("public_meeting_on"),
+    )
     session.add(plan)
     session.flush()
-    audit.record(session, principal=principal, action="safety_plan.created", object_type="safety_plan",
-                 object_id=plan.id, changes=audit.diff({}, audit.snapshot(plan, PLAN_FIELDS)))
+    audit.record(
+        session,
+        principal=principal,
+        action="safety_plan.created",
+        object_type="safety_plan",
+        object_id=plan.id,
+        changes=audit.diff({}, audit.snapshot(plan, PLAN_FIELDS)),
+    )
     _event(session, principal, plan, "safety_plan.created")
     return plan
 
@@ -166,8 +212,7 @@ def update(
     policy.require_school_side(principal, _school(session, plan), "changes its safety plan")
     check_version(plan, expected_version)
     if plan.state is S.approved:
-        raise Conflict("An approved plan is changed by amending it: move it to amended first.",
-                       current_state=plan.state.value)
+        raise Conflict("An approved plan is changed by amending it: move it to amended first.", current_state=plan.state.value)
     if "public_meeting_on" in data:
         _check_meeting_kept(plan, data["public_meeting_on"])
     before = audit.snapshot(plan, PLAN_FIELDS)
@@ -176,8 +221,14 @@ def update(
     changes = audit.diff(before, audit.snapshot(plan, PLAN_FIELDS))
     if changes:
         session.flush()
-        audit.record(session, principal=principal, action="safety_plan.updated", object_type="safety_plan",
-                     object_id=plan.id, changes=changes)
+        audit.record(
+            session,
+            principal=principal,
+            action="safety_plan.updated",
+            object_type="safety_plan",
+            object_id=plan.id,
+            changes=changes,
+        )
         _event(session, principal, plan, "safety_plan.updated", changed=sorted(changes))
     return plan
 
@@ -192,14 +243,17 @@ def transition(*, session: Session, principal: Principal, plan_id: uuid.UUID, da
     policy.require_plan_party(principal, school, plan, to)
     meeting_on = data.get("public_meeting_on")
     if meeting_on is not None and to is not S.public_meeting_held:
-        raise field_error("public_meeting_on", "The public meeting date is given when moving to public_meeting_held "
-                                            "(or set beforehand with PATCH).")
+        raise field_error(
+            "public_meeting_on",
+            "The public meeting date is given when moving to public_meeting_held (or set beforehand with PATCH).",
+        )
     before = audit.snapshot(plan, PLAN_FIELDS)
     if to is S.public_meeting_held:
         meeting_on = meeting_on or plan.public_meeting_on
         if meeting_on is None:
-            raise field_error("public_meeting_on", "The date of the public meeting (Ed Code 32288) is required to record "
-                                                "that it was held.")
+            raise field_error(
+                "public_meeting_on", "The date of the public meeting (Ed Code 32288) is required to record that it was held."
+            )
         if meeting_on > today():
             raise field_error("public_meeting_on", f"The public meeting on {meeting_on} is in the future: record it once held.")
         plan.public_meeting_on = meeting_on
@@ -207,13 +261,30 @@ def transition(*, session: Session, principal: Principal, plan_id: uuid.UUID, da
         plan.approved_at = utcnow()
         plan.approved_by_user_id = principal.user_id
     plan.state = to
-    session.add(PlanTransition(id=uuid.uuid4(), plan_id=plan.id, from_state=start, to_state=to, at=utcnow(),
-                               actor_organization_id=principal.organization_id, actor_user_id=principal.user_id,
-                               note=data.get("note")))
+    session.add(
+        PlanTransition(
+            id=uuid.uuid4(),
+            plan_id=plan.id,
+            from_state=start,
+            to_state=to,
+            at=utcnow(),
+            actor_organization_id=principal.organization_id,
+            actor_user_id=principal.user_id,
+            note=data.get("note"),
+        )
+    )
     session.flush()
-    audit.record(session, principal=principal, action="safety_plan.transitioned", object_type="safety_plan",
-                 object_id=plan.id, changes={**audit.diff(before, audit.snapshot(plan, PLAN_FIELDS)),
-                                             **({"note": {"before": None, "after": data["note"]}} if data.get("note") else {})})
+    audit.record(
+        session,
+        principal=principal,
+        action="safety_plan.transitioned",
+        object_type="safety_plan",
+        object_id=plan.id,
+        changes={
+            **audit.diff(before, audit.snapshot(plan, PLAN_FIELDS)),
+            **({"note": {"before": None, "after": data["note"]}} if data.get("note") else {}),
+        },
+    )
     _event(session, principal, plan, "safety_plan.transitioned", from_state=start, to=to)
     return plan
 
@@ -246,11 +317,22 @@ def _apply_need(need: PlanNeed, data: dict[str, Any]) -> None:
         setattr(need, name, value)
 
 
-def _need_event(session: Session, principal: Principal, plan: SafetyPlan, need_id: uuid.UUID, type: str,
-                need: PlanNeed | None = None, **payload: Any) -> None:
+def _need_event(
+    session: Session,
+    principal: Principal,
+    plan: SafetyPlan,
+    need_id: uuid.UUID,
+    type: str,
+    need: PlanNeed | None = None,
+    **payload: Any,
+) -> None:
     if need is not None:
-        payload.update(need_type=need.need_type, priority=need.priority, status=need.status,
-                       program_ids=sorted(str(link.program_id) for link in need.programs))
+        payload.update(
+            need_type=need.need_type,
+            priority=need.priority,
+            status=need.status,
+            program_ids=sorted(str(link.program_id) for link in need.programs),
+        )
     _event(session, principal, plan, type, need_id=need_id, **payload)
 
 
@@ -275,14 +357,25 @@ def create_need(*, session: Session, principal: Principal, plan_id: uuid.UUID, d
     _apply_need(need, data)
     session.add(need)
     session.flush()
-    audit.record(session, principal=principal, action="safety_plan.need_created", object_type="safety_plan_need",
-                 object_id=need.id, changes=audit.diff({}, _need_view(need)))
+    audit.record(
+        session,
+        principal=principal,
+        action="safety_plan.need_created",
+        object_type="safety_plan_need",
+        object_id=need.id,
+        changes=audit.diff({}, _need_view(need)),
+    )
     _need_event(session, principal, plan, need.id, "safety_plan.need_created", need)
     return need
 
 
 def update_need(
-    *, session: Session, principal: Principal, plan_id: uuid.UUID, need_id: uuid.UUID, data: dict[str, Any],
+    *,
+    session: Session,
+    principal: Principal,
+    plan_id: uuid.UUID,
+    need_id: uuid.UUID,
+    data: dict[str, Any],
     expected_version: int,
 ) -> PlanNeed:
     plan = _writable_plan(session, principal, plan_id)
@@ -296,21 +389,31 @@ def update_need(
     if changes:
         need.updated_at = utcnow()  # bumps the version even when only the program links changed
         session.flush()
-        audit.record(session, principal=principal, action="safety_plan.need_updated", object_type="safety_plan_need",
-                     object_id=need.id, changes=changes)
+        audit.record(
+            session,
+            principal=principal,
+            action="safety_plan.need_updated",
+            object_type="safety_plan_need",
+            object_id=need.id,
+            changes=changes,
+        )
         _need_event(session, principal, plan, need.id, "safety_plan.need_updated", need, changed=sorted(changes))
     return need
 
 
-def delete_need(
-    *, session: Session, principal: Principal, plan_id: uuid.UUID, need_id: uuid.UUID, expected_version: int
-) -> None:
+def delete_need(*, session: Session, principal: Principal, plan_id: uuid.UUID, need_id: uuid.UUID, expected_version: int) -> None:
     plan = _writable_plan(session, principal, plan_id)
     need = get_need(session=session, plan_id=plan_id, need_id=need_id)
     check_version(need, expected_version)
     before = _need_view(need)
     session.delete(need)
     session.flush()
-    audit.record(session, principal=principal, action="safety_plan.need_deleted", object_type="safety_plan_need",
-                 object_id=need_id, changes=audit.diff(before, {}))
+    audit.record(
+        session,
+        principal=principal,
+        action="safety_plan.need_deleted",
+        object_type="safety_plan_need",
+        object_id=need_id,
+        changes=audit.diff(before, {}),
+    )
     _need_event(session, principal, plan, need_id, "safety_plan.need_deleted")

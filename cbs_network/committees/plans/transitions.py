@@ -30,4 +30,3 @@ TRANSITIONS: dict[tuple[S, S], Party] = {
 
 # States in which the plan's public meeting has taken place: its date stays set and not in the future.
 MEETING_HELD = frozenset({S.public_meeting_held, S.submitted, S.approved, S.amended})
-

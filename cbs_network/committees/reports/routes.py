@@ -5,18 +5,20 @@ from typing import Any, Callable
 import marshmallow as ma
 from marshmallow import validate
 
+from cbs_network.committees.reports import service as views
+from cbs_network.committees.schemas import check_school_year, school_year_on
 from cbs_network.core import clock
 from cbs_network.core.db import session
 from cbs_network.http.api import Blueprint
 from cbs_network.http.csv_export import CSV_RESPONSE, csv_response
 from cbs_network.http.schemas import Schema
-from cbs_network.committees.reports import service as views
-from cbs_network.committees.schemas import check_school_year, school_year_on
 
 blp = Blueprint(
-    "school_safety", __name__, url_prefix="/api/v1/school-safety",
+    "school_safety",
+    __name__,
+    url_prefix="/api/v1/school-safety",
     description="The network's views across schools: committee gaps, overdue safety plans, and schools that need "
-                "safe passage and have no program providing it. JSON, or CSV with format=csv.",
+    "safe passage and have no program providing it. JSON, or CSV with format=csv.",
 )
 
 
@@ -27,10 +29,17 @@ class ViewArgsSchema(Schema):
 
 
 class YearViewArgsSchema(ViewArgsSchema):
-    school_year = ma.fields.String(load_default=None, validate=check_school_year, metadata={
-        "example": "2026-27",
-        "description": "July 1 to June 30 (default: the school year of `as_of`, so today's in Los Angeles)"})
-    as_of = ma.fields.Date(load_default=None, metadata={"description": "Judge terms and deadlines on this day (default today in Los Angeles)"})
+    school_year = ma.fields.String(
+        load_default=None,
+        validate=check_school_year,
+        metadata={
+            "example": "2026-27",
+            "description": "July 1 to June 30 (default: the school year of `as_of`, so today's in Los Angeles)",
+        },
+    )
+    as_of = ma.fields.Date(
+        load_default=None, metadata={"description": "Judge terms and deadlines on this day (default today in Los Angeles)"}
+    )
 
     @ma.post_load
     def _defaults(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
@@ -40,8 +49,11 @@ class YearViewArgsSchema(ViewArgsSchema):
 
 
 class SafePassageArgsSchema(ViewArgsSchema):
-    school_year = ma.fields.String(load_default=None, validate=check_school_year,
-                                   metadata={"description": "Only needs of this year's plans (default: every year's)"})
+    school_year = ma.fields.String(
+        load_default=None,
+        validate=check_school_year,
+        metadata={"description": "Only needs of this year's plans (default: every year's)"},
+    )
 
 
 class _SchoolRow(Schema):
@@ -71,8 +83,11 @@ class SafePassageGapSchema(_SchoolRow):
 
 
 def _list(item: type[Schema]) -> type[Schema]:
-    return type(item.__name__.removesuffix("Schema") + "ListSchema", (Schema,),
-                {"items": ma.fields.List(ma.fields.Nested(item), required=True)})
+    return type(
+        item.__name__.removesuffix("Schema") + "ListSchema",
+        (Schema,),
+        {"items": ma.fields.List(ma.fields.Nested(item), required=True)},
+    )
 
 
 def _answer(rows: list[dict[str, Any]], schema: type[Schema], args: dict[str, Any], filename: str) -> Any:
@@ -88,10 +103,24 @@ def _view(args: dict[str, Any], compute: Callable[..., list[dict[str, Any]]], **
 @blp.route("/committee-gaps", methods=["GET"])
 @blp.requires("committees:read")
 @blp.arguments(YearViewArgsSchema, location="query")
-@blp.response(200, _list(CommitteeGapSchema), example={"items": [{
-    "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a", "cds_code": "19647331933746", "school_name": "Jordan High School",
-    "region": "South", "board_district": 7, "committee_id": None, "missing_roles": ["cbo_representative", "parent"],
-    "lacks_cbo_representative": True}]})
+@blp.response(
+    200,
+    _list(CommitteeGapSchema),
+    example={
+        "items": [
+            {
+                "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                "cds_code": "19647331933746",
+                "school_name": "Jordan High School",
+                "region": "South",
+                "board_district": 7,
+                "committee_id": None,
+                "missing_roles": ["cbo_representative", "parent"],
+                "lacks_cbo_representative": True,
+            }
+        ]
+    },
+)
 @blp.doc(responses={200: CSV_RESPONSE})
 def committee_gaps(args):
     """Schools whose committee lacks a required role, or that have no committee for the year
@@ -107,9 +136,25 @@ def committee_gaps(args):
 @blp.route("/overdue-plans", methods=["GET"])
 @blp.requires("committees:read")
 @blp.arguments(YearViewArgsSchema, location="query")
-@blp.response(200, _list(OverduePlanSchema), example={"items": [{
-    "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a", "cds_code": "19647331933746", "school_name": "Jordan High School",
-    "region": "South", "board_district": 7, "plan_id": None, "plan_state": None, "due_on": "2026-10-01", "days_overdue": 12}]})
+@blp.response(
+    200,
+    _list(OverduePlanSchema),
+    example={
+        "items": [
+            {
+                "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                "cds_code": "19647331933746",
+                "school_name": "Jordan High School",
+                "region": "South",
+                "board_district": 7,
+                "plan_id": None,
+                "plan_state": None,
+                "due_on": "2026-10-01",
+                "days_overdue": 12,
+            }
+        ]
+    },
+)
 @blp.doc(responses={200: CSV_RESPONSE})
 def overdue_plans(args):
     """Schools past the year's safety-plan deadline without an approved plan
@@ -123,10 +168,23 @@ def overdue_plans(args):
 @blp.route("/safe-passage-gaps", methods=["GET"])
 @blp.requires("committees:read")
 @blp.arguments(SafePassageArgsSchema, location="query")
-@blp.response(200, _list(SafePassageGapSchema), example={"items": [{
-    "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a", "cds_code": "19647331933746", "school_name": "Jordan High School",
-    "region": "South", "board_district": 7, "need_ids": ["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"],
-    "locations": ["103rd St between Grape St and Wilmington Ave; the Metro A Line stop"]}]})
+@blp.response(
+    200,
+    _list(SafePassageGapSchema),
+    example={
+        "items": [
+            {
+                "school_id": "4d5e6f7a-8b9c-4d0e-8f1a-2b3c4d5e6f7a",
+                "cds_code": "19647331933746",
+                "school_name": "Jordan High School",
+                "region": "South",
+                "board_district": 7,
+                "need_ids": ["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"],
+                "locations": ["103rd St between Grape St and Wilmington Ave; the Metro A Line stop"],
+            }
+        ]
+    },
+)
 @blp.doc(responses={200: CSV_RESPONSE})
 def safe_passage_gaps(args):
     """Schools with an open safe-passage need and no active safe-passage program serving them

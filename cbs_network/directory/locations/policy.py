@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, true
 
-from cbs_network.identity.principal import Principal
 from cbs_network.directory.models import Location
 from cbs_network.directory.policy import require_edit_owned
+from cbs_network.identity.principal import Principal
 
 # What a caller not granted a confidential location's address sees of it.
 FRONT_DOOR_FIELDS = ("id", "name", "organization_id", "location_type", "is_confidential", "front_door_contact")

@@ -3,13 +3,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import ValidationError, post_dump, validate, validates_schema
 
+from cbs_network.directory.geo import radius_field
+from cbs_network.directory.geojson import PointSchema
+from cbs_network.directory.locations import policy
+from cbs_network.directory.models import LocationType
 from cbs_network.http.api import versioned
 from cbs_network.http.pagination import SyncPageArgsSchema
 from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema, web_url
-from cbs_network.directory.geojson import PointSchema
-from cbs_network.directory.geo import radius_field
-from cbs_network.directory.models import LocationType
-from cbs_network.directory.locations import policy
 
 POSTAL_CODE = FullMatch(r"^[0-9]{5}(-[0-9]{4})?$", error="Use a 5-digit ZIP code, optionally ZIP+4.")
 STATE = FullMatch(r"^[A-Z]{2}$", error="Use the two-letter state code, e.g. CA.")
@@ -21,7 +21,8 @@ class _LocationFields(Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Boyle Heights Youth Center"})
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
     location_type = ma.fields.Enum(
-        LocationType, by_value=True,
+        LocationType,
+        by_value=True,
         metadata={"description": "physical (needs an address or coordinates) or virtual (needs a url)"},
     )
     url = web_url(allow_none=True)
@@ -32,13 +33,18 @@ class _LocationFields(Schema):
     latitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=LATITUDE, metadata={"example": 34.0447})
     longitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=LONGITUDE, metadata={"example": -118.2125})
     is_confidential = ma.fields.Boolean(
-        metadata={"description": "A shelter or safe house: only the owning organization and network admins see its "
-                                 "address and coordinates; others see the front door contact"},
+        metadata={
+            "description": "A shelter or safe house: only the owning organization and network admins see its "
+            "address and coordinates; others see the front door contact"
+        },
     )
     front_door_contact = ma.fields.String(
-        allow_none=True, validate=validate.Length(min=1, max=300),
-        metadata={"description": "How to reach a confidential site without its address (required when confidential)",
-                  "example": "Call (213) 555-0142, 24 hours"},
+        allow_none=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={
+            "description": "How to reach a confidential site without its address (required when confidential)",
+            "example": "Call (213) 555-0142, 24 hours",
+        },
     )
 
 
@@ -48,9 +54,12 @@ class LocationSchema(VersionedRecordSchema, _LocationFields):
     granted, only id, name, organization_id, location_type, is_confidential and
     front_door_contact."""
 
+    sometimes_absent: tuple[str, ...]  # set below the class, from its fields
+
     organization_id = ma.fields.UUID()
     distance_m = ma.fields.Float(
-        dump_only=True, metadata={"description": "Meters from the search point (proximity searches only)"},
+        dump_only=True,
+        metadata={"description": "Meters from the search point (proximity searches only)"},
     )
 
     @post_dump(pass_original=True)
@@ -65,7 +74,9 @@ LocationSchema.sometimes_absent = tuple(name for name in LocationSchema._declare
 
 class LocationCreateSchema(_LocationFields):
     organization_id = ma.fields.UUID(metadata={"description": "The owning organization (default: yours; others: network admins)"})
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Boyle Heights Youth Center"})
+    name = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Boyle Heights Youth Center"}
+    )
     location_type = ma.fields.Enum(LocationType, by_value=True, load_default=LocationType.physical)
     is_confidential = ma.fields.Boolean(load_default=False)
 
@@ -81,7 +92,9 @@ class LocationFilterSchema(Schema):
 
 
 class LocationQuerySchema(SyncPageArgsSchema, LocationFilterSchema):
-    near_lat = ma.fields.Float(allow_nan=False, validate=LATITUDE, metadata={"description": "Search near this point (with near_lon); sorted by distance"})
+    near_lat = ma.fields.Float(
+        allow_nan=False, validate=LATITUDE, metadata={"description": "Search near this point (with near_lon); sorted by distance"}
+    )
     near_lon = ma.fields.Float(allow_nan=False, validate=LONGITUDE)
     radius_m = radius_field("Search radius")
 

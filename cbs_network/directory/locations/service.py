@@ -4,6 +4,7 @@ the list functions return a Select so the HSDS API (principal None: the public) 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
@@ -12,18 +13,29 @@ from sqlalchemy.orm import Session
 from cbs_network.audit import service as audit
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.directory import geo
+from cbs_network.directory.locations import policy
+from cbs_network.directory.models import Location, LocationType, ProgramLocation
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
-from cbs_network.directory import geo
-from cbs_network.directory.models import Location, LocationType, ProgramLocation
-from cbs_network.directory.locations import policy
 
 AUDITED_FIELDS = (
-    "organization_id", "name", "description", "location_type", "url", "address_1", "city", "state",
-    "postal_code", "latitude", "longitude", "is_confidential", "front_door_contact",
+    "organization_id",
+    "name",
+    "description",
+    "location_type",
+    "url",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "is_confidential",
+    "front_door_contact",
 )
 
 
@@ -55,9 +67,7 @@ def list_query(
     if location_type is not None:
         query = query.where(Location.location_type == location_type)
     if program_id is not None:
-        query = query.where(
-            exists().where(ProgramLocation.location_id == Location.id, ProgramLocation.program_id == program_id)
-        )
+        query = query.where(exists().where(ProgramLocation.location_id == Location.id, ProgramLocation.program_id == program_id))
     return query
 
 
@@ -99,7 +109,7 @@ def program_ids_by_location(session: Session, location_ids: list[uuid.UUID]) -> 
     return found
 
 
-def field_problems(location: Location, fields: set[str] = frozenset()) -> dict[str, str]:
+def field_problems(location: Location, fields: AbstractSet[str] = frozenset()) -> dict[str, str]:
     """Rules across fields, checked on the location as it would be saved ({field: message}, at
     most one); the field named is one the caller sent where there is a choice."""
     if (location.latitude is None) != (location.longitude is None):
@@ -127,7 +137,11 @@ def _check(session: Session, location: Location, fields: set[str]) -> None:
 
 def _event(session: Session, principal: Principal, action: str, location: Location, **payload: Any) -> None:
     record_event(
-        session, type=f"location.{action}", object_type="location", object_id=location.id, principal=principal,
+        session,
+        type=f"location.{action}",
+        object_type="location",
+        object_id=location.id,
+        principal=principal,
         payload={"location_id": location.id, "organization_id": location.organization_id, **payload},
         audience=[location.organization_id],
     )
@@ -142,7 +156,11 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> L
     session.add(location)
     session.flush()
     audit.record(
-        session, principal=principal, action="location.created", object_type="location", object_id=location.id,
+        session,
+        principal=principal,
+        action="location.created",
+        object_type="location",
+        object_id=location.id,
         changes=audit.diff({}, audit.snapshot(location, AUDITED_FIELDS)),
     )
     _event(session, principal, "created", location)
@@ -164,7 +182,11 @@ def update(
         location.updated_at = utcnow()
         session.flush()
         audit.record(
-            session, principal=principal, action="location.updated", object_type="location", object_id=location.id,
+            session,
+            principal=principal,
+            action="location.updated",
+            object_type="location",
+            object_id=location.id,
             changes=changes,
         )
         _event(session, principal, "updated", location, changed=sorted(changes))
@@ -182,6 +204,10 @@ def delete(*, session: Session, principal: Principal, location_id: uuid.UUID, ex
     session.delete(location)
     session.flush()
     audit.record(
-        session, principal=principal, action="location.deleted", object_type="location", object_id=location_id,
+        session,
+        principal=principal,
+        action="location.deleted",
+        object_type="location",
+        object_id=location_id,
         changes=audit.diff(before, {}),
     )

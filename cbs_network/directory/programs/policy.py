@@ -11,9 +11,10 @@ import uuid
 
 from sqlalchemy import ColumnElement, or_, true
 
-from cbs_network.identity.principal import Principal
 from cbs_network.directory.models import Program, ProgramStatus
 from cbs_network.directory.policy import require_edit_owned
+from cbs_network.identity.principal import Principal
+
 
 def visible(principal: Principal | None) -> ColumnElement[bool]:
     """SQL: the programs `principal` may see (None: the public)."""

@@ -17,18 +17,27 @@ from sqlalchemy.orm import Session
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import field_error
-from cbs_network.http.pagination import child_lists, paginate
-from cbs_network.identity.principal import Principal
 from cbs_network.directory import geo
-from cbs_network.directory.models import (
-    GRADES, Location, LocationType, Program, ProgramExternalCode, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchedule,
-    ProgramSchool, School,
-)
 from cbs_network.directory.locations.policy import address_visible
-from cbs_network.directory.service_areas import program_ids_serving
-from cbs_network.settings import service as settings_service
+from cbs_network.directory.models import (
+    GRADES,
+    Location,
+    LocationType,
+    Program,
+    ProgramExternalCode,
+    ProgramLanguage,
+    ProgramLocation,
+    ProgramRegion,
+    ProgramSchedule,
+    ProgramSchool,
+    School,
+)
 from cbs_network.directory.programs import policy
 from cbs_network.directory.programs.service import verification_interval
+from cbs_network.directory.service_areas import program_ids_serving
+from cbs_network.http.pagination import child_lists, paginate
+from cbs_network.identity.principal import Principal
+from cbs_network.settings import service as settings_service
 
 
 def max_radius_m() -> float:
@@ -100,16 +109,19 @@ def list_query(
         query = query.where(~fresh if capacity_stale else fresh)
     if q:
         text = q.lower()
-        query = query.where(or_(
-            func.lower(Program.name).contains(text, autoescape=True),
-            func.lower(Program.description).contains(text, autoescape=True),
-        ))
+        query = query.where(
+            or_(
+                func.lower(Program.name).contains(text, autoescape=True),
+                func.lower(Program.description).contains(text, autoescape=True),
+            )
+        )
     if school_id is not None:
         # Polygons are tested in Python (service_areas), so this filter is a list of ids.
         school = _school(session, school_id, "school_id")
         query = query.where(Program.id.in_(program_ids_serving(session, school, query)))
-    near = geo.near_point(session, near_lat=near_lat, near_lon=near_lon, near_school=near_school,
-                          radius_m=radius_m, max_radius_m=max_radius_m())
+    near = geo.near_point(
+        session, near_lat=near_lat, near_lon=near_lon, near_school=near_school, radius_m=radius_m, max_radius_m=max_radius_m()
+    )
     if near is not None:
         query = _near(query, principal, near.lat, near.lon, near.radius_m)
     return query
@@ -143,10 +155,12 @@ CHILDREN = {
     "served_school_ids": select(ProgramSchool.program_id, ProgramSchool.school_id),
     "served_regions": select(ProgramRegion.program_id, ProgramRegion.region).order_by(ProgramRegion.region),
     "location_ids": select(ProgramLocation.program_id, ProgramLocation.location_id),
-    "external_codes": select(ProgramExternalCode.program_id, ProgramExternalCode.scheme, ProgramExternalCode.code)
-    .order_by(ProgramExternalCode.scheme),
-    "schedules": select(ProgramSchedule.program_id, *(c for c in ProgramSchedule.__table__.columns if c.key != "program_id"))
-    .order_by(ProgramSchedule.position),
+    "external_codes": select(ProgramExternalCode.program_id, ProgramExternalCode.scheme, ProgramExternalCode.code).order_by(
+        ProgramExternalCode.scheme
+    ),
+    "schedules": select(
+        ProgramSchedule.program_id, *(c for c in ProgramSchedule.__table__.columns if c.key != "program_id")
+    ).order_by(ProgramSchedule.position),
 }
 
 

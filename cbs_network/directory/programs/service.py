@@ -7,27 +7,59 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from cbs_network.audit import service as audit
 from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
+from cbs_network.directory.models import (
+    Location,
+    Program,
+    ProgramExternalCode,
+    ProgramLanguage,
+    ProgramLocation,
+    ProgramRegion,
+    ProgramSchedule,
+    ProgramSchool,
+    ProgramStatus,
+    School,
+)
+from cbs_network.directory.programs import policy
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations.models import Organization
-from cbs_network.directory.models import Location, Program, ProgramExternalCode, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchedule, ProgramSchool, ProgramStatus, School
 from cbs_network.settings import service as settings_service
-from cbs_network.directory.programs import policy
 
 SCALAR_FIELDS = (
-    "organization_id", "name", "alternate_name", "description", "program_type", "status",
-    "minimum_age", "maximum_age", "minimum_grade", "maximum_grade", "population_description",
-    "eligibility_description", "fees_description", "is_free", "application_process",
-    "evidence_basis", "evidence_description", "funding_sources", "contacts", "url", "email",
-    "phone", "accepts_referrals", "service_area_geojson", "service_area_description",
-    "assured_at", "assured_by_user_id",
+    "organization_id",
+    "name",
+    "alternate_name",
+    "description",
+    "program_type",
+    "status",
+    "minimum_age",
+    "maximum_age",
+    "minimum_grade",
+    "maximum_grade",
+    "population_description",
+    "eligibility_description",
+    "fees_description",
+    "is_free",
+    "application_process",
+    "evidence_basis",
+    "evidence_description",
+    "funding_sources",
+    "contacts",
+    "url",
+    "email",
+    "phone",
+    "accepts_referrals",
+    "service_area_geojson",
+    "service_area_description",
+    "assured_at",
+    "assured_by_user_id",
 )
 LIST_FIELDS = ("languages", "external_codes", "schedules", "served_school_ids", "served_regions", "location_ids")
 
@@ -66,8 +98,11 @@ def _audit_view(program: Program) -> dict[str, Any]:
     return view
 
 
-def get(*, session: Session, principal: Principal | None, program_id: uuid.UUID) -> Program:
-    program = session.scalar(select(Program).where(Program.id == program_id, policy.visible(principal)))
+def get(*, session: Session, principal: Principal | None, program_id: uuid.UUID, lists: bool = True) -> Program:
+    """The program, if `principal` may see it; without `lists`, its child lists are left unloaded
+    (six statements a caller that only needs its columns does not pay)."""
+    query = select(Program).where(Program.id == program_id, policy.visible(principal))
+    program = session.scalar(query if lists else query.options(lazyload("*")))
     if program is None:
         raise NotFound("No program with this id.")
     return program
@@ -109,21 +144,25 @@ def _apply(program: Program, data: dict[str, Any]) -> None:
     data = dict(data)
     # Keep the child rows that stay, so a primary key is never deleted and inserted in one flush.
     if "languages" in data:
-        kept = {row.code: row for row in program.languages}
-        program.languages = [kept.get(c) or ProgramLanguage(code=c) for c in _unique(data.pop("languages"))]
+        kept_languages = {row.code: row for row in program.languages}
+        program.languages = [kept_languages.get(c) or ProgramLanguage(code=c) for c in _unique(data.pop("languages"))]
     if "served_school_ids" in data:
-        kept = {row.school_id: row for row in program.served_schools}
-        program.served_schools = [kept.get(i) or ProgramSchool(school_id=i) for i in _unique(data.pop("served_school_ids"))]
+        kept_schools = {row.school_id: row for row in program.served_schools}
+        program.served_schools = [
+            kept_schools.get(i) or ProgramSchool(school_id=i) for i in _unique(data.pop("served_school_ids"))
+        ]
     if "served_regions" in data:
-        kept = {row.region: row for row in program.served_regions}
-        program.served_regions = [kept.get(r) or ProgramRegion(region=r) for r in _unique(data.pop("served_regions"))]
+        kept_regions = {row.region: row for row in program.served_regions}
+        program.served_regions = [kept_regions.get(r) or ProgramRegion(region=r) for r in _unique(data.pop("served_regions"))]
     if "location_ids" in data:
-        kept = {row.location_id: row for row in program.program_locations}
-        program.program_locations = [kept.get(i) or ProgramLocation(location_id=i) for i in _unique(data.pop("location_ids"))]
+        kept_locations = {row.location_id: row for row in program.program_locations}
+        program.program_locations = [
+            kept_locations.get(i) or ProgramLocation(location_id=i) for i in _unique(data.pop("location_ids"))
+        ]
     if "external_codes" in data:
-        kept = {(row.scheme, row.code): row for row in program.external_codes}
+        kept_codes = {(row.scheme, row.code): row for row in program.external_codes}
         pairs = _unique([(c["scheme"], c["code"]) for c in data.pop("external_codes")])
-        program.external_codes = [kept.get(p) or ProgramExternalCode(scheme=p[0], code=p[1]) for p in pairs]
+        program.external_codes = [kept_codes.get(p) or ProgramExternalCode(scheme=p[0], code=p[1]) for p in pairs]
     if "schedules" in data:
         program.schedules = [ProgramSchedule(position=n, **s) for n, s in enumerate(data.pop("schedules"))]
     for name, value in data.items():
@@ -132,7 +171,11 @@ def _apply(program: Program, data: dict[str, Any]) -> None:
 
 def _event(session: Session, principal: Principal, program: Program, type: str, **payload: Any) -> None:
     record_event(
-        session, type=type, object_type="program", object_id=program.id, principal=principal,
+        session,
+        type=type,
+        object_type="program",
+        object_id=program.id,
+        principal=principal,
         payload={"program_id": program.id, "organization_id": program.organization_id, "status": program.status, **payload},
         audience=[program.organization_id],
     )
@@ -143,15 +186,21 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> P
     owner = data.setdefault("organization_id", principal.organization_id)
     policy.require_edit(principal, owner)
     if session.get(Organization, owner) is None:
-        raise ValidationFailed("The organization does not exist.", errors={"json": {"organization_id": ["Unknown organization."]}})
+        raise ValidationFailed(
+            "The organization does not exist.", errors={"json": {"organization_id": ["Unknown organization."]}}
+        )
     program = Program(id=uuid.uuid4(), organization_id=owner)
     _check(session, program, data)
     _apply(program, data)
     session.add(program)
     session.flush()
     audit.record(
-        session, principal=principal, action="program.created", object_type="program",
-        object_id=program.id, changes=audit.diff({}, _audit_view(program)),
+        session,
+        principal=principal,
+        action="program.created",
+        object_type="program",
+        object_id=program.id,
+        changes=audit.diff({}, _audit_view(program)),
     )
     _event(session, principal, program, "program.created", program_type=program.program_type)
     return program
@@ -171,8 +220,12 @@ def update(
         program.updated_at = utcnow()  # bumps the version even when only child rows changed
         session.flush()
         audit.record(
-            session, principal=principal, action="program.updated", object_type="program",
-            object_id=program.id, changes=changes,
+            session,
+            principal=principal,
+            action="program.updated",
+            object_type="program",
+            object_id=program.id,
+            changes=changes,
         )
         _event(session, principal, program, "program.updated", changed=sorted(changes))
     return program
@@ -187,8 +240,12 @@ def verify(*, session: Session, principal: Principal, program_id: uuid.UUID) -> 
     program.assured_by_user_id = principal.user_id
     session.flush()
     audit.record(
-        session, principal=principal, action="program.verified", object_type="program",
-        object_id=program.id, changes=audit.diff(before, _audit_view(program)),
+        session,
+        principal=principal,
+        action="program.verified",
+        object_type="program",
+        object_id=program.id,
+        changes=audit.diff(before, _audit_view(program)),
     )
     _event(session, principal, program, "program.verified")
     return program
@@ -206,10 +263,19 @@ def delete(*, session: Session, principal: Principal, program_id: uuid.UUID, exp
     session.delete(program)
     session.flush()
     audit.record(
-        session, principal=principal, action="program.deleted", object_type="program",
-        object_id=program_id, changes=audit.diff(before, {}),
+        session,
+        principal=principal,
+        action="program.deleted",
+        object_type="program",
+        object_id=program_id,
+        changes=audit.diff(before, {}),
     )
     record_event(
-        session, type="program.deleted", object_type="program", object_id=program_id, principal=principal,
-        payload={"program_id": program_id, "organization_id": organization_id}, audience=[organization_id],
+        session,
+        type="program.deleted",
+        object_type="program",
+        object_id=program_id,
+        principal=principal,
+        payload={"program_id": program_id, "organization_id": organization_id},
+        audience=[organization_id],
     )

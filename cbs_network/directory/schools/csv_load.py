@@ -21,18 +21,31 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cbs_network.identity.principal import Principal
+from cbs_network.core.errors import ValidationFailed
 from cbs_network.directory import csv_rows
 from cbs_network.directory.csv_rows import RowError, flatten_messages
 from cbs_network.directory.importer import normalized_address, normalized_name, probable_twins
-from cbs_network.core.errors import ValidationFailed
 from cbs_network.directory.models import School
 from cbs_network.directory.schools import service
 from cbs_network.directory.schools.schemas import SchoolCreateSchema
+from cbs_network.identity.principal import Principal
 
 COLUMNS = (
-    "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city", "state",
-    "postal_code", "latitude", "longitude", "is_bsap", "status", "district_id",
+    "cds_code",
+    "name",
+    "grade_low",
+    "grade_high",
+    "region",
+    "board_district",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "is_bsap",
+    "status",
+    "district_id",
 )
 OPTIONAL_COLUMNS = ("district_id",)  # files written before schools had a district still load
 KEEP_WHEN_EMPTY = ("is_bsap", "status", "district_id")
@@ -83,9 +96,11 @@ def plan(session: Session, rows: Iterable[tuple[int, dict[str, str]]], *, progre
         school = existing.get(code)
         if data.get("district_id") is not None:
             try:
-                service.check_district(session, data["district_id"], school.organization_id if school else None,
-                                       field="district_id")
+                service.check_district(
+                    session, data["district_id"], school.organization_id if school else None, field="district_id"
+                )
             except ValidationFailed as error:
+                assert error.errors is not None  # check_district names the field
                 result.errors += [RowError(line, f, m) for f, m in flatten_messages(error.errors["json"])]
                 continue
         if school is None:
@@ -115,14 +130,20 @@ def apply(session: Session, principal: Principal, load: Plan, *, progress: Calla
         progress()
 
 
-@click.command("schools", epilog=csv_rows.columns_help(
-    COLUMNS, required=[name for name, field in SchoolCreateSchema().fields.items() if field.required],
-    fields=SchoolCreateSchema().fields,
-    notes={"district_id": "the id of the school_district organization the school belongs to; an empty cell: a new "
-                          "school gets none, an existing one keeps its district",
-           "is_bsap": "an empty cell keeps the current value (false for a new school)",
-           "status": "an empty cell keeps the current value (active for a new school)"},
-))
+@click.command(
+    "schools",
+    epilog=csv_rows.columns_help(
+        COLUMNS,
+        required=[name for name, field in SchoolCreateSchema().fields.items() if field.required],
+        fields=SchoolCreateSchema().fields,
+        notes={
+            "district_id": "the id of the school_district organization the school belongs to; an empty cell: a new "
+            "school gets none, an existing one keeps its district",
+            "is_bsap": "an empty cell keeps the current value (false for a new school)",
+            "status": "an empty cell keeps the current value (active for a new school)",
+        },
+    ),
+)
 @with_appcontext
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
@@ -144,14 +165,18 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     csv_rows.stop_if_any(load.errors)
     unchanged = len(rows) - len(load.creates) - len(load.updates) - len(load.duplicates)
     for line, data, twin in load.duplicates:
-        click.echo(f"line {line}: probable duplicate {data['cds_code']} {data['name']} (same name and address as {twin}); not created")
+        click.echo(
+            f"line {line}: probable duplicate {data['cds_code']} {data['name']} (same name and address as {twin}); not created"
+        )
     if dry_run:
         for line, data in load.creates:
             click.echo(f"line {line}: create {data['cds_code']} {data['name']}")
         for line, school, changes in load.updates:
             click.echo(f"line {line}: update {school.cds_code} ({', '.join(sorted(changes))})")
-        click.echo(f"dry run: {len(load.creates)} to create, {len(load.updates)} to update, {unchanged} unchanged, "
-                   f"{len(load.duplicates)} probable duplicates; nothing was written.")
+        click.echo(
+            f"dry run: {len(load.creates)} to create, {len(load.updates)} to update, {unchanged} unchanged, "
+            f"{len(load.duplicates)} probable duplicates; nothing was written."
+        )
         session.rollback()
         return
     hub = session.scalar(select(Organization.id).where(Organization.kind == OrganizationKind.network_hub).limit(1))
@@ -165,5 +190,7 @@ def import_schools_command(file: TextIO, dry_run: bool) -> None:
     except BaseException:
         session.rollback()
         raise
-    click.echo(f"imported: {len(load.creates)} created, {len(load.updates)} updated, {unchanged} unchanged, "
-               f"{len(load.duplicates)} probable duplicates not created.")
+    click.echo(
+        f"imported: {len(load.creates)} created, {len(load.updates)} updated, {unchanged} unchanged, "
+        f"{len(load.duplicates)} probable duplicates not created."
+    )

@@ -15,10 +15,10 @@ import uuid
 from sqlalchemy.orm import Session
 
 from cbs_network.core.errors import Forbidden
+from cbs_network.directory.models import School
 from cbs_network.identity.principal import Principal
 from cbs_network.identity.roles import Role
 from cbs_network.organizations.models import Organization, OrganizationKind
-from cbs_network.directory.models import School
 
 EDITOR_ROLES = (Role.org_admin, Role.coordinator)
 

@@ -5,44 +5,76 @@ import uuid
 from flask import url_for
 
 from cbs_network.core.db import session
+from cbs_network.directory.geo import MAX_RADIUS_M
+from cbs_network.directory.geojson import MEDIA_TYPE, serve_as_geojson
+from cbs_network.directory.models import School
+from cbs_network.directory.schools import service
+from cbs_network.directory.schools.schemas import (
+    SchoolCreateSchema,
+    SchoolFeatureCollectionSchema,
+    SchoolGeoJSONQuerySchema,
+    SchoolQuerySchema,
+    SchoolSchema,
+    SchoolUpdateSchema,
+)
 from cbs_network.http.api import Blueprint, created
 from cbs_network.http.pagination import page_schema, paginate
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import current_principal
-from cbs_network.directory.geojson import MEDIA_TYPE, serve_as_geojson
-from cbs_network.directory.geo import MAX_RADIUS_M
-from cbs_network.directory.models import School
-from cbs_network.directory.schools import service
-from cbs_network.directory.schools.schemas import SchoolCreateSchema, SchoolFeatureCollectionSchema, SchoolGeoJSONQuerySchema, SchoolQuerySchema, SchoolSchema, SchoolUpdateSchema
-
 
 blp = Blueprint(
-    "schools", __name__, url_prefix="/api/v1",
+    "schools",
+    __name__,
+    url_prefix="/api/v1",
     description="The district's schools: CDS codes, grade spans, regions, board districts, coordinates and coverage gaps.",
 )
 
 EXAMPLE = {
-    "id": "6b1d3c52-7f0e-4a8e-9b61-2f3c4d5e6f70", "cds_code": "19647331930247", "name": "Garfield Senior High",
-    "grade_low": "9", "grade_high": "12", "region": "East", "board_district": 2, "address_1": "5101 E 6th St",
-    "city": "Los Angeles", "state": "CA", "postal_code": "90022", "latitude": 34.0268, "longitude": -118.1608,
-    "is_bsap": True, "status": "active", "organization_id": None,
-    "district_id": "0b7f3a2c-5d1e-4c6a-9f8b-1e2d3c4b5a69", "jurisdiction_id": "5f0c6b2e-7a41-4c1d-9e3b-2a8f6d4c1b02", "version": 1,
-    "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-08-01T16:00:00+00:00",
+    "id": "6b1d3c52-7f0e-4a8e-9b61-2f3c4d5e6f70",
+    "cds_code": "19647331930247",
+    "name": "Garfield Senior High",
+    "grade_low": "9",
+    "grade_high": "12",
+    "region": "East",
+    "board_district": 2,
+    "address_1": "5101 E 6th St",
+    "city": "Los Angeles",
+    "state": "CA",
+    "postal_code": "90022",
+    "latitude": 34.0268,
+    "longitude": -118.1608,
+    "is_bsap": True,
+    "status": "active",
+    "organization_id": None,
+    "district_id": "0b7f3a2c-5d1e-4c6a-9f8b-1e2d3c4b5a69",
+    "jurisdiction_id": "5f0c6b2e-7a41-4c1d-9e3b-2a8f6d4c1b02",
+    "version": 1,
+    "created_at": "2026-08-01T16:00:00+00:00",
+    "updated_at": "2026-08-01T16:00:00+00:00",
 }
 FEATURE_EXAMPLE = {
-    "type": "FeatureCollection", "truncated": False,
-    "features": [{
-        "type": "Feature", "id": EXAMPLE["id"],
-        "geometry": {"type": "Point", "coordinates": [-118.1608, 34.0268]},
-        "properties": {k: EXAMPLE[k] for k in ("id", "cds_code", "name", "region", "board_district", "is_bsap", "status", "grade_low", "grade_high")},
-    }],
+    "type": "FeatureCollection",
+    "truncated": False,
+    "features": [
+        {
+            "type": "Feature",
+            "id": EXAMPLE["id"],
+            "geometry": {"type": "Point", "coordinates": [-118.1608, 34.0268]},
+            "properties": {
+                k: EXAMPLE[k]
+                for k in ("id", "cds_code", "name", "region", "board_district", "is_bsap", "status", "grade_low", "grade_high")
+            },
+        }
+    ],
 }
 
 
 def _search(args: dict):
     return service.search(
-        session=session(), principal=current_principal(),
-        max_radius_m=MAX_RADIUS_M, **args,
+        session=session(),
+        principal=current_principal(),
+        max_radius_m=MAX_RADIUS_M,
+        **args,
     )
 
 
@@ -85,7 +117,14 @@ def schools_geojson(args):
 
 @blp.route("/schools", methods=["POST"])
 @blp.requires("directory:write")
-@blp.arguments(SchoolCreateSchema, example={k: v for k, v in EXAMPLE.items() if k not in ("id", "version", "created_at", "updated_at", "organization_id", "district_id")})
+@blp.arguments(
+    SchoolCreateSchema,
+    example={
+        k: v
+        for k, v in EXAMPLE.items()
+        if k not in ("id", "version", "created_at", "updated_at", "organization_id", "district_id")
+    },
+)
 @blp.response(201, SchoolSchema, example=EXAMPLE)
 def create_school(data):
     """Add a school (a school district's admins and coordinators, network admins)
@@ -120,6 +159,9 @@ def update_school(data, school_id: uuid.UUID, expected_version: int):
     never deleted: a school that closes gets `status` closed.
     """
     return service.update(
-        session=session(), principal=current_principal(), school_id=school_id, data=data,
+        session=session(),
+        principal=current_principal(),
+        school_id=school_id,
+        data=data,
         expected_version=expected_version,
     )

@@ -1,22 +1,23 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
 from marshmallow import validate
 
+from cbs_network.directory.geo import radius_field
+from cbs_network.directory.geojson import PointSchema
+from cbs_network.directory.models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 from cbs_network.http.api import versioned
 from cbs_network.http.pagination import SyncPageArgsSchema
 from cbs_network.http.schemas import ChangeSchema, FullMatch, Schema, VersionedRecordSchema
-from cbs_network.directory.geojson import PointSchema
-from cbs_network.directory.geo import radius_field
-from cbs_network.directory.models import GRADE_NAMES, GRADES, ProgramType, SchoolStatus
 
 CDS_CODE = FullMatch(r"^[0-9]{14}$", error="A CDS code is 14 digits.")
 STATE = FullMatch(r"^[A-Z]{2}$", error="A two-letter state code, e.g. CA.")
 GRADE_ENUM = [*GRADES, None]  # documented choices of a nullable grade
-BSAP_DESCRIPTION = ("Served by the Black Student Achievement Plan (BSAP), LAUSD's program that funds the bench of "
-                    "community partners")
+BSAP_DESCRIPTION = (
+    "Served by the Black Student Achievement Plan (BSAP), LAUSD's program that funds the bench of community partners"
+)
 POSTAL_CODE = FullMatch(r"^[0-9]{5}(-[0-9]{4})?$", error="A ZIP code: 12345 or 12345-6789.")
 DISTRICT_DESCRIPTION = (
     "The school_district organization the school belongs to: its admins and coordinators keep the school's entry, "
@@ -34,7 +35,7 @@ class Grade(ma.fields.String):
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else GRADE_NAMES[value]
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:  # type: ignore[override]  # a string on the wire, an ordinal loaded
         text = super()._deserialize(value, attr, data, **kwargs)
         if text not in GRADES:
             raise self.make_error("invalid_grade")
@@ -58,36 +59,63 @@ def cross_field_errors(values: dict[str, Any]) -> dict[str, list[str]]:
 
 
 class _SchoolFields(Schema):
-    cds_code = ma.fields.String(validate=CDS_CODE, metadata={"description": "California County-District-School code (unique)", "example": "19647331930247"})
+    cds_code = ma.fields.String(
+        validate=CDS_CODE,
+        metadata={"description": "California County-District-School code (unique)", "example": "19647331930247"},
+    )
     name = ma.fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "Garfield Senior High"})
     grade_low = _grade("Lowest grade served: TK, K, 1..12")
     grade_high = _grade("Highest grade served: TK, K, 1..12")
-    region = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=60), metadata={"description": "Region / local district", "example": "East"})
+    region = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "Region / local district", "example": "East"},
+    )
     board_district = ma.fields.Integer(allow_none=True, validate=validate.Range(min=1, max=7), metadata={"example": 2})
     address_1 = ma.fields.String(allow_none=True, validate=validate.Length(max=200), metadata={"example": "5101 E 6th St"})
     city = ma.fields.String(allow_none=True, validate=validate.Length(max=100), metadata={"example": "Los Angeles"})
     state = ma.fields.String(allow_none=True, validate=STATE, metadata={"example": "CA"})
     postal_code = ma.fields.String(allow_none=True, validate=POSTAL_CODE, metadata={"example": "90022"})
-    latitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"example": 34.0268})
-    longitude = ma.fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"example": -118.1608})
+    latitude = ma.fields.Float(
+        allow_none=True, allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"example": 34.0268}
+    )
+    longitude = ma.fields.Float(
+        allow_none=True, allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"example": -118.1608}
+    )
     is_bsap = ma.fields.Boolean(metadata={"description": BSAP_DESCRIPTION})
-    status = ma.fields.Enum(SchoolStatus, by_value=True, metadata={"description": "Schools are never deleted: a closed school has status closed"})
-    organization_id = ma.fields.UUID(allow_none=True, metadata={
-        "description": "The school's own organization record, when it is a network member; it must sit under the school's "
-                       "district in the organization tree (parent_id)"})
+    status = ma.fields.Enum(
+        SchoolStatus, by_value=True, metadata={"description": "Schools are never deleted: a closed school has status closed"}
+    )
+    organization_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "The school's own organization record, when it is a network member; it must sit under the school's "
+            "district in the organization tree (parent_id)"
+        },
+    )
     district_id = ma.fields.UUID(allow_none=True, metadata={"description": DISTRICT_DESCRIPTION})
-    jurisdiction_id = ma.fields.UUID(allow_none=True, metadata={
-        "description": "The jurisdiction whose committee and safety-plan rules apply (with its ancestors); none: the root rules"})
+    jurisdiction_id = ma.fields.UUID(
+        allow_none=True,
+        metadata={
+            "description": "The jurisdiction whose committee and safety-plan rules apply (with its ancestors); none: the root rules"
+        },
+    )
 
 
 @versioned
 class SchoolSchema(VersionedRecordSchema, _SchoolFields):
     sometimes_absent = ("distance_m",)
-    distance_m = ma.fields.Float(dump_only=True, metadata={"description": "Meters from the `near` point; only in proximity searches"})
+    distance_m = ma.fields.Float(
+        dump_only=True, metadata={"description": "Meters from the `near` point; only in proximity searches"}
+    )
 
 
 class SchoolCreateSchema(_SchoolFields):
-    cds_code = ma.fields.String(required=True, validate=CDS_CODE, metadata={"description": "California County-District-School code (unique)", "example": "19647331930247"})
+    cds_code = ma.fields.String(
+        required=True,
+        validate=CDS_CODE,
+        metadata={"description": "California County-District-School code (unique)", "example": "19647331930247"},
+    )
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Garfield Senior High"})
     is_bsap = ma.fields.Boolean(load_default=False, metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True, load_default=SchoolStatus.active)
@@ -114,16 +142,28 @@ class SchoolFilterSchema(Schema):
     district_id = ma.fields.UUID(metadata={"description": "Only the schools of this school district organization"})
     is_bsap = ma.fields.Boolean(metadata={"description": BSAP_DESCRIPTION})
     status = ma.fields.Enum(SchoolStatus, by_value=True)
-    q = ma.fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Case-insensitive match on the name, or the start of the CDS code"})
+    q = ma.fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Case-insensitive match on the name, or the start of the CDS code"},
+    )
     lacks_program_type = ma.fields.Enum(
-        ProgramType, by_value=True,
+        ProgramType,
+        by_value=True,
         metadata={"description": "Coverage gap: only schools that no active program of this type serves"},
     )
-    near_lat = ma.fields.Float(allow_nan=False, validate=validate.Range(min=-90, max=90), metadata={"description": "Proximity search around this latitude (with near_lon)"})
-    near_lon = ma.fields.Float(allow_nan=False, validate=validate.Range(min=-180, max=180), metadata={"description": "Proximity search around this longitude (with near_lat)"})
+    near_lat = ma.fields.Float(
+        allow_nan=False,
+        validate=validate.Range(min=-90, max=90),
+        metadata={"description": "Proximity search around this latitude (with near_lon)"},
+    )
+    near_lon = ma.fields.Float(
+        allow_nan=False,
+        validate=validate.Range(min=-180, max=180),
+        metadata={"description": "Proximity search around this longitude (with near_lat)"},
+    )
     near_school = ma.fields.UUID(metadata={"description": "Proximity search around this school (which is itself left out)"})
     radius_m = radius_field("Search radius; results are sorted by distance and carry distance_m")
-    updated_since = SyncPageArgsSchema._declared_fields["updated_since"]
+    updated_since = cast(ma.fields.AwareDateTime, SyncPageArgsSchema._declared_fields["updated_since"])
 
 
 class SchoolQuerySchema(SyncPageArgsSchema, SchoolFilterSchema):

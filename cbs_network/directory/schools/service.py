@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -8,23 +9,37 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from cbs_network.audit import service as audit
-from cbs_network.core.db import utcnow
 from cbs_network.committees.models import Jurisdiction
+from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed, field_error
-from cbs_network.events.service import record_event
-from cbs_network.http.etag import check_version
-from cbs_network.identity.principal import Principal
-from cbs_network.organizations.models import Organization, OrganizationKind
 from cbs_network.directory import geo, service_areas
 from cbs_network.directory.geojson import point_feature
 from cbs_network.directory.models import ProgramType, School, SchoolStatus
 from cbs_network.directory.schools import policy
 from cbs_network.directory.schools.schemas import cross_field_errors
+from cbs_network.events.service import record_event
+from cbs_network.http.etag import check_version
+from cbs_network.identity.principal import Principal
+from cbs_network.organizations.models import Organization, OrganizationKind
 
 AUDITED_FIELDS = (
-    "cds_code", "name", "grade_low", "grade_high", "region", "board_district", "address_1", "city",
-    "state", "postal_code", "latitude", "longitude", "is_bsap", "status", "organization_id",
-    "district_id", "jurisdiction_id",
+    "cds_code",
+    "name",
+    "grade_low",
+    "grade_high",
+    "region",
+    "board_district",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "is_bsap",
+    "status",
+    "organization_id",
+    "district_id",
+    "jurisdiction_id",
 )
 GEOJSON_CAP = 10_000  # features in one collection; documented on the operation
 # How far up the organization tree a school's organization is followed to find its district;
@@ -66,8 +81,11 @@ def search(
     `principal` may be None (the public HSDS API)."""
     query = select(School)
     for column, value in (
-        (School.region, region), (School.board_district, board_district), (School.district_id, district_id),
-        (School.is_bsap, is_bsap), (School.status, status),
+        (School.region, region),
+        (School.board_district, board_district),
+        (School.district_id, district_id),
+        (School.is_bsap, is_bsap),
+        (School.status, status),
     ):
         if value is not None:
             query = query.where(column == value)
@@ -81,7 +99,11 @@ def search(
         served = service_areas.school_ids_served(session, program_types=[lacks_program_type])
         query = query.where(School.id.not_in(served))
     near = geo.near_point(
-        session, near_lat=near_lat, near_lon=near_lon, near_school=near_school, radius_m=radius_m,
+        session,
+        near_lat=near_lat,
+        near_lon=near_lon,
+        near_school=near_school,
+        radius_m=radius_m,
         max_radius_m=max_radius_m,
     )
     if near is None:
@@ -89,7 +111,8 @@ def search(
     lat, lon, radius, leave_out = near.lat, near.lon, near.radius_m, near.school_id
     distance = geo.distance_m(School.latitude, School.longitude, lat, lon)
     query = query.where(
-        School.latitude.is_not(None), School.longitude.is_not(None),
+        School.latitude.is_not(None),
+        School.longitude.is_not(None),
         geo.bounding_box(School.latitude, School.longitude, lat, lon, radius),
         distance <= radius,
     )
@@ -101,6 +124,7 @@ def search(
 def feature_collection(session: Session, query: Select, distance: ColumnElement[float] | None) -> dict[str, Any]:
     """An RFC 7946 FeatureCollection of the located schools, nearest (or by name) first."""
     query = query.where(School.latitude.is_not(None), School.longitude.is_not(None))
+    rows: Sequence[Any]  # (school, meters or None)
     if distance is None:
         rows = [(s, None) for s in session.scalars(query.order_by(School.name, School.id).limit(GEOJSON_CAP + 1))]
     else:
@@ -109,9 +133,15 @@ def feature_collection(session: Session, query: Select, distance: ColumnElement[
     features = []
     for school, meters in rows[:GEOJSON_CAP]:
         properties: dict[str, Any] = {
-            "id": school.id, "cds_code": school.cds_code, "name": school.name, "region": school.region,
-            "board_district": school.board_district, "is_bsap": school.is_bsap, "status": school.status,
-            "grade_low": school.grade_low, "grade_high": school.grade_high,
+            "id": school.id,
+            "cds_code": school.cds_code,
+            "name": school.name,
+            "region": school.region,
+            "board_district": school.board_district,
+            "is_bsap": school.is_bsap,
+            "status": school.status,
+            "grade_low": school.grade_low,
+            "grade_high": school.grade_high,
         }
         if meters is not None:
             properties["distance_m"] = float(meters)
@@ -137,16 +167,24 @@ def _check_references(session: Session, school: School | None, data: dict[str, A
     if "district_id" in data or "organization_id" in data:
         current = {name: getattr(school, name) if school else None for name in ("district_id", "organization_id")}
         after = {**current, **{k: v for k, v in data.items() if k in current}}
-        check_district(session, after["district_id"], after["organization_id"],
-                        field="district_id" if "district_id" in data else "organization_id")
+        check_district(
+            session,
+            after["district_id"],
+            after["organization_id"],
+            field="district_id" if "district_id" in data else "organization_id",
+        )
 
 
 def _ancestors(session: Session, organization_id: uuid.UUID) -> list[uuid.UUID]:
     """The organization's parents, nearest first, stopping at a loop or after TREE_DEPTH steps."""
     found: list[uuid.UUID] = []
     organization = session.get(Organization, organization_id)
-    while organization is not None and organization.parent_id is not None and organization.parent_id not in found \
-            and len(found) < TREE_DEPTH:
+    while (
+        organization is not None
+        and organization.parent_id is not None
+        and organization.parent_id not in found
+        and len(found) < TREE_DEPTH
+    ):
         found.append(organization.parent_id)
         organization = session.get(Organization, organization.parent_id)
     return found
@@ -159,17 +197,27 @@ def check_district(session: Session, district_id: uuid.UUID | None, organization
         return
     district = session.get(Organization, district_id)
     if district is None or district.kind is not OrganizationKind.school_district:
-        raise field_error("district_id", "district_id names the school_district organization the school belongs to; "
-                                         "this id is not one.")
+        raise field_error(
+            "district_id", "district_id names the school_district organization the school belongs to; this id is not one."
+        )
     if organization_id is not None and district_id not in _ancestors(session, organization_id):
-        raise field_error(field, f"The school's organization does not sit under its district ({district.name}) in the "
-                                 f"organization tree: set the organization's parent_id chain to lead to the district first.")
+        raise field_error(
+            field,
+            f"The school's organization does not sit under its district ({district.name}) in the "
+            f"organization tree: set the organization's parent_id chain to lead to the district first.",
+        )
 
 
 def _record(session: Session, principal: Principal, action: str, school: School, changes: dict) -> None:
-    audit.record(session, principal=principal, action=f"school.{action}", object_type="school", object_id=school.id, changes=changes)
+    audit.record(
+        session, principal=principal, action=f"school.{action}", object_type="school", object_id=school.id, changes=changes
+    )
     record_event(
-        session, type=f"school.{action}", object_type="school", object_id=school.id, principal=principal,
+        session,
+        type=f"school.{action}",
+        object_type="school",
+        object_id=school.id,
+        principal=principal,
         payload={"school_id": school.id, "cds_code": school.cds_code, "status": school.status, "changed": sorted(changes)},
         audience=[o for o in (school.district_id, school.organization_id) if o is not None],
     )
@@ -214,4 +262,3 @@ def _update(session: Session, principal: Principal, school: School, data: dict[s
         session.flush()
         _record(session, principal, "updated", school, changes)
     return school
-

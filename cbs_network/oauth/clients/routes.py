@@ -12,20 +12,38 @@ from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import current_principal
 from cbs_network.oauth.clients import service
 from cbs_network.oauth.models import OAuthClient
-from cbs_network.oauth.schemas import OAuthClientCreatedSchema, OAuthClientCreateSchema, OAuthClientQuerySchema, OAuthClientSchema, OAuthClientUpdateSchema
+from cbs_network.oauth.schemas import (
+    OAuthClientCreatedSchema,
+    OAuthClientCreateSchema,
+    OAuthClientQuerySchema,
+    OAuthClientSchema,
+    OAuthClientUpdateSchema,
+)
 
 blp = Blueprint(
-    "clients", __name__, url_prefix="/api/v1/clients",
+    "clients",
+    __name__,
+    url_prefix="/api/v1/clients",
     description="OAuth clients: how an organization's systems and apps reach the hub.",
 )
 
 EXAMPLE = {
-    "id": "7c6b5a49-3827-4160-9f5e-4d3c2b1a0f9e", "client_id": "county-case-system-1a2b3c4d",
-    "organization_id": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70", "name": "County case management system",
-    "grant_types": ["client_credentials"], "scopes": ["organizations:read"], "redirect_uris": [],
-    "token_endpoint_auth_method": "client_secret_basic", "role_ceiling": "coordinator", "is_active": True, "version": 1,
-    "description": "Reads the directory for the county's case managers", "network_wide": False, "secret_rotated_at": None,
-    "created_at": "2026-08-01T16:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
+    "id": "7c6b5a49-3827-4160-9f5e-4d3c2b1a0f9e",
+    "client_id": "county-case-system-1a2b3c4d",
+    "organization_id": "6a1f7f0e-7a2b-4d8e-9c1a-2b3c4d5e6f70",
+    "name": "County case management system",
+    "grant_types": ["client_credentials"],
+    "scopes": ["organizations:read"],
+    "redirect_uris": [],
+    "token_endpoint_auth_method": "client_secret_basic",
+    "role_ceiling": "coordinator",
+    "is_active": True,
+    "version": 1,
+    "description": "Reads the directory for the county's case managers",
+    "network_wide": False,
+    "secret_rotated_at": None,
+    "created_at": "2026-08-01T16:00:00+00:00",
+    "updated_at": "2026-11-20T17:00:00+00:00",
 }
 
 
@@ -50,13 +68,21 @@ def list_clients(args):
 
 @blp.route("", methods=["POST"])
 @blp.requires("clients:write")
-@blp.arguments(OAuthClientCreateSchema, example={"name": "County case management system", "grant_types": ["client_credentials"],
-                                                 "scopes": ["organizations:read"], "role_ceiling": "coordinator"})
+@blp.arguments(
+    OAuthClientCreateSchema,
+    example={
+        "name": "County case management system",
+        "grant_types": ["client_credentials"],
+        "scopes": ["organizations:read"],
+        "role_ceiling": "coordinator",
+    },
+)
 @blp.response(201, OAuthClientCreatedSchema, example={**EXAMPLE, "client_secret": "shown-once-store-it-now"})
 def register_client(data):
     """Register an OAuth client; a confidential client's secret is shown only in this response"""
-    client, secret = service.register(session=session(), principal=current_principal(), data=data,
-                                      allow_insecure_redirects=_allow_insecure())
+    client, secret = service.register(
+        session=session(), principal=current_principal(), data=data, allow_insecure_redirects=_allow_insecure()
+    )
     return _with_secret(client, secret), created(url_for(".get_client", client_uuid=client.id))
 
 
@@ -75,8 +101,14 @@ def get_client(client_uuid: uuid.UUID):
 @blp.response(200, OAuthClientSchema, example=EXAMPLE)
 def update_client(data, client_uuid: uuid.UUID, expected_version: int):
     """Update an OAuth client's name, redirect URIs, scopes or role ceiling"""
-    return service.update_client(session=session(), principal=current_principal(), client_uuid=client_uuid, data=data,
-                                 expected_version=expected_version, allow_insecure_redirects=_allow_insecure())
+    return service.update_client(
+        session=session(),
+        principal=current_principal(),
+        client_uuid=client_uuid,
+        data=data,
+        expected_version=expected_version,
+        allow_insecure_redirects=_allow_insecure(),
+    )
 
 
 @blp.route("/<uuid:client_uuid>", methods=["DELETE"])
@@ -85,8 +117,9 @@ def update_client(data, client_uuid: uuid.UUID, expected_version: int):
 @blp.response(204)
 def deactivate_client(client_uuid: uuid.UUID, expected_version: int):
     """Deactivate an OAuth client and revoke all its tokens"""
-    service.deactivate(session=session(), principal=current_principal(), client_uuid=client_uuid,
-                       expected_version=expected_version)
+    service.deactivate(
+        session=session(), principal=current_principal(), client_uuid=client_uuid, expected_version=expected_version
+    )
 
 
 @blp.route("/<uuid:client_uuid>/secret", methods=["POST"])

@@ -19,13 +19,22 @@ from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
 from cbs_network.http.schemas import REDIRECT_URI_PATTERN
 from cbs_network.identity.principal import Principal
-from cbs_network.organizations.models import Organization
 from cbs_network.oauth.clients import policy
 from cbs_network.oauth.models import OAuthClient, OAuthToken, token_hash
 from cbs_network.oauth.service import revoke_tokens
+from cbs_network.organizations.models import Organization
 
-AUDITED = ("name", "description", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method", "role_ceiling", "is_active",
-           "network_wide")
+AUDITED = (
+    "name",
+    "description",
+    "redirect_uris",
+    "grant_types",
+    "scope",
+    "token_endpoint_auth_method",
+    "role_ceiling",
+    "is_active",
+    "network_wide",
+)
 
 
 def new_secret() -> str:
@@ -63,11 +72,19 @@ def _check_shape(data: dict[str, Any], *, allow_insecure: bool) -> None:
     grant_types = set(data["grant_types"])
     public = data["token_endpoint_auth_method"] == "none"
     if public and "client_credentials" in grant_types:
-        raise ValidationFailed("A public client cannot use client credentials.", errors={"json": {"grant_types": ["client_credentials needs a confidential client."]}})
+        raise ValidationFailed(
+            "A public client cannot use client credentials.",
+            errors={"json": {"grant_types": ["client_credentials needs a confidential client."]}},
+        )
     if "refresh_token" in grant_types and "authorization_code" not in grant_types:
-        raise ValidationFailed("refresh_token only comes with authorization_code.", errors={"json": {"grant_types": ["Add authorization_code or drop refresh_token."]}})
+        raise ValidationFailed(
+            "refresh_token only comes with authorization_code.",
+            errors={"json": {"grant_types": ["Add authorization_code or drop refresh_token."]}},
+        )
     if "authorization_code" in grant_types and not data.get("redirect_uris"):
-        raise ValidationFailed("The authorization-code flow needs a redirect URI.", errors={"json": {"redirect_uris": ["At least one is required."]}})
+        raise ValidationFailed(
+            "The authorization-code flow needs a redirect URI.", errors={"json": {"redirect_uris": ["At least one is required."]}}
+        )
     _check_redirect_uris(data.get("redirect_uris") or [], allow_insecure=allow_insecure)
 
 
@@ -79,7 +96,9 @@ def get(*, session: Session, principal: Principal, client_uuid: uuid.UUID) -> OA
     return policy.require_visible(principal, session.get(OAuthClient, client_uuid))
 
 
-def list_query(*, principal: Principal, organization_id: uuid.UUID | None = None, is_active: bool | None = None, **_page: Any) -> Select:
+def list_query(
+    *, principal: Principal, organization_id: uuid.UUID | None = None, is_active: bool | None = None, **_page: Any
+) -> Select:
     query = select(OAuthClient).where(policy.visible(principal))
     if organization_id is not None:
         query = query.where(OAuthClient.organization_id == organization_id)
@@ -118,16 +137,33 @@ def register(
     )
     session.add(client)
     session.flush()
-    audit.record(session, principal=principal, action="oauth_client.created", object_type="oauth_client",
-                 object_id=client.id, changes=audit.diff({}, _view(client)))
-    record_event(session, type="oauth_client.created", object_type="oauth_client", object_id=client.id,
-                 principal=principal, payload={"client_id": client.client_id, "organization_id": organization_id},
-                 audience=[organization_id])
+    audit.record(
+        session,
+        principal=principal,
+        action="oauth_client.created",
+        object_type="oauth_client",
+        object_id=client.id,
+        changes=audit.diff({}, _view(client)),
+    )
+    record_event(
+        session,
+        type="oauth_client.created",
+        object_type="oauth_client",
+        object_id=client.id,
+        principal=principal,
+        payload={"client_id": client.client_id, "organization_id": organization_id},
+        audience=[organization_id],
+    )
     return client, secret
 
 
 def update_client(
-    *, session: Session, principal: Principal, client_uuid: uuid.UUID, data: dict[str, Any], expected_version: int,
+    *,
+    session: Session,
+    principal: Principal,
+    client_uuid: uuid.UUID,
+    data: dict[str, Any],
+    expected_version: int,
     allow_insecure_redirects: bool = False,
 ) -> OAuthClient:
     client = get(session=session, principal=principal, client_uuid=client_uuid)
@@ -139,8 +175,11 @@ def update_client(
         policy.require_network_wide(principal)
     if "scopes" in data:
         data["scope"] = " ".join(sorted(set(data.pop("scopes"))))
-    shape = {"grant_types": client.grant_types, "token_endpoint_auth_method": client.token_endpoint_auth_method,
-             "redirect_uris": data.get("redirect_uris", client.redirect_uris)}
+    shape = {
+        "grant_types": client.grant_types,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "redirect_uris": data.get("redirect_uris", client.redirect_uris),
+    }
     _check_shape(shape, allow_insecure=allow_insecure_redirects)
     before = _view(client)
     for name, value in data.items():
@@ -148,8 +187,14 @@ def update_client(
     changes = audit.diff(before, _view(client))
     if changes:
         session.flush()
-        audit.record(session, principal=principal, action="oauth_client.updated", object_type="oauth_client",
-                     object_id=client.id, changes=changes)
+        audit.record(
+            session,
+            principal=principal,
+            action="oauth_client.updated",
+            object_type="oauth_client",
+            object_id=client.id,
+            changes=changes,
+        )
     return client
 
 
@@ -165,8 +210,14 @@ def rotate_secret(*, session: Session, principal: Principal, client_uuid: uuid.U
     client.client_secret_hash = token_hash(secret)
     client.secret_rotated_at = utcnow()
     session.flush()
-    audit.record(session, principal=principal, action="oauth_client.secret_rotated", object_type="oauth_client",
-                 object_id=client.id, changes={"client_secret": {"before": audit.MASK, "after": audit.MASK}})
+    audit.record(
+        session,
+        principal=principal,
+        action="oauth_client.secret_rotated",
+        object_type="oauth_client",
+        object_id=client.id,
+        changes={"client_secret": {"before": audit.MASK, "after": audit.MASK}},
+    )
     return client, secret
 
 
@@ -180,7 +231,20 @@ def deactivate(*, session: Session, principal: Principal, client_uuid: uuid.UUID
     client.is_active = False
     revoke_tokens(session, OAuthToken.client_id == client.client_id)
     session.flush()
-    audit.record(session, principal=principal, action="oauth_client.deactivated", object_type="oauth_client",
-                 object_id=client.id, changes={"is_active": {"before": True, "after": False}})
-    record_event(session, type="oauth_client.deactivated", object_type="oauth_client", object_id=client.id,
-                 principal=principal, payload={"client_id": client.client_id}, audience=[client.organization_id])
+    audit.record(
+        session,
+        principal=principal,
+        action="oauth_client.deactivated",
+        object_type="oauth_client",
+        object_id=client.id,
+        changes={"is_active": {"before": True, "after": False}},
+    )
+    record_event(
+        session,
+        type="oauth_client.deactivated",
+        object_type="oauth_client",
+        object_id=client.id,
+        principal=principal,
+        payload={"client_id": client.client_id},
+        audience=[client.organization_id],
+    )

@@ -12,21 +12,33 @@ CAPACITY_STATUSES = ["has_capacity", "no_capacity", "waitlist", "assessment_requ
 
 
 class ReferralMatchQuerySchema(Schema):
-    program_type = ma.fields.Enum(ProgramType, by_value=True, required=True, metadata={"description": "The type of program needed"})
+    program_type = ma.fields.Enum(
+        ProgramType, by_value=True, required=True, metadata={"description": "The type of program needed"}
+    )
     school_id = ma.fields.UUID(metadata={"description": "The student's school (or give latitude and longitude)"})
-    latitude = ma.fields.Float(validate=validate.Range(min=-90, max=90), metadata={"description": "With longitude: a point instead of a school"})
+    latitude = ma.fields.Float(
+        validate=validate.Range(min=-90, max=90), metadata={"description": "With longitude: a point instead of a school"}
+    )
     longitude = ma.fields.Float(validate=validate.Range(min=-180, max=180))
-    age = ma.fields.Integer(validate=AGE, metadata={"description": "The person's age: programs whose age bounds exclude it are left out"})
+    age = ma.fields.Integer(
+        validate=AGE, metadata={"description": "The person's age: programs whose age bounds exclude it are left out"}
+    )
     grade = Grade(metadata={"description": "The student's grade: programs whose grade bounds exclude it are left out"})
     language = LanguageCode(metadata={"description": "ISO 639-1 or 639-3 code of the language the family needs"})
     urgency = ma.fields.Enum(
-        Urgency, by_value=True, load_default=Urgency.routine,
+        Urgency,
+        by_value=True,
+        load_default=Urgency.routine,
         metadata={"description": "urgent and emergency weigh a free slot now more heavily"},
     )
-    limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=50), metadata={"description": "How many programs (default 10, max 50)"})
+    limit = ma.fields.Integer(
+        load_default=10,
+        validate=validate.Range(min=1, max=50),
+        metadata={"description": "How many programs (default 10, max 50)"},
+    )
 
     @ma.validates_schema
-    def _one_location(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _one_location(self, data, **_kwargs):
         has_point = "latitude" in data or "longitude" in data
         if has_point and not ("latitude" in data and "longitude" in data):
             raise ma.ValidationError("Give latitude and longitude together.", "longitude" if "latitude" in data else "latitude")

@@ -42,16 +42,26 @@ from sqlalchemy.orm import Session, lazyload
 
 from cbs_network.capacity.models import CapacityProfile
 from cbs_network.capacity.service import stale_cutoff, status_of
+from cbs_network.core.errors import ValidationFailed
 from cbs_network.directory import geo
 from cbs_network.directory.locations.policy import address_visible
-from cbs_network.directory.models import Location, LocationType, Program, ProgramLanguage, ProgramLocation, ProgramRegion, ProgramSchool, ProgramStatus, ProgramType, School
+from cbs_network.directory.models import (
+    Location,
+    LocationType,
+    Program,
+    ProgramLanguage,
+    ProgramLocation,
+    ProgramRegion,
+    ProgramSchool,
+    ProgramStatus,
+    ProgramType,
+    School,
+)
 from cbs_network.directory.programs import policy as programs_policy
 from cbs_network.directory.service_areas import program_ids_serving
-from cbs_network.core.errors import ValidationFailed
 from cbs_network.identity.principal import Principal
-from cbs_network.referrals.models import Urgency
 from cbs_network.organizations.models import Organization
-
+from cbs_network.referrals.models import Urgency
 
 SERVES_POINTS = 30
 FRESH_POINTS = 15
@@ -83,7 +93,9 @@ class _Match:
         self.reasons.append(f"{reason} ({points:+g})")
 
 
-def _origin(session: Session, school_id: uuid.UUID | None, latitude: float | None, longitude: float | None) -> tuple[School | None, tuple[float, float] | None]:
+def _origin(
+    session: Session, school_id: uuid.UUID | None, latitude: float | None, longitude: float | None
+) -> tuple[School | None, tuple[float, float] | None]:
     if school_id is None:
         return None, (latitude, longitude)  # type: ignore[return-value]
     school = session.get(School, school_id)
@@ -97,11 +109,15 @@ def _origin(session: Session, school_id: uuid.UUID | None, latitude: float | Non
 def _eligible(age: int | None, grade: int | None) -> list[ColumnElement[bool]]:
     clauses = []
     if age is not None:
-        clauses += [or_(Program.minimum_age.is_(None), Program.minimum_age <= age),
-                    or_(Program.maximum_age.is_(None), Program.maximum_age >= age)]
+        clauses += [
+            or_(Program.minimum_age.is_(None), Program.minimum_age <= age),
+            or_(Program.maximum_age.is_(None), Program.maximum_age >= age),
+        ]
     if grade is not None:
-        clauses += [or_(Program.minimum_grade.is_(None), Program.minimum_grade <= grade),
-                    or_(Program.maximum_grade.is_(None), Program.maximum_grade >= grade)]
+        clauses += [
+            or_(Program.minimum_grade.is_(None), Program.minimum_grade <= grade),
+            or_(Program.maximum_grade.is_(None), Program.maximum_grade >= grade),
+        ]
     return clauses
 
 
@@ -149,18 +165,27 @@ def matches(
         programs_policy.visible(principal),
         *_eligible(age, grade),
     ]
-    speaks = (exists().where(ProgramLanguage.program_id == Program.id, ProgramLanguage.code == language)
-              if language else false())
-    lists_school = (exists().where(ProgramSchool.program_id == Program.id, ProgramSchool.school_id == school.id)
-                    if school else false())
-    lists_region = (exists().where(ProgramRegion.program_id == Program.id, ProgramRegion.region == school.region)
-                    if school and school.region else false())
+    speaks = exists().where(ProgramLanguage.program_id == Program.id, ProgramLanguage.code == language) if language else false()
+    lists_school = (
+        exists().where(ProgramSchool.program_id == Program.id, ProgramSchool.school_id == school.id) if school else false()
+    )
+    lists_region = (
+        exists().where(ProgramRegion.program_id == Program.id, ProgramRegion.region == school.region)
+        if school and school.region
+        else false()
+    )
     nearest = _nearest_site_m(principal, point) if point else None
     rows = session.execute(
         select(
-            Program.id, Program.name.label("program_name"), Program.organization_id,
-            Organization.name.label("organization_name"), Program.service_area_geojson, CapacityProfile,
-            speaks.label("speaks"), lists_school.label("lists_school"), lists_region.label("lists_region"),
+            Program.id,
+            Program.name.label("program_name"),
+            Program.organization_id,
+            Organization.name.label("organization_name"),
+            Program.service_area_geojson,
+            CapacityProfile,
+            speaks.label("speaks"),
+            lists_school.label("lists_school"),
+            lists_region.label("lists_region"),
             (nearest if nearest is not None else null()).label("distance_m"),
         )
         .join(Organization, Organization.id == Program.organization_id)
@@ -184,9 +209,18 @@ def matches(
         ranked.append(match)
     ranked.sort(key=lambda m: (-round(m.score, 1), m.distance_m is None, m.distance_m or 0.0, m.program_name, str(m.program_id)))
     return [
-        {"program_id": m.program_id, "program_name": m.program_name, "organization_id": m.organization_id,
-         "organization_name": m.organization_name, "rank": rank, "score": round(m.score, 1),
-         "distance_m": m.distance_m, "capacity_status": m.capacity_status, "stale": m.stale, "reasons": m.reasons}
+        {
+            "program_id": m.program_id,
+            "program_name": m.program_name,
+            "organization_id": m.organization_id,
+            "organization_name": m.organization_name,
+            "rank": rank,
+            "score": round(m.score, 1),
+            "distance_m": m.distance_m,
+            "capacity_status": m.capacity_status,
+            "stale": m.stale,
+            "reasons": m.reasons,
+        }
         for rank, m in enumerate(ranked[:limit], start=1)
     ]
 
@@ -212,7 +246,9 @@ def _score_area(match: _Match, row: Any, school: School | None, point: tuple[flo
         match.add(0, f"No service area covering the point and no site within {NEARBY_M // 1000} km")
 
 
-def _score_capacity(match: _Match, profile: CapacityProfile | None, weights: dict[str, int], urgency: Urgency, cutoff: Any) -> None:
+def _score_capacity(
+    match: _Match, profile: CapacityProfile | None, weights: dict[str, int], urgency: Urgency, cutoff: Any
+) -> None:
     match.capacity_status, reason = status_of(profile)
     weighted = "" if urgency is Urgency.routine else f", weighted for an {urgency.value} need"
     match.add(weights[match.capacity_status], reason + weighted)

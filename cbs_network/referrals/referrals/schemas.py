@@ -13,7 +13,15 @@ from cbs_network.http.api import versioned
 from cbs_network.http.pagination import PageArgsSchema, SyncPageArgsSchema, page_schema
 from cbs_network.http.schemas import ChangeSchema, FullMatch, RecordSchema, Schema, VersionedRecordSchema
 from cbs_network.organizations.models import OrganizationKind
-from cbs_network.referrals.models import ConsentGiver, ConsentMethod, DisclosureBasis, EmergencyReview, EnrollmentStatus, ReferralState, Urgency
+from cbs_network.referrals.models import (
+    ConsentGiver,
+    ConsentMethod,
+    DisclosureBasis,
+    EmergencyReview,
+    EnrollmentStatus,
+    ReferralState,
+    Urgency,
+)
 from cbs_network.referrals.policy import PersonalAccess
 
 NAME = validate.Length(min=1, max=100)
@@ -43,8 +51,9 @@ class SubjectContactSchema(Schema):
 
 class GuardianSchema(SubjectContactSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    relationship = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60),
-                                    metadata={"example": "mother"})
+    relationship = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=60), metadata={"example": "mother"}
+    )
 
 
 class SubjectPersonalSchema(Schema):
@@ -54,7 +63,9 @@ class SubjectPersonalSchema(Schema):
     family_name = ma.fields.String(required=True, validate=NAME)
     date_of_birth = ma.fields.Date(required=True, validate=_plausible_birth)
     district_student_id = ma.fields.String(
-        load_default=None, allow_none=True, validate=FullMatch(r"^[A-Za-z0-9-]{1,20}$", error="1-20 letters, digits or -."),
+        load_default=None,
+        allow_none=True,
+        validate=FullMatch(r"^[A-Za-z0-9-]{1,20}$", error="1-20 letters, digits or -."),
         metadata={"description": "Kept only encrypted and as a keyed hash; unique within your organization"},
     )
     contact = ma.fields.Nested(SubjectContactSchema, load_default=None, allow_none=True)
@@ -70,7 +81,7 @@ class SubjectUpdateSchema(SubjectCreateSchema, ChangeSchema):
     """Any of the fields; omitted ones keep their values (not their load defaults). Partial only at
     the top: partial=True would reach into a guardian sent, which still needs its name."""
 
-    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs) -> None:
         super().__init__(partial=tuple(self._declared_fields), **kwargs)
 
 
@@ -85,7 +96,9 @@ class SubjectSummarySchema(VersionedRecordSchema):
     organization_id = ma.fields.UUID()
     grade = Grade(allow_none=True, metadata={"enum": GRADE_ENUM})
     preferred_language = ma.fields.String(allow_none=True)
-    referral_count = ma.fields.Integer(metadata={"description": "Referrals your organization made for the student, drafts included"})
+    referral_count = ma.fields.Integer(
+        metadata={"description": "Referrals your organization made for the student, drafts included"}
+    )
 
 
 SubjectPageSchema = page_schema(SubjectSummarySchema)
@@ -104,18 +117,26 @@ class SubjectLookupSchema(Schema):
 
 
 class ConsentCreateSchema(Schema):
-    given_by = ma.fields.Enum(ConsentGiver, by_value=True, required=True,
-                              metadata={"description": "A guardian until the student is 18; then the eligible student"})
+    given_by = ma.fields.Enum(
+        ConsentGiver,
+        by_value=True,
+        required=True,
+        metadata={"description": "A guardian until the student is 18; then the eligible student"},
+    )
     method = ma.fields.Enum(ConsentMethod, by_value=True, required=True)
     given_on = ma.fields.Date(required=True, validate=_not_future)
     expires_on = ma.fields.Date(load_default=None, allow_none=True)
     covers_organization_ids = ma.fields.List(ma.fields.UUID(), load_default=list, validate=validate.Length(max=100))
     covers_organization_kinds = ma.fields.List(ma.fields.Enum(OrganizationKind, by_value=True), load_default=list)
-    purposes = ma.fields.List(ma.fields.Enum(ProgramType, by_value=True), required=True, validate=validate.Length(min=1),
-                              metadata={"description": "The kinds of program the consent allows a referral to"})
+    purposes = ma.fields.List(
+        ma.fields.Enum(ProgramType, by_value=True),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "The kinds of program the consent allows a referral to"},
+    )
 
     @ma.validates_schema
-    def _coherent(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+    def _coherent(self, data, **_kwargs):
         errors = {}
         if not data.get("covers_organization_ids") and not data.get("covers_organization_kinds"):
             errors["covers_organization_ids"] = ["Name the organizations (or kinds of organization) the consent covers."]
@@ -127,8 +148,8 @@ class ConsentCreateSchema(Schema):
 
 class ConsentSchema(ConsentCreateSchema, RecordSchema):
     # stored as JSON text lists
-    covers_organization_kinds = ma.fields.List(ma.fields.String(validate=validate.OneOf([k.value for k in OrganizationKind])))
-    purposes = ma.fields.List(ma.fields.String(validate=validate.OneOf([t.value for t in ProgramType])))
+    covers_organization_kinds = ma.fields.List(ma.fields.String(validate=validate.OneOf([k.value for k in OrganizationKind])))  # type: ignore[arg-type]  # the create schema's enums, as text
+    purposes = ma.fields.List(ma.fields.String(validate=validate.OneOf([t.value for t in ProgramType])))  # type: ignore[arg-type]  # as text
     subject_id = ma.fields.UUID(dump_only=True)
     organization_id = ma.fields.UUID(dump_only=True)
     version = ma.fields.Integer(dump_only=True)
@@ -153,23 +174,30 @@ class RevocationSchema(Schema):
 class ReferralCreateSchema(Schema):
     subject_id = ma.fields.UUID(required=True, metadata={"description": "A subject your organization recorded"})
     target_program_id = ma.fields.UUID(required=True)
-    need_type = ma.fields.Enum(ProgramType, by_value=True, load_default=None, allow_none=True,
-                               metadata={"description": "Defaults to the program's type"})
+    need_type = ma.fields.Enum(
+        ProgramType, by_value=True, load_default=None, allow_none=True, metadata={"description": "Defaults to the program's type"}
+    )
     need_description = ma.fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=4000),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=4000),
         metadata={"description": "Encrypted; shown only to the two parties"},
     )
     urgency = ma.fields.Enum(Urgency, by_value=True, load_default=Urgency.routine)
     school_id = ma.fields.UUID(load_default=None, allow_none=True)
     service_due_on = ma.fields.Date(load_default=None, allow_none=True)
     state = ma.fields.Enum(
-        ReferralState, by_value=True, load_default=ReferralState.requested,
+        ReferralState,
+        by_value=True,
+        load_default=ReferralState.requested,
         validate=validate.OneOf([ReferralState.draft, ReferralState.requested]),
         metadata={"description": "requested (sent now) or draft (sent later by the requested transition)"},
     )
     consent_id = ma.fields.UUID(load_default=None, allow_none=True)
     emergency_reason = ma.fields.String(
-        load_default=None, allow_none=True, validate=REASON,
+        load_default=None,
+        allow_none=True,
+        validate=REASON,
         metadata={"description": "A health or safety emergency justifying sending without consent; flagged for review"},
     )
 
@@ -187,15 +215,25 @@ class OutcomeSchema(Schema):
 
 class TransitionCreateSchema(Schema):
     to = ma.fields.Enum(ReferralState, by_value=True, required=True)
-    reason = ma.fields.String(load_default=None, allow_none=True, validate=REASON,
-                              metadata={"description": "Required for rejected, cancelled, on-hold and failed"})
-    outcome = ma.fields.Nested(OutcomeSchema, load_default=None, allow_none=True,
-                               metadata={"description": "Required for completed and failed"})
-    waitlist_if_full = ma.fields.Boolean(load_default=False, metadata={
-        "description": "accepted: when the program has no slot left, put the referral on its waitlist instead of failing"})
+    reason = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=REASON,
+        metadata={"description": "Required for rejected, cancelled, on-hold and failed"},
+    )
+    outcome = ma.fields.Nested(
+        OutcomeSchema, load_default=None, allow_none=True, metadata={"description": "Required for completed and failed"}
+    )
+    waitlist_if_full = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "accepted: when the program has no slot left, put the referral on its waitlist instead of failing"
+        },
+    )
     consent_id = ma.fields.UUID(load_default=None, allow_none=True, metadata={"description": "requested: the consent"})
-    emergency_reason = ma.fields.String(load_default=None, allow_none=True, validate=REASON,
-                                        metadata={"description": "requested: the emergency exception"})
+    emergency_reason = ma.fields.String(
+        load_default=None, allow_none=True, validate=REASON, metadata={"description": "requested: the emergency exception"}
+    )
 
 
 class TransitionSchema(Schema):
@@ -220,8 +258,12 @@ class EmergencySchema(Schema):
 
 
 class EmergencyReviewSchema(Schema):
-    decision = ma.fields.Enum(EmergencyReview, by_value=True, required=True,
-                              validate=validate.OneOf([EmergencyReview.upheld, EmergencyReview.not_upheld]))
+    decision = ma.fields.Enum(
+        EmergencyReview,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf([EmergencyReview.upheld, EmergencyReview.not_upheld]),
+    )
     note = ma.fields.String(required=True, validate=REASON)
 
 
@@ -240,16 +282,23 @@ class ReferralSummarySchema(VersionedRecordSchema):
     urgency = ma.fields.Enum(Urgency, by_value=True)
     state = ma.fields.Enum(ReferralState, by_value=True)
     requested_at = ma.fields.AwareDateTime(allow_none=True)
-    respond_by = ma.fields.AwareDateTime(allow_none=True, metadata={
-        "description": "When a referral still requested turns overdue (the network's referral_response_hours)"})
+    respond_by = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "When a referral still requested turns overdue (the network's referral_response_hours)"},
+    )
     overdue = ma.fields.Boolean()
     service_due_on = ma.fields.Date(allow_none=True)
-    capacity_place = ma.fields.String(allow_none=True, validate=validate.OneOf(["slot", "waitlist"]),
-                                      metadata={"description": "What the referral holds in the program's capacity"})
+    capacity_place = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["slot", "waitlist"]),
+        metadata={"description": "What the referral holds in the program's capacity"},
+    )
     emergency = ma.fields.Nested(EmergencySchema, allow_none=True)
     outcome = ma.fields.Nested(OutcomeSchema, allow_none=True)
-    allowed_transitions = ma.fields.List(ma.fields.String(validate=validate.OneOf([s.value for s in ReferralState])), metadata={
-        "description": "The states you may move the referral to now"})
+    allowed_transitions = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf([s.value for s in ReferralState])),
+        metadata={"description": "The states you may move the referral to now"},
+    )
 
 
 class SubjectDetailsSchema(SubjectPersonalSchema):
@@ -258,10 +307,17 @@ class SubjectDetailsSchema(SubjectPersonalSchema):
 
 @versioned
 class ReferralSchema(ReferralSummarySchema):
-    personal_data = ma.fields.Enum(PersonalAccess, by_value=True, metadata={"description": (
-        "included: `subject` and `need_description` are shown (and this read is recorded as a disclosure); "
-        "withheld: the receiver's consent was revoked or has expired, or the emergency exception was not upheld; "
-        "not_shared: you have no need to know (not a party, or no subjects:read scope)")})
+    personal_data = ma.fields.Enum(
+        PersonalAccess,
+        by_value=True,
+        metadata={
+            "description": (
+                "included: `subject` and `need_description` are shown (and this read is recorded as a disclosure); "
+                "withheld: the receiver's consent was revoked or has expired, or the emergency exception was not upheld; "
+                "not_shared: you have no need to know (not a party, or no subjects:read scope)"
+            )
+        },
+    )
     subject = ma.fields.Nested(SubjectDetailsSchema, allow_none=True)
     need_description = ma.fields.String(allow_none=True)
     history = ma.fields.List(ma.fields.Nested(TransitionSchema))
@@ -271,8 +327,11 @@ ReferralPageSchema = page_schema(ReferralSummarySchema)
 
 
 class ReferralQuerySchema(SyncPageArgsSchema):
-    state = ma.fields.List(ma.fields.Enum(ReferralState, by_value=True), load_default=None,
-                           metadata={"description": "Any of these states (repeat the parameter)"})
+    state = ma.fields.List(
+        ma.fields.Enum(ReferralState, by_value=True),
+        load_default=None,
+        metadata={"description": "Any of these states (repeat the parameter)"},
+    )
     program_id = ma.fields.UUID(load_default=None)
     school_id = ma.fields.UUID(load_default=None)
     subject_id = ma.fields.UUID(load_default=None)
@@ -305,7 +364,7 @@ class DisclosureSchema(Schema):
     disclosed_to_organization_id = ma.fields.UUID()
     user_id = ma.fields.UUID(allow_none=True)
     client_id = ma.fields.String(allow_none=True)
-    fields = ma.fields.List(ma.fields.String(), metadata={"description": "The personal fields the response carried"})
+    fields = ma.fields.List(ma.fields.String(), metadata={"description": "The personal fields the response carried"})  # type: ignore[assignment]  # a field named `fields`: the metaclass takes it off the class
     purpose = ma.fields.String()
     basis = ma.fields.Enum(DisclosureBasis, by_value=True)
     consent_id = ma.fields.UUID(allow_none=True)
@@ -313,8 +372,11 @@ class DisclosureSchema(Schema):
 
 
 class DisclosureQuerySchema(PageArgsSchema):
-    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]),
-                              metadata={"description": "csv: every record as text/csv (no paging)"})
+    format = ma.fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: every record as text/csv (no paging)"},
+    )
 
 
 DisclosurePageSchema = page_schema(DisclosureSchema)

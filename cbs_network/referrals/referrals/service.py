@@ -12,28 +12,49 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from cbs_network.audit import service as audit
 from cbs_network.capacity import slots
-from cbs_network.core.db import utcnow
+from cbs_network.core.crypto import keyring
+from cbs_network.core.db import rowcount, utcnow
+from cbs_network.core.errors import Conflict, NotFound, field_error
+from cbs_network.core.jsonable import jsonable
+from cbs_network.core.workflow import allowed_for, invalid_transition
 from cbs_network.directory.models import Program, ProgramStatus, School
 from cbs_network.directory.programs import policy as programs_policy
-from cbs_network.settings import service as settings_service
-from cbs_network.core.errors import Conflict, NotFound, field_error
 from cbs_network.events.service import record_event
 from cbs_network.http.idempotency import IdempotencyKey, body_context
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import Principal
-from cbs_network.core.jsonable import jsonable
 from cbs_network.organizations.models import Organization
-from cbs_network.referrals.subjects import disclosures, service as subjects
 from cbs_network.referrals import policy
-from cbs_network.core.crypto import keyring
-from cbs_network.referrals.models import Consent, DisclosureBasis, EmergencyReview, Referral, ReferralNote, ReferralState, ReferralTransition, Subject
+from cbs_network.referrals.models import (
+    Consent,
+    DisclosureBasis,
+    EmergencyReview,
+    Referral,
+    ReferralNote,
+    ReferralState,
+    ReferralTransition,
+    Subject,
+)
 from cbs_network.referrals.policy import PersonalAccess
-from cbs_network.core.workflow import allowed_for, invalid_transition
 from cbs_network.referrals.referrals.transitions import OUTCOME_REQUIRED, REASON_REQUIRED, RELEASES_PLACE, TRANSITIONS
+from cbs_network.referrals.subjects import disclosures
+from cbs_network.referrals.subjects import service as subjects
+from cbs_network.settings import service as settings_service
 
 S = ReferralState
-AUDITED = ("state", "urgency", "need_type", "target_program_id", "consent_id", "school_id", "service_due_on",
-           "holds_slot", "on_waitlist", "outcome_enrollment_status", "emergency_review")
+AUDITED = (
+    "state",
+    "urgency",
+    "need_type",
+    "target_program_id",
+    "consent_id",
+    "school_id",
+    "service_due_on",
+    "holds_slot",
+    "on_waitlist",
+    "outcome_enrollment_status",
+    "emergency_review",
+)
 
 
 # --- deadlines ---------------------------------------------------------------------------------
@@ -43,7 +64,7 @@ def response_window(session: Session) -> timedelta:
     return timedelta(hours=settings_service.get(session).referral_response_hours)
 
 
-def overdue_clause(session: Session, now: datetime | None = None):  # type: ignore[no-untyped-def]
+def overdue_clause(session: Session, now: datetime | None = None):
     return and_(Referral.state == S.requested, Referral.requested_at <= (now or utcnow()) - response_window(session))
 
 
@@ -73,16 +94,27 @@ def _present(session: Session, principal: Principal, referral: Referral, *, deta
         "respond_by": respond_by,
         "overdue": referral.state is S.requested and respond_by is not None and respond_by <= utcnow(),
         "capacity_place": "slot" if referral.holds_slot else "waitlist" if referral.on_waitlist else None,
-        "outcome": {"enrollment_status": referral.outcome_enrollment_status, "services": referral.outcome_services,
-                    "recorded_at": referral.outcome_recorded_at} if referral.outcome_recorded_at else None,
+        "outcome": {
+            "enrollment_status": referral.outcome_enrollment_status,
+            "services": referral.outcome_services,
+            "recorded_at": referral.outcome_recorded_at,
+        }
+        if referral.outcome_recorded_at
+        else None,
         "emergency": {
-            "reason": referral.emergency_reason, "declared_by_user_id": referral.emergency_declared_by_user_id,
-            "declared_at": referral.emergency_declared_at, "review": referral.emergency_review,
-            "reviewed_by_user_id": referral.emergency_reviewed_by_user_id, "reviewed_at": referral.emergency_reviewed_at,
+            "reason": referral.emergency_reason,
+            "declared_by_user_id": referral.emergency_declared_by_user_id,
+            "declared_at": referral.emergency_declared_at,
+            "review": referral.emergency_review,
+            "reviewed_by_user_id": referral.emergency_reviewed_by_user_id,
+            "reviewed_at": referral.emergency_reviewed_at,
             "review_note": referral.emergency_review_note,
-        } if referral.emergency_reason else None,
+        }
+        if referral.emergency_reason
+        else None,
         "allowed_transitions": allowed_for(TRANSITIONS, referral.state, policy.parties(principal, referral))
-        if principal.has_scope("referrals:write") else [],
+        if principal.has_scope("referrals:write")
+        else [],
     }
     if not detail:
         return WithFields(referral, **fields)
@@ -90,13 +122,21 @@ def _present(session: Session, principal: Principal, referral: Referral, *, deta
     access, basis = policy.personal_basis(principal, referral, consent, subjects.today())
     fields.update(personal_data=access, subject=None, need_description=None, history=referral.transitions)
     if access is PersonalAccess.included:
+        assert basis is not None  # personal_basis gives one with every inclusion
         subject = referral.subject_record
         shown = {k: v for k, v in subjects.personal(subject).items() if v is not None}
         fields.update(subject=shown, need_description=_need_description(referral))
         disclosed = [*shown, *(["need_description"] if fields["need_description"] else [])]
-        disclosures.record(session, principal=principal, subject=subject, referral=referral, fields=disclosed,
-                           purpose=f"referral: {referral.need_type.value}", basis=basis,
-                           consent=consent if basis is DisclosureBasis.consent else None)
+        disclosures.record(
+            session,
+            principal=principal,
+            subject=subject,
+            referral=referral,
+            fields=disclosed,
+            purpose=f"referral: {referral.need_type.value}",
+            basis=basis,
+            consent=consent if basis is DisclosureBasis.consent else None,
+        )
     return WithFields(referral, **fields)
 
 
@@ -109,15 +149,29 @@ def get(*, session: Session, principal: Principal, referral_id: uuid.UUID, lock:
 
 
 def list_query(
-    *, session: Session, principal: Principal, box: str, state: list[S] | None = None,
-    program_id: uuid.UUID | None = None, school_id: uuid.UUID | None = None, urgency: Any = None,
-    overdue: bool | None = None, subject_id: uuid.UUID | None = None, emergency_review: Any = None, **_page: Any,
+    *,
+    session: Session,
+    principal: Principal,
+    box: str,
+    state: list[S] | None = None,
+    program_id: uuid.UUID | None = None,
+    school_id: uuid.UUID | None = None,
+    urgency: Any = None,
+    overdue: bool | None = None,
+    subject_id: uuid.UUID | None = None,
+    emergency_review: Any = None,
+    **_page: Any,
 ) -> list[Select]:
     """`box`: "sent" (by the caller's organization), "received", or "all" the caller may see; as
     disjoint queries whose rows together are the list (policy.visible_in_box)."""
     query = select(Referral)
-    filters = {Referral.target_program_id: program_id, Referral.school_id: school_id, Referral.urgency: urgency,
-               Referral.subject_id: subject_id, Referral.emergency_review: emergency_review}
+    filters = {
+        Referral.target_program_id: program_id,
+        Referral.school_id: school_id,
+        Referral.urgency: urgency,
+        Referral.subject_id: subject_id,
+        Referral.emergency_review: emergency_review,
+    }
     query = query.where(*(column == value for column, value in filters.items() if value is not None))
     if state:
         query = query.where(Referral.state.in_(state))
@@ -167,11 +221,15 @@ def _check_consent(session: Session, referral: Referral, target: Organization, c
 
 
 def _send(
-    session: Session, principal: Principal, referral: Referral, *, consent_id: uuid.UUID | None,
+    session: Session,
+    principal: Principal,
+    referral: Referral,
+    *,
+    consent_id: uuid.UUID | None,
     emergency_reason: str | None,
 ) -> None:
     """Checks and effects of draft -> requested: a program that takes referrals and a lawful basis."""
-    program = session.get(Program, referral.target_program_id, options=_FOR_SENDING)
+    program = session.get_one(Program, referral.target_program_id, options=_FOR_SENDING)
     _check_accepting(program)
     if consent_id is not None and emergency_reason:
         raise field_error("emergency_reason", "Send either a consent or an emergency exception, not both.")
@@ -184,8 +242,11 @@ def _send(
         referral.emergency_declared_at = utcnow()
         referral.emergency_review = EmergencyReview.pending
     else:
-        raise field_error("consent_id", "A referral is sent with a consent covering the receiver and purpose, "
-                                     "or with an emergency exception (emergency_reason).")
+        raise field_error(
+            "consent_id",
+            "A referral is sent with a consent covering the receiver and purpose, "
+            "or with an emergency exception (emergency_reason).",
+        )
     referral.requested_at = utcnow()
 
 
@@ -198,10 +259,18 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
     if data.get("school_id") and session.get(School, data["school_id"]) is None:
         raise field_error("school_id", "No school with this id.")
     referral = Referral(
-        id=uuid.uuid4(), source_organization_id=principal.organization_id, source_user_id=principal.user_id,
-        target_program_id=program.id, target_organization_id=program.organization_id, subject_id=subject.id,
-        school_id=data.get("school_id"), need_type=data.get("need_type") or program.program_type,
-        urgency=data["urgency"], service_due_on=data.get("service_due_on"), state=S.draft, outcome_services=[],
+        id=uuid.uuid4(),
+        source_organization_id=principal.organization_id,
+        source_user_id=principal.user_id,
+        target_program_id=program.id,
+        target_organization_id=program.organization_id,
+        subject_id=subject.id,
+        school_id=data.get("school_id"),
+        need_type=data.get("need_type") or program.program_type,
+        urgency=data["urgency"],
+        service_due_on=data.get("service_due_on"),
+        state=S.draft,
+        outcome_services=[],
         subject_record=subject,
     )
     if data.get("need_description"):
@@ -216,27 +285,51 @@ def create(*, session: Session, principal: Principal, data: dict[str, Any]) -> R
     # Through the relationship, so the new referral's history is known without reading it back.
     referral.transitions = [ReferralTransition(id=uuid.uuid4(), from_state=None, to_state=referral.state, **_actor(principal))]
     session.flush()
-    audit.record(session, principal=principal, action="referral.created", object_type="referral", object_id=referral.id,
-                 changes=audit.diff({}, {**audit.snapshot(referral, AUDITED),
-                                         "need_description": "set" if referral.personal_data else None},
-                                    masked=["need_description"]))
+    audit.record(
+        session,
+        principal=principal,
+        action="referral.created",
+        object_type="referral",
+        object_id=referral.id,
+        changes=audit.diff(
+            {},
+            {**audit.snapshot(referral, AUDITED), "need_description": "set" if referral.personal_data else None},
+            masked=["need_description"],
+        ),
+    )
     _event(session, principal, referral, "referral.created", to=referral.state)
     return referral
 
 
 def _actor(principal: Principal) -> dict[str, Any]:
-    return {"actor_organization_id": principal.organization_id, "actor_user_id": principal.user_id,
-            "actor_client_id": principal.client_id, "at": utcnow()}
+    return {
+        "actor_organization_id": principal.organization_id,
+        "actor_user_id": principal.user_id,
+        "actor_client_id": principal.client_id,
+        "at": utcnow(),
+    }
 
 
 def _event(session: Session, principal: Principal | None, referral: Referral, type: str, **payload: Any) -> None:
     """Events carry ids, states and kinds only: never a personal field or free text."""
-    record_event(session, type=type, object_type="referral", object_id=referral.id, principal=principal, payload={
-        "referral_id": referral.id, "state": referral.state, "program_id": referral.target_program_id,
-        "source_organization_id": referral.source_organization_id,
-        "target_organization_id": referral.target_organization_id, "urgency": referral.urgency,
-        "need_type": referral.need_type, **payload,
-    }, audience=[referral.source_organization_id, referral.target_organization_id])
+    record_event(
+        session,
+        type=type,
+        object_type="referral",
+        object_id=referral.id,
+        principal=principal,
+        payload={
+            "referral_id": referral.id,
+            "state": referral.state,
+            "program_id": referral.target_program_id,
+            "source_organization_id": referral.source_organization_id,
+            "target_organization_id": referral.target_organization_id,
+            "urgency": referral.urgency,
+            "need_type": referral.need_type,
+            **payload,
+        },
+        audience=[referral.source_organization_id, referral.target_organization_id],
+    )
 
 
 # --- the state machine -------------------------------------------------------------------------
@@ -267,8 +360,10 @@ def _take_place(session: Session, principal: Principal, referral: Referral, *, w
     elif waitlist_if_full:
         raise Conflict("The program has no slot left and its waitlist is closed.")
     else:
-        raise Conflict("The program has no slot left. Accept with waitlist_if_full to put the referral on its waitlist.",
-                       waitlist_open=profile.waitlist_open)
+        raise Conflict(
+            "The program has no slot left. Accept with waitlist_if_full to put the referral on its waitlist.",
+            waitlist_open=profile.waitlist_open,
+        )
 
 
 def _start_from_waitlist(session: Session, principal: Principal, referral: Referral) -> None:
@@ -308,13 +403,29 @@ def transition(*, session: Session, principal: Principal, referral_id: uuid.UUID
         referral.outcome_services = jsonable(outcome.get("services", []))
         referral.outcome_recorded_at = utcnow()
     referral.state = to
-    session.add(ReferralTransition(id=uuid.uuid4(), referral_id=referral.id, from_state=start, to_state=to,
-                                   reason=data.get("reason"), **_actor(principal)))
+    session.add(
+        ReferralTransition(
+            id=uuid.uuid4(),
+            referral_id=referral.id,
+            from_state=start,
+            to_state=to,
+            reason=data.get("reason"),
+            **_actor(principal),
+        )
+    )
     session.flush()
     session.refresh(referral, ["transitions"])
-    audit.record(session, principal=principal, action="referral.transitioned", object_type="referral",
-                 object_id=referral.id, changes={**audit.diff(before, audit.snapshot(referral, AUDITED)),
-                                                 **({"reason": {"before": None, "after": data["reason"]}} if data.get("reason") else {})})
+    audit.record(
+        session,
+        principal=principal,
+        action="referral.transitioned",
+        object_type="referral",
+        object_id=referral.id,
+        changes={
+            **audit.diff(before, audit.snapshot(referral, AUDITED)),
+            **({"reason": {"before": None, "after": data["reason"]}} if data.get("reason") else {}),
+        },
+    )
     _event(session, principal, referral, "referral.transitioned", from_state=start, to=to)
     return referral
 
@@ -334,8 +445,14 @@ def review_emergency(
     referral.emergency_reviewed_at = utcnow()
     referral.emergency_review_note = note
     session.flush()
-    audit.record(session, principal=principal, action="referral.emergency_reviewed", object_type="referral",
-                 object_id=referral.id, changes=audit.diff(before, audit.snapshot(referral, AUDITED)))
+    audit.record(
+        session,
+        principal=principal,
+        action="referral.emergency_reviewed",
+        object_type="referral",
+        object_id=referral.id,
+        changes=audit.diff(before, audit.snapshot(referral, AUDITED)),
+    )
     _event(session, principal, referral, "referral.emergency_reviewed", review=decision)
     return referral
 
@@ -365,8 +482,13 @@ def notes_query(*, session: Session, principal: Principal, referral_id: uuid.UUI
 
 def add_note(*, session: Session, principal: Principal, referral_id: uuid.UUID, body: str) -> ReferralNote:
     referral = _require_notes_access(session, principal, referral_id)
-    note = ReferralNote(id=uuid.uuid4(), referral_id=referral.id, organization_id=principal.organization_id,
-                        author_user_id=principal.user_id, created_at=utcnow())
+    note = ReferralNote(
+        id=uuid.uuid4(),
+        referral_id=referral.id,
+        organization_id=principal.organization_id,
+        author_user_id=principal.user_id,
+        created_at=utcnow(),
+    )
     note.body = keyring().encrypt(body, context=_note_context(note))
     session.add(note)
     session.flush()
@@ -398,16 +520,19 @@ def reseal_all(session: Session, *, batch: int = 500, counts: dict[str, int] | N
         table, column = attribute.class_.__table__, attribute.expression
         counts[name] = 0
         # substr, not LIKE: SQLite's LIKE ignores case, and key ids are case-sensitive.
-        while rows := session.execute(select(table.c.id, column).where(
-                column.is_not(None), func.substr(column, 1, len(current())) != current()).limit(batch)).all():
+        while rows := session.execute(
+            select(table.c.id, column)
+            .where(column.is_not(None), func.substr(column, 1, len(current())) != current())
+            .limit(batch)
+        ).all():
             # End the read first: on SQLite a transaction that read and then writes fails at once
             # ("database is locked") if the serving hub committed in between.
             session.commit()
             for ident, value in rows:
-                sealed = keyring().encrypt(keyring().decrypt(value, context=f"{context}:{ident}"),
-                                           context=f"{context}:{ident}")
-                counts[name] += session.execute(
-                    update(table).where(table.c.id == ident, column == value).values({column: sealed})).rowcount
+                sealed = keyring().encrypt(keyring().decrypt(value, context=f"{context}:{ident}"), context=f"{context}:{ident}")
+                counts[name] += rowcount(
+                    session.execute(update(table).where(table.c.id == ident, column == value).values({column: sealed}))
+                )
             session.commit()
     # Stored responses live a day at most: few enough to read through (bytes do not LIKE alike everywhere).
     responses = IdempotencyKey.__table__
@@ -417,17 +542,22 @@ def reseal_all(session: Session, *, batch: int = 500, counts: dict[str, int] | N
     for ident, body in stored:
         if not body.startswith(current().encode()):
             plain = keyring().decrypt(body.decode(), context=body_context(ident))
-            counts["stored responses"] += session.execute(
-                update(responses).where(responses.c.id == ident, responses.c.response_body == body)
-                .values(response_body=keyring().encrypt(plain, context=body_context(ident)).encode())).rowcount
+            counts["stored responses"] += rowcount(
+                session.execute(
+                    update(responses)
+                    .where(responses.c.id == ident, responses.c.response_body == body)
+                    .values(response_body=keyring().encrypt(plain, context=body_context(ident)).encode())
+                )
+            )
     session.commit()
     return counts
 
 
 def flag_overdue(session: Session, principal: Principal) -> int:
     """Raise `referral.overdue` once for each referral left in requested past the deadline."""
-    late = session.scalars(select(Referral).where(overdue_clause(session), Referral.overdue_notified_at.is_(None))
-                           .with_for_update(skip_locked=True)).all()  # two runs at once flag each referral once
+    late = session.scalars(
+        select(Referral).where(overdue_clause(session), Referral.overdue_notified_at.is_(None)).with_for_update(skip_locked=True)
+    ).all()  # two runs at once flag each referral once
     for referral in late:
         referral.overdue_notified_at = utcnow()
         _event(session, principal, referral, "referral.overdue")

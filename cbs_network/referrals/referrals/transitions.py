@@ -46,4 +46,3 @@ TRANSITIONS: dict[tuple[S, S], Party] = {
     # Any record can turn out to be a mistake, whatever state it reached.
     **{(state, S.entered_in_error): Party.requester for state in S if state is not S.entered_in_error},
 }
-

@@ -11,25 +11,50 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cbs_network.core import context
-from cbs_network.identity.principal import Principal
 from cbs_network.core.jsonable import jsonable
+from cbs_network.identity.principal import Principal
 from cbs_network.referrals.models import Consent, Disclosure, DisclosureBasis, Referral, Subject
 
 CSV_COLUMNS = (
-    "id", "created_at", "subject_id", "referral_id", "disclosed_to_organization_id", "user_id", "client_id", "fields",
-    "purpose", "basis", "consent_id", "request_id",
+    "id",
+    "created_at",
+    "subject_id",
+    "referral_id",
+    "disclosed_to_organization_id",
+    "user_id",
+    "client_id",
+    "fields",
+    "purpose",
+    "basis",
+    "consent_id",
+    "request_id",
 )
 
 
 def record(
-    session: Session, *, principal: Principal, subject: Subject, fields: Iterable[str], purpose: str,
-    basis: DisclosureBasis, referral: Referral | None = None, consent: Consent | None = None,
+    session: Session,
+    *,
+    principal: Principal,
+    subject: Subject,
+    fields: Iterable[str],
+    purpose: str,
+    basis: DisclosureBasis,
+    referral: Referral | None = None,
+    consent: Consent | None = None,
 ) -> Disclosure:
     disclosure = Disclosure(
-        id=uuid.uuid4(), subject_id=subject.id, referral_id=referral.id if referral else None,
-        record_organization_id=subject.organization_id, disclosed_to_organization_id=principal.organization_id,
-        user_id=principal.user_id, client_id=principal.client_id, fields=sorted(fields), purpose=purpose, basis=basis,
-        consent_id=consent.id if consent else None, request_id=context.request_id.get(),
+        id=uuid.uuid4(),
+        subject_id=subject.id,
+        referral_id=referral.id if referral else None,
+        record_organization_id=subject.organization_id,
+        disclosed_to_organization_id=principal.organization_id,
+        user_id=principal.user_id,
+        client_id=principal.client_id,
+        fields=sorted(fields),
+        purpose=purpose,
+        basis=basis,
+        consent_id=consent.id if consent else None,
+        request_id=context.request_id.get(),
     )
     session.add(disclosure)
     return disclosure

@@ -8,45 +8,82 @@ from flask import url_for
 from cbs_network.core.db import session
 from cbs_network.http import idempotency
 from cbs_network.http.api import Blueprint, created
+from cbs_network.http.csv_export import CSV_RESPONSE
 from cbs_network.http.pagination import paginate
 from cbs_network.http.schemas import WithFields
 from cbs_network.identity.principal import current_principal
 from cbs_network.referrals import policy
-from cbs_network.referrals.subjects import disclosures, service as subjects
 from cbs_network.referrals.models import Consent, Subject
-from cbs_network.http.csv_export import CSV_RESPONSE
 from cbs_network.referrals.referrals.routes import DISCLOSURES_EXAMPLE, disclosure_page
-from cbs_network.referrals.referrals.schemas import ConsentCreateSchema, ConsentListSchema, ConsentSchema, DisclosurePageSchema, DisclosureQuerySchema, RevocationSchema, SubjectCreateSchema, SubjectLookupSchema, SubjectPageSchema, SubjectQuerySchema, SubjectSchema, SubjectUpdateSchema
+from cbs_network.referrals.referrals.schemas import (
+    ConsentCreateSchema,
+    ConsentListSchema,
+    ConsentSchema,
+    DisclosurePageSchema,
+    DisclosureQuerySchema,
+    RevocationSchema,
+    SubjectCreateSchema,
+    SubjectLookupSchema,
+    SubjectPageSchema,
+    SubjectQuerySchema,
+    SubjectSchema,
+    SubjectUpdateSchema,
+)
+from cbs_network.referrals.subjects import disclosures
+from cbs_network.referrals.subjects import service as subjects
 
 blp = Blueprint(
-    "subjects", __name__, url_prefix="/api/v1/subjects",
+    "subjects",
+    __name__,
+    url_prefix="/api/v1/subjects",
     description="The students your organization refers: their identifying data (encrypted at rest, "
-                "yours alone), their guardians' consents, and who saw their data.",
+    "yours alone), their guardians' consents, and who saw their data.",
 )
 
 PERSON = {
-    "given_name": "Ana", "family_name": "Example", "date_of_birth": "2011-04-02", "district_student_id": "S1234567",
-    "contact": None, "guardian": {"name": "Rosa Example", "relationship": "mother", "phone": "+1 213 555 0100",
-                                  "email": None, "address": None},
-    "grade": "9", "preferred_language": "es",
+    "given_name": "Ana",
+    "family_name": "Example",
+    "date_of_birth": "2011-04-02",
+    "district_student_id": "S1234567",
+    "contact": None,
+    "guardian": {"name": "Rosa Example", "relationship": "mother", "phone": "+1 213 555 0100", "email": None, "address": None},
+    "grade": "9",
+    "preferred_language": "es",
 }
 EXAMPLE = {
-    "id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "organization_id": "0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e", **PERSON,
-    "version": 1, "created_at": "2026-11-20T17:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
+    "id": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+    "organization_id": "0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e",
+    **PERSON,
+    "version": 1,
+    "created_at": "2026-11-20T17:00:00+00:00",
+    "updated_at": "2026-11-20T17:00:00+00:00",
 }
 SUMMARY_EXAMPLE = {
     **{k: EXAMPLE[k] for k in ("id", "organization_id", "grade", "preferred_language", "version", "created_at", "updated_at")},
     "referral_count": 2,
 }
 CONSENT_BODY = {
-    "given_by": "guardian", "method": "written", "given_on": "2026-11-20", "expires_on": "2027-06-30",
-    "covers_organization_kinds": ["cbo"], "purposes": ["mentoring", "mental_health"],
+    "given_by": "guardian",
+    "method": "written",
+    "given_on": "2026-11-20",
+    "expires_on": "2027-06-30",
+    "covers_organization_kinds": ["cbo"],
+    "purposes": ["mentoring", "mental_health"],
 }
 CONSENT_EXAMPLE = {
-    "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", "subject_id": EXAMPLE["id"], "organization_id": EXAMPLE["organization_id"],
-    **CONSENT_BODY, "covers_organization_ids": [], "status": "active", "recorded_by_user_id": None, "revoked_at": None,
-    "revoked_by_user_id": None, "revocation_reason": None, "version": 1,
-    "created_at": "2026-11-20T17:00:00+00:00", "updated_at": "2026-11-20T17:00:00+00:00",
+    "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+    "subject_id": EXAMPLE["id"],
+    "organization_id": EXAMPLE["organization_id"],
+    **CONSENT_BODY,
+    "covers_organization_ids": [],
+    "status": "active",
+    "recorded_by_user_id": None,
+    "revoked_at": None,
+    "revoked_by_user_id": None,
+    "revocation_reason": None,
+    "version": 1,
+    "created_at": "2026-11-20T17:00:00+00:00",
+    "updated_at": "2026-11-20T17:00:00+00:00",
 }
 
 
@@ -118,8 +155,9 @@ def get_subject(subject_id: uuid.UUID):
 @blp.response(200, SubjectSchema, example=EXAMPLE)
 def update_subject(data, subject_id: uuid.UUID, expected_version: int):
     """Correct a student's details"""
-    subject = subjects.update(session=session(), principal=current_principal(), subject_id=subject_id, data=data,
-                              expected_version=expected_version)
+    subject = subjects.update(
+        session=session(), principal=current_principal(), subject_id=subject_id, data=data, expected_version=expected_version
+    )
     return _shown(subject)
 
 
@@ -151,8 +189,9 @@ def create_consent(data, subject_id: uuid.UUID):
 @blp.response(200, ConsentSchema, example=CONSENT_EXAMPLE)
 def get_consent(subject_id: uuid.UUID, consent_id: uuid.UUID):
     """Get a consent"""
-    return _consent(subjects.get_consent(session=session(), principal=current_principal(), subject_id=subject_id,
-                                         consent_id=consent_id))
+    return _consent(
+        subjects.get_consent(session=session(), principal=current_principal(), subject_id=subject_id, consent_id=consent_id)
+    )
 
 
 @blp.route("/<uuid:subject_id>/consents/<uuid:consent_id>/revocation", methods=["POST"])
@@ -165,8 +204,9 @@ def revoke_consent(data, subject_id: uuid.UUID, consent_id: uuid.UUID):
     From now on, the receivers of referrals sent under it see them without personal fields;
     they keep the referrals' history.
     """
-    consent = subjects.revoke_consent(session=session(), principal=current_principal(), subject_id=subject_id,
-                                      consent_id=consent_id, reason=data["reason"])
+    consent = subjects.revoke_consent(
+        session=session(), principal=current_principal(), subject_id=subject_id, consent_id=consent_id, reason=data["reason"]
+    )
     return _consent(consent)
 
 
