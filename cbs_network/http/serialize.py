@@ -27,50 +27,55 @@ CHECK_AGAINST_MARSHMALLOW = False
 Converter = Callable[[Any], Any]
 
 
-def _none_or(convert: Converter) -> Converter:
-    return lambda value: None if value is None else convert(value)
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _converter(field: Any) -> Converter | None:
-    """How `field` turns a present value into JSON-ready data, when it is one of the conversions
-    written out here; None for any other (the field then converts it itself)."""
+    """How `field` turns a value other than None into JSON-ready data (every field here turns None
+    into None), when it is one of the conversions written out here; None for any other field (it
+    then converts values itself)."""
     kind = type(field)._serialize
     fields = ma.fields
     if kind is fields.String._serialize or kind is fields.UUID._serialize:
-        return _none_or(str)
+        return str
     if kind is fields.Number._serialize and not field.as_string:
-        return _none_or(field.num_type)
+        return field.num_type
     if kind is fields.Boolean._serialize:
-        return _none_or(bool)
+        return bool
     if kind is fields.Raw._serialize:
-        return lambda value: value
+        return _identity
     if kind is fields.DateTime._serialize:
-        format_function = field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
-        return _none_or(format_function) if format_function else None
+        return field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
     if kind is fields.Enum._serialize and type(field.field) is fields.Raw:
-        return _none_or((lambda member: member.value) if field.by_value else (lambda member: member.name))
+        return (lambda member: member.value) if field.by_value else (lambda member: member.name)
     if kind is fields.Mapping._serialize and field.key_field is None and field.value_field is None:
-        return _none_or(field.mapping_type)
+        return field.mapping_type
     if kind is fields.List._serialize:
         inner = _converter(field.inner)
         if inner is None:
             inner_field = field.inner
-            return _none_or(lambda items: [inner_field._serialize(item, None, None) for item in items])
-        return _none_or(lambda items: [inner(item) for item in items])
+            return lambda items: [inner_field._serialize(item, None, None) for item in items]
+        return lambda items: [None if item is None else inner(item) for item in items]
     if kind is fields.Nested._serialize and isinstance(field.nested, (type, ma.Schema)) and not field.only and not field.exclude:
         nested = dumper(field.schema)
         many = field.schema.many or field.many
-        return _none_or(lambda value: nested(value, many=many))
+        return lambda value: nested(value, many=many)
     return None
 
 
-def _plan(schema: ma.Schema) -> list[tuple[str, str, Converter | None, Any, ma.fields.Field]]:
-    plan = []
+def _plan(schema: ma.Schema) -> tuple[list[tuple[str, str, Converter, Any]], list[tuple[str, str, ma.fields.Field]]]:
+    """(fields converted here: key, attribute, converter, default), (fields that convert
+    themselves: key, attribute, field)."""
+    converted, delegated = [], []
     for name, field in schema.dump_fields.items():
         source = field.attribute or name
-        simple = field._CHECK_ATTRIBUTE and "." not in source
-        plan.append((field.data_key or name, source, _converter(field) if simple else None, field.dump_default, field))
-    return plan
+        convert = _converter(field) if field._CHECK_ATTRIBUTE and "." not in source else None
+        if convert is None:
+            delegated.append((field.data_key or name, source, field))
+        else:
+            converted.append((field.data_key or name, source, convert, field.dump_default))
+    return converted, delegated
 
 
 def dumper(schema: ma.Schema) -> Callable[..., Any]:
@@ -78,29 +83,29 @@ def dumper(schema: ma.Schema) -> Callable[..., Any]:
     compiled = schema.__dict__.get("_compiled_dump")
     if compiled is not None:
         return compiled
-    plan = _plan(schema)
+    converted, delegated = _plan(schema)
     pre_dump, post_dump = schema._hooks["pre_dump"], schema._hooks["post_dump"]
 
     def dump_one(obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        read = obj.get if isinstance(obj, dict) else None
-        for key, source, convert, default, field in plan:
-            if convert is None:
-                value = field.serialize(source, obj, accessor=schema.get_attribute)
-                if value is not missing:
-                    out[key] = value
-                continue
-            if read is not None:
-                value = read(source, missing)
-            elif hasattr(obj, "__getitem__"):
-                value = get_value(obj, source, missing)
-            else:
-                value = getattr(obj, source, missing)
+        read: Callable[[str, Any], Any]
+        if isinstance(obj, dict):
+            read = obj.get
+        elif hasattr(obj, "__getitem__"):
+            read = lambda source, default: get_value(obj, source, default)  # noqa: E731
+        else:
+            read = lambda source, default: getattr(obj, source, default)  # noqa: E731
+        for key, source, convert, default in converted:
+            value = read(source, missing)
             if value is missing:
                 value = default() if callable(default) else default
                 if value is missing:
                     continue
-            out[key] = convert(value)
+            out[key] = None if value is None else convert(value)
+        for key, source, field in delegated:
+            value = field.serialize(source, obj, accessor=schema.get_attribute)
+            if value is not missing:
+                out[key] = value
         return out
 
     def dump(obj: Any, *, many: bool | None = None) -> Any:
