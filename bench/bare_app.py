@@ -246,8 +246,20 @@ def organizations():  # type: ignore[no-untyped-def]
             ORDER BY created_at, id LIMIT %s""",
             (limit + 1,),
         )
-    page, cursor = _page(rows, limit, "created_at")
-    return jsonify(items=page, next_cursor=cursor)
+        page, cursor = _page(rows, limit, "created_at")
+        items = {row["id"]: {**row, "identifiers": [], "contacts": []} for row in page}
+        for name, sql in ORGANIZATION_CHILDREN.items():
+            for child in q(connection, sql, (list(items),)):
+                items[child.pop("organization_id")][name].append(child)
+    return jsonify(items=list(items.values()), next_cursor=cursor)
+
+
+ORGANIZATION_CHILDREN = {
+    "identifiers": "SELECT organization_id, scheme, value FROM organization_identifiers WHERE organization_id = ANY(%s) "
+    "ORDER BY scheme",
+    "contacts": "SELECT organization_id, id, position, name, title, department, email, phone FROM organization_contacts "
+    "WHERE organization_id = ANY(%s) ORDER BY position",
+}
 
 
 # --- referrals -----------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def dumper(schema: ma.Schema) -> Callable[..., Any]:
         read: Callable[[str, Any], Any]
         if isinstance(obj, dict):
             read = obj.get
-        elif hasattr(obj, "__getitem__"):
+        elif hasattr(type(obj), "__getitem__"):  # as marshmallow: a real mapping or sequence, not a proxy
             read = lambda source, default: get_value(obj, source, default)  # noqa: E731
         else:
             read = lambda source, default: getattr(obj, source, default)  # noqa: E731
