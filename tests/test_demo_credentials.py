@@ -151,7 +151,7 @@ def test_make_run_twice_more_keeps_the_credentials_and_what_users_changed(tmp_pa
     env = cli_env(tmp_path / "instance")
     first = _make_run_seeding(env)
     app = create_app(
-        make_settings(f"sqlite:///{tmp_path / 'instance' / 'cbs_network.core.db'}"), TESTING=True, RATELIMIT_ENABLED=False
+        make_settings(f"sqlite:///{tmp_path / 'instance' / 'cbs_network.db'}"), TESTING=True, RATELIMIT_ENABLED=False
     )
     database = app.extensions["cbs_db"]
     email = first["users"][2]["email"]

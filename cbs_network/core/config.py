@@ -46,7 +46,7 @@ def _new_hash_key() -> str:
 @dataclass
 class Settings:
     database_url: str = field(
-        default_factory=lambda: os.environ.get("CBS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cbs_network.core.db'}")
+        default_factory=lambda: os.environ.get("CBS_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'cbs_network.db'}")
     )
     secret_key: str = field(default_factory=lambda: os.environ.get("CBS_SECRET_KEY") or "")
     public_url: str = field(
