@@ -155,6 +155,7 @@ def paginate(
     *,
     distance: ColumnElement[float] | None = None,
     rows: bool = False,
+    children: dict[str, Select] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run `query` (a select of `model`, or several with disjoint rows) one page at a time: by
     creation, by change when the client syncs with `updated_since`, or nearest first by `distance`
@@ -162,7 +163,8 @@ def paginate(
 
     Items are the model's objects, or (object, distance_m) pairs; with `rows`, Records of the
     model's columns (and `distance_m`) instead, for lists whose presenter needs no relationship: loading
-    ORM objects costs more than the rest of such a request together.
+    ORM objects costs more than the rest of such a request together. `children` (rows only) adds
+    each item's child lists, a statement per list for the whole page (`child_lists`).
     """
     since = args.get("updated_since")
     arms = query if isinstance(query, list) else [query]
@@ -189,6 +191,10 @@ def paginate(
             del item["keyset_sort"], item["keyset_id"]
             if distance is not None:
                 item["distance_m"] = round(item["distance_m"], DISTANCE_DECIMALS)
+        found = child_lists(session, [item["id"] for item in items], children or {})
+        for item in items:
+            for name, by_parent in found.items():
+                item[name] = by_parent.get(item["id"], [])
     elif distance is not None:
         items = [(row[0], round(row.distance_m, DISTANCE_DECIMALS)) for row in page]
     else:

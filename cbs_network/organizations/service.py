@@ -11,7 +11,7 @@ from cbs_network.core.db import utcnow
 from cbs_network.core.errors import Conflict, NotFound, ValidationFailed
 from cbs_network.events.service import record_event
 from cbs_network.http.etag import check_version
-from cbs_network.http.pagination import child_lists, paginate
+from cbs_network.http.pagination import paginate
 from cbs_network.identity.principal import Principal
 from cbs_network.organizations import policy
 from cbs_network.organizations.models import Organization, OrganizationContact, OrganizationIdentifier
@@ -60,12 +60,7 @@ PAGE_CHILDREN = {
 
 def page(session: Session, query: Select, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """One page of `list_query`'s organizations as rows with their identifiers and contacts."""
-    body, headers = paginate(session, query, Organization, args, rows=True)
-    children = child_lists(session, [organization["id"] for organization in body["items"]], PAGE_CHILDREN)
-    for organization in body["items"]:
-        for name, by_organization in children.items():
-            organization[name] = by_organization.get(organization["id"], [])
-    return body, headers
+    return paginate(session, query, Organization, args, rows=True, children=PAGE_CHILDREN)
 
 
 def list_query(

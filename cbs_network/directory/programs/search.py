@@ -35,7 +35,7 @@ from cbs_network.directory.models import (
 from cbs_network.directory.programs import policy
 from cbs_network.directory.programs.service import verification_interval
 from cbs_network.directory.service_areas import program_ids_serving
-from cbs_network.http.pagination import child_lists, paginate
+from cbs_network.http.pagination import paginate
 from cbs_network.identity.principal import Principal
 from cbs_network.settings import service as settings_service
 
@@ -168,13 +168,9 @@ def page(session: Session, query: Select, args: dict[str, Any]) -> tuple[dict[st
     """One page of `list_query`'s programs as ProgramSchema shows them: rows and their child
     lists in a fixed number of statements, as `service.present` shows one program."""
     near = query.selected_columns.distance_m if "distance_m" in query.selected_columns else None
-    body, headers = paginate(session, query, Program, args, distance=near, rows=True)
-    programs = body["items"]
-    children = child_lists(session, [program["id"] for program in programs], CHILDREN)
+    body, headers = paginate(session, query, Program, args, distance=near, rows=True, children=CHILDREN)
     interval, now = verification_interval(session), utcnow()
-    for program in programs:
-        for name, by_program in children.items():
-            program[name] = by_program.get(program["id"], [])
+    for program in body["items"]:
         program["served_school_ids"].sort(key=str)
         program["location_ids"].sort(key=str)
         due = program["assured_at"] + interval if program["assured_at"] else None
